@@ -1,0 +1,5 @@
+import sys
+
+from livesupport.cli import main
+
+sys.exit(main())

@@ -1,0 +1,117 @@
+"""The `livesupport` command: serve, migrate, user add, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from livesupport import settings as config
+from livesupport.clock import SystemClock
+
+
+def _serve(settings: config.Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from livesupport.web.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        # Frames over the protocol's limit are refused by the WebSocket layer before
+        # any parsing (close 1009); compression is not negotiated (it costs CPU per frame).
+        ws_max_size=settings.max_frame_bytes,
+        ws_per_message_deflate=False,
+        proxy_headers=True,
+        log_level="info",
+        access_log=False,
+    )
+
+
+def _migrate(settings: config.Settings) -> None:
+    from livesupport.store.migrate import upgrade
+
+    upgrade(settings.database_url)
+
+
+async def _add_user(settings: config.Settings, args: argparse.Namespace) -> None:
+    from livesupport.actions.accounts import Accounts
+    from livesupport.store.database import Database
+
+    db = Database(settings.database_url)
+    try:
+        person = await Accounts(db, SystemClock()).add_user(
+            email=args.email, password=args.password, role=args.role, name=args.name, org=args.org, tier=args.tier
+        )
+    finally:
+        await db.dispose()
+    print(f"added {args.email} (id {person.id}, {person.role}{f', level {person.tier}' if person.tier else ''})")
+
+
+async def _seed(settings: config.Settings) -> list[tuple[str, str, str]]:
+    from livesupport.demo import seed
+    from livesupport.store.database import Database
+
+    db = Database(settings.database_url)
+    try:
+        return await seed(db, SystemClock())
+    finally:
+        await db.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="livesupport", description="Real-time ticket collaboration server.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+    user = sub.add_parser("user", help="manage accounts").add_subparsers(dest="action", required=True)
+    add = user.add_parser("add", help="add an account")
+    add.add_argument("--email", required=True)
+    add.add_argument("--password", required=True)
+    add.add_argument("--role", required=True, choices=["client", "domain_admin", "partner", "staff", "admin"])
+    add.add_argument("--org", help="organisation name (created when new)")
+    add.add_argument("--tier", type=int, choices=[1, 2, 3], help="support level, for staff")
+    add.add_argument("--name", help="display name (default: from the e-mail address)")
+    demo = sub.add_parser("demo", help="migrate, seed demo data, print the logins and serve")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--no-serve", action="store_true", help="seed and print, then exit")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    settings = config.load()
+    from livesupport.domain.errors import LivesupportError
+
+    try:
+        if args.command == "serve":
+            _serve(settings, args.host, args.port)
+        elif args.command == "migrate":
+            _migrate(settings)
+            print("database schema is up to date")
+        elif args.command == "user":
+            asyncio.run(_add_user(settings, args))
+        elif args.command == "demo":
+            _migrate(settings)
+            logins = asyncio.run(_seed(settings))
+            url = f"http://{args.host}:{args.port}"
+            print(f"\nlivesupport demo on {url}  (data in {settings.data_dir})\n\nLog in as any of these:")
+            width = max(len(e) for e, _, _ in logins)
+            for email, password, who in logins:
+                print(f"  {email:<{width}}  {password}   {who}")
+            print()
+            sys.stdout.flush()
+            if not args.no_serve:
+                _serve(settings, args.host, args.port)
+    except LivesupportError as exc:
+        print(f"livesupport: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

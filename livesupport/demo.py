@@ -1,0 +1,84 @@
+"""Demo data: an IT partner, a client organisation, its contacts, engineers of each level, tickets with history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from livesupport.actions.passwords import hash_password
+from livesupport.clock import Clock
+from livesupport.domain.people import Person, Role
+from livesupport.store import people
+from livesupport.store import tickets as store
+from livesupport.store.database import Database
+from livesupport.store.models import User
+
+PASSWORD = "demo-password-1"
+
+#: (email, name, role, tier, organisation)
+USERS = [
+    ("alice@acme.example", "Alice Moreau", Role.CLIENT, None, "Acme Dental"),
+    ("bob@acme.example", "Bob Chen", Role.CLIENT, None, "Acme Dental"),
+    ("admin@acme.example", "Acme Administrator", Role.DOMAIN_ADMIN, None, "Acme Dental"),
+    ("carol@globex.example", "Carol Diaz", Role.CLIENT, None, "Globex Law"),
+    ("pat@northwind-it.example", "Pat Okafor", Role.PARTNER, None, "Northwind IT"),
+    ("lee@support.example", "Lee Park", Role.STAFF, 1, None),
+    ("dana@support.example", "Dana Novak", Role.STAFF, 2, None),
+    ("sam@support.example", "Sam Rivera", Role.STAFF, 3, None),
+    ("root@support.example", "Support Admin", Role.ADMIN, None, None),
+]
+
+
+async def seed(db: Database, clock: Clock) -> list[tuple[str, str, str]]:
+    """Create the demo data once; returns (email, password, who) for printing."""
+    now = clock.now()
+    async with db.write() as s:
+        if await people.user_by_email(s, USERS[0][0]) is not None:
+            return _logins()
+        partner = await people.get_or_create_org(s, "Northwind IT", now, kind="partner")
+        acme = await people.get_or_create_org(s, "Acme Dental", now, domain="acme.example", partner_id=partner.id)
+        await people.get_or_create_org(s, "Globex Law", now, domain="globex.example", partner_id=partner.id)
+        orgs = {"Northwind IT": partner.id, "Acme Dental": acme.id}
+        hashed = await hash_password(PASSWORD)
+        users: dict[str, Person] = {}
+        for email, name, role, tier, org in USERS:
+            org_id = orgs.get(org) if org else None
+            if org and org_id is None:
+                org_id = (await people.get_or_create_org(s, org, now)).id
+            user = User(email=email, name=name, password_hash=hashed, role=role.value, tier=tier,
+                        org_id=org_id, created_at=now)
+            s.add(user)
+            await s.flush()
+            users[email] = people.person_of(user)
+        alice, dana, sam = users["alice@acme.example"], users["dana@support.example"], users["sam@support.example"]
+
+        t = await store.create(s, org_id=acme.id, opened_by=alice.id, subject="Outlook keeps asking for my password",
+                               priority="high", now=now - timedelta(hours=3))
+        for actor, vis, body, ago in [
+            (alice, "public", "Since this morning Outlook asks for my password every few minutes.", 180),
+            (dana, "public", "Thanks Alice, I'm looking at your mailbox now.", 170),
+            (dana, "internal", "Looks like the old app password; Sam, can you check the MFA policy?", 165),
+            (sam, "internal", "Legacy auth is blocked for this tenant since yesterday. Needs a new profile.", 150),
+        ]:
+            await store.append_event(s, t.id, kind="chat", visibility=vis, actor=actor,
+                                     data={"body": body, "visibility": vis}, now=now - timedelta(minutes=ago))
+        await store.append_event(
+            s, t.id, kind="status", visibility="public", actor=dana, now=now - timedelta(minutes=140),
+            data={"status": "in_progress", "next_update_at": store.iso(now + timedelta(minutes=40))},
+            changes={"status": "in_progress", "next_update_at": now + timedelta(minutes=40)},
+        )
+        t2 = await store.create(s, org_id=acme.id, opened_by=alice.id, subject="New starter needs a mailbox",
+                                priority="normal", now=now - timedelta(minutes=30))
+        await store.append_event(s, t2.id, kind="chat", visibility="public", actor=alice, now=now - timedelta(minutes=30),
+                                 data={"body": "Jamie starts on Monday; please set up jamie@acme.example.",
+                                       "visibility": "public"})
+    return _logins()
+
+
+def _logins() -> list[tuple[str, str, str]]:
+    labels = {Role.CLIENT: "client contact", Role.DOMAIN_ADMIN: "domain administrator", Role.PARTNER: "partner",
+              Role.ADMIN: "admin"}
+    out = []
+    for email, name, role, tier, org in USERS:
+        who = f"Level {tier} engineer" if role is Role.STAFF else labels[role]
+        out.append((email, PASSWORD, f"{name}, {who}" + (f" at {org}" if org else "")))
+    return out

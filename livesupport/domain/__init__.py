@@ -1,0 +1,1 @@
+"""Pure rules of the support desk: no I/O, no framework imports."""

@@ -1,0 +1,57 @@
+"""One error family: every refusal carries a code and a message a person understands."""
+
+from __future__ import annotations
+
+
+class LivesupportError(Exception):
+    code = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequestError(LivesupportError):
+    code = "bad_request"
+
+
+class UnknownTypeError(LivesupportError):
+    code = "unknown_type"
+
+
+class UnauthorizedError(LivesupportError):
+    code = "unauthorized"
+
+
+class ForbiddenError(LivesupportError):
+    code = "forbidden"
+
+
+class NotFoundError(LivesupportError):
+    code = "not_found"
+
+
+class TooLargeError(LivesupportError):
+    code = "too_large"
+
+
+class ConflictError(LivesupportError):
+    code = "conflict"
+
+
+class RateLimitedError(LivesupportError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PolicyError(LivesupportError):
+    code = "policy"
+
+
+class UnavailableError(LivesupportError):
+    """A write that truly failed; the author may try again."""
+
+    code = "unavailable"

@@ -1,0 +1,17 @@
+"""Brokers carry frames between server processes; the backend is chosen by URL."""
+
+from __future__ import annotations
+
+from livesupport.realtime.brokers.base import Broker
+
+
+def broker_for(url: str | None, prefix: str = "livesupport:") -> Broker:
+    if not url or url.startswith("memory://"):
+        from livesupport.realtime.brokers.memory import MemoryBroker
+
+        return MemoryBroker()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from livesupport.realtime.brokers.redis import RedisBroker
+
+        return RedisBroker(url, prefix)
+    raise ValueError(f"No broker for {url.split(':', 1)[0]!r} URLs; use redis:// or leave REDIS_URL unset.")

@@ -1,0 +1,157 @@
+"""Redis pub/sub between processes, with resync after any link loss.
+
+Redis pub/sub is at-most-once: whatever is published while our subscriber
+link is down is gone. So the reader never reconnects silently: any error,
+and any repeated subscribe confirmation of our control channel (redis-py can
+reconnect underneath us), marks the link unhealthy and, once it is back,
+awaits `on_resync`, which fetches what may have been missed from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import RedisError
+
+from livesupport.realtime.brokers.base import BrokerError, OnMessage, OnResync
+
+log = logging.getLogger("livesupport.broker")
+
+SUBSCRIBE_TIMEOUT = 5.0
+
+
+class RedisBroker:
+    def __init__(self, url: str, prefix: str = "livesupport:") -> None:
+        self.url = url
+        self.prefix = prefix
+        self.healthy = False
+        self.status = "connecting to Redis"
+        self._control = f"{prefix}ctl:{os.getpid()}:{id(self):x}".encode()
+        # Publishing may retry: a PUBLISH that reaches Redis twice is deduplicated by seq downstream.
+        self._pub = aioredis.Redis.from_url(
+            url, retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3), socket_keepalive=True,
+            socket_connect_timeout=2, socket_timeout=5,
+        )
+        # The subscriber must never retry on its own: a silent reconnect would hide lost messages.
+        self._sub = aioredis.Redis.from_url(
+            url, retry=Retry(NoBackoff(), 0), socket_keepalive=True, socket_connect_timeout=2,
+        )
+        self._channels: set[bytes] = set()
+        self._waiting: dict[bytes, asyncio.Future[None]] = {}
+        self._pubsub: aioredis.client.PubSub | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._on_message: OnMessage | None = None
+        self._on_resync: OnResync | None = None
+
+    async def start(self, on_message: OnMessage, on_resync: OnResync) -> None:
+        self._on_message, self._on_resync = on_message, on_resync
+        self._task = asyncio.create_task(self._run(), name="redis-broker")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for client in (self._pub, self._sub):
+            await client.aclose()
+
+    async def subscribe(self, channel: str) -> None:
+        name = (self.prefix + channel).encode()
+        self._channels.add(name)
+        pubsub = self._pubsub
+        if pubsub is None or not self.healthy:
+            return  # the reader subscribes everything when the link is back, then resyncs
+        fut = self._waiting.setdefault(name, asyncio.get_running_loop().create_future())
+        try:
+            await pubsub.subscribe(name)
+            await asyncio.wait_for(asyncio.shield(fut), SUBSCRIBE_TIMEOUT)
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("subscribe to %s not confirmed (%s); it will be retried with a resync", channel, exc)
+        finally:
+            if self._waiting.get(name) is fut and fut.done():
+                del self._waiting[name]
+
+    async def unsubscribe(self, channel: str) -> None:
+        name = (self.prefix + channel).encode()
+        self._channels.discard(name)
+        if self._pubsub is not None and self.healthy:
+            try:
+                await self._pubsub.unsubscribe(name)
+            except (RedisError, OSError):
+                pass  # the link is going down anyway; the next one will not carry it
+
+    async def publish(self, channel: str, data: bytes) -> None:
+        try:
+            await self._pub.publish(self.prefix + channel, data)
+        except (RedisError, OSError) as exc:
+            raise BrokerError(f"Redis publish failed: {exc}") from exc
+
+    def _down(self, why: str) -> None:
+        if self.healthy or self.status != why:
+            log.error("cross-process delivery is DOWN: %s; serving this process's clients only, retrying", why)
+        self.healthy = False
+        self.status = why
+
+    async def _run(self) -> None:
+        delay = 0.1
+        first = True
+        while True:
+            pubsub = self._sub.pubsub()
+            try:
+                await pubsub.subscribe(self._control, *self._channels)
+                confirmed = False
+                while True:
+                    msg = await pubsub.get_message(timeout=None)
+                    if msg is None:
+                        continue
+                    kind = msg["type"]
+                    if kind == "message":
+                        if self._on_message is not None:
+                            self._on_message(msg["channel"].decode()[len(self.prefix):], msg["data"])
+                    elif kind == "subscribe":
+                        name = msg["channel"]
+                        if name == self._control:
+                            if confirmed:
+                                raise ConnectionError("the Redis link was re-established underneath us")
+                            confirmed = True
+                            self._pubsub = pubsub
+                            self.healthy = True
+                            self.status = "connected to Redis"
+                            delay = 0.1
+                            if not first:
+                                log.warning("cross-process delivery is back; fetching what may have been missed")
+                                if self._on_resync is not None:
+                                    asyncio.create_task(self._on_resync())
+                            first = False
+                        fut = self._waiting.pop(name, None)
+                        if fut is not None and not fut.done():
+                            fut.set_result(None)
+            except asyncio.CancelledError:
+                await _close_quietly(pubsub)
+                raise
+            except (RedisError, OSError, ConnectionError) as exc:
+                self._pubsub = None
+                self._down(f"Redis at {_safe(self.url)} is unreachable ({exc.__class__.__name__}: {exc})")
+                first = False
+                await _close_quietly(pubsub)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+
+async def _close_quietly(pubsub: aioredis.client.PubSub) -> None:
+    try:
+        await pubsub.aclose()
+    except Exception:  # noqa: BLE001 - the link is already broken
+        pass
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for logs."""
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

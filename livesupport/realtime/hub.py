@@ -1,0 +1,374 @@
+"""The hub: this process's topics, their subscribers, ordered fan-out and presence.
+
+Every durable event reaches a topic here, from this process (right after its
+commit) or from the broker. A topic delivers events strictly in seq order:
+an event from the past is a duplicate and dropped; one from the future means
+something is missing, and the gap is filled from the database before going on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from livesupport.domain.people import Person
+from livesupport.realtime.brokers.base import Broker, BrokerError
+from livesupport.realtime.frames import encode
+from livesupport.realtime.outbox import Outbox
+from livesupport.realtime.presence import Member
+
+log = logging.getLogger("livesupport.hub")
+
+PRESENCE_DEBOUNCE = 0.05
+
+
+@dataclass(slots=True, frozen=True)
+class Ev:
+    """A durable event ready to send: encoded once, shared by every recipient."""
+
+    seq: int
+    internal: bool
+    text: str
+
+
+class History(Protocol):
+    async def latest(self, ticket_id: int) -> int: ...
+
+    async def fetch(self, ticket_id: int, after: int, upto: int | None) -> list[Ev]: ...
+
+
+class PresenceStore(Protocol):
+    async def put(self, topic: str, local: dict[int, Member]) -> None: ...
+
+    async def get(self, topic: str, local: dict[int, Member]) -> list[Member]: ...
+
+
+@dataclass(slots=True, eq=False)
+class Sub:
+    person: Person
+    state: str = "viewing"
+    cursor: int = 0
+    pending: list[Ev] | None = field(default_factory=list)
+
+
+class Topic:
+    __slots__ = ("name", "ticket_id", "channel", "subs", "last_seq", "held", "filling", "joining",
+                 "ready", "local_view", "members", "presence_timer")
+
+    def __init__(self, name: str, ticket_id: int) -> None:
+        self.name = name
+        self.ticket_id = ticket_id
+        self.channel = "t:" + name
+        self.subs: dict[Outbox, Sub] = {}
+        self.last_seq: int | None = None
+        self.held: dict[int, Ev] = {}
+        self.filling = False
+        self.joining = 0
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.local_view: dict[int, Member] | None = None
+        self.members: list[Member] | None = None
+        self.presence_timer: asyncio.TimerHandle | None = None
+
+
+def new_origin() -> str:
+    """A name for this process, unique across machines and restarts."""
+    return f"{os.getpid()}-{secrets.token_hex(4)}"
+
+
+class Hub:
+    def __init__(self, broker: Broker, presence: PresenceStore, history: History, origin: str) -> None:
+        self.broker = broker
+        self.presence = presence
+        self.history = history
+        self.origin = origin
+        self._origin_b = self.origin.encode()
+        self.topics: dict[str, Topic] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.broker.start(self._on_broker_message, self.resync)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.broker.stop()
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- joining and leaving -------------------------------------------------------
+
+    async def attach(self, box: Outbox, name: str, ticket_id: int) -> Sub:
+        """Register a subscriber whose live events wait in `pending` until `go_live`."""
+        topic = self.topics.get(name)
+        if topic is None:
+            topic = self.topics[name] = Topic(name, ticket_id)
+            self._spawn(self._init_topic(topic))
+        topic.joining += 1
+        try:
+            await asyncio.shield(topic.ready)
+        finally:
+            topic.joining -= 1
+        if self.topics.get(name) is not topic:  # it failed to start, or emptied meanwhile
+            return await self.attach(box, name, ticket_id)
+        old = topic.subs.get(box)
+        sub = Sub(box.person, state=old.state if old else "viewing")
+        topic.subs[box] = sub
+        box.topics.add(name)
+        return sub
+
+    def go_live(self, box: Outbox, name: str, upto: int) -> None:
+        """Everything up to `upto` was sent by the caller; flush what arrived meanwhile, in order."""
+        topic = self.topics[name]
+        sub = topic.subs[box]
+        sub.cursor = upto
+        pending, sub.pending = sub.pending or [], None
+        for ev in pending:
+            if ev.seq > sub.cursor:
+                sub.cursor = ev.seq
+                if not ev.internal or sub.person.is_staff:
+                    box.send_nowait(ev.text)
+        if topic.members is not None:
+            box.send_nowait(self._presence_frame(topic, topic.members))
+        self._presence_changed(topic)
+
+    def detach(self, box: Outbox, name: str) -> None:
+        topic = self.topics.get(name)
+        box.topics.discard(name)
+        if topic is None or topic.subs.pop(box, None) is None:
+            return
+        self._presence_changed(topic)
+        if not topic.subs and not topic.joining:
+            self._spawn(self._drop_topic_later(topic))
+
+    def detach_all(self, box: Outbox) -> None:
+        for name in list(box.topics):
+            self.detach(box, name)
+
+    def set_state(self, box: Outbox, name: str, state: str) -> None:
+        sub = self.topics[name].subs[box]
+        if sub.state != state:
+            sub.state = state
+            self._presence_changed(self.topics[name])
+
+    def is_joined(self, box: Outbox, name: str) -> bool:
+        topic = self.topics.get(name)
+        return topic is not None and box in topic.subs
+
+    async def _init_topic(self, topic: Topic) -> None:
+        try:
+            await self.broker.subscribe(topic.channel)
+            topic.last_seq = await self.history.latest(topic.ticket_id)
+        except Exception as exc:
+            log.exception("could not open topic %s", topic.name)
+            if self.topics.get(topic.name) is topic:
+                del self.topics[topic.name]
+            topic.ready.set_exception(exc)
+            return
+        topic.ready.set_result(None)
+        self._drain_held(topic)
+
+    async def _drop_topic_later(self, topic: Topic) -> None:
+        # Linger a moment: a reconnecting tab would otherwise resubscribe and re-read at once.
+        await asyncio.sleep(1.0)
+        if topic.subs or topic.joining or self.topics.get(topic.name) is not topic:
+            return
+        del self.topics[topic.name]
+        if topic.presence_timer:
+            topic.presence_timer.cancel()
+        try:
+            await self.presence.put(topic.name, {})
+            await self._publish(topic.channel, b"P", b"")
+            await self.broker.unsubscribe(topic.channel)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("leaving %s: %s", topic.name, exc)
+
+    # -- durable events ------------------------------------------------------------
+
+    async def publish_event(self, ticket_id: int, ev: Ev) -> None:
+        """Called by actions after the commit: deliver here at once, then tell the other processes."""
+        name = f"ticket:{ticket_id}"
+        topic = self.topics.get(name)
+        if topic is not None:
+            self._offer(topic, ev)
+        flag = b"i" if ev.internal else b"p"
+        await self._publish("t:" + name, b"E", b"%d|%s|" % (ev.seq, flag) + ev.text.encode())
+
+    def _offer(self, topic: Topic, ev: Ev) -> None:
+        last = topic.last_seq
+        if last is None or topic.filling:
+            topic.held[ev.seq] = ev
+            return
+        if ev.seq <= last:
+            return  # already delivered: a duplicate from the broker or a replay
+        if ev.seq == last + 1:
+            self._fan_out(topic, ev)
+            topic.last_seq = ev.seq
+            if topic.held:
+                self._drain_held(topic)
+            return
+        topic.held[ev.seq] = ev
+        topic.filling = True
+        self._spawn(self._fill_gap(topic))
+
+    def _drain_held(self, topic: Topic) -> None:
+        held, last = topic.held, topic.last_seq
+        assert last is not None
+        for seq in [s for s in held if s <= last]:
+            del held[seq]
+        while (ev := held.pop(last + 1, None)) is not None:
+            self._fan_out(topic, ev)
+            last = ev.seq
+        topic.last_seq = last
+        if held:  # still a gap: fetch it
+            topic.filling = True
+            self._spawn(self._fill_gap(topic))
+
+    async def _fill_gap(self, topic: Topic) -> None:
+        delay = 0.05
+        while True:
+            try:
+                upto = max(topic.held) if topic.held else None
+                assert topic.last_seq is not None
+                missing = await self.history.fetch(topic.ticket_id, topic.last_seq, upto)
+                break
+            except Exception as exc:  # noqa: BLE001 - the database may be briefly away; keep order, retry
+                log.warning("filling a gap on %s failed (%s); retrying", topic.name, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        for ev in missing:
+            if ev.seq == topic.last_seq + 1:
+                self._fan_out(topic, ev)
+                topic.last_seq = ev.seq
+        topic.filling = False
+        self._drain_held(topic)
+
+    def _fan_out(self, topic: Topic, ev: Ev) -> None:
+        text, seq, internal = ev.text, ev.seq, ev.internal
+        for box, sub in topic.subs.items():
+            if internal and not sub.person.is_staff:
+                continue
+            if sub.pending is not None:
+                sub.pending.append(ev)
+            elif seq > sub.cursor:
+                sub.cursor = seq
+                box.send_nowait(text)
+
+    async def resync(self) -> None:
+        """After the broker link was down: fetch what may have been missed, re-announce presence."""
+        for topic in list(self.topics.values()):
+            if topic.last_seq is not None and not topic.filling:
+                topic.filling = True
+                self._spawn(self._fill_gap(topic))
+            topic.local_view = None
+            self._presence_changed(topic)
+
+    # -- typing --------------------------------------------------------------------
+
+    async def typing(self, box: Outbox, name: str, internal: bool) -> None:
+        person = box.person
+        frame: dict[str, Any] = {"type": "typing", "topic": name, "user": {"id": person.id, "name": person.name}}
+        if internal:
+            frame["visibility"] = "internal"
+        text = encode(frame)
+        topic = self.topics.get(name)
+        if topic is not None:
+            self._deliver_typing(topic, person.id, internal, text)
+        await self._publish("t:" + name, b"T", b"%d|%s|" % (person.id, b"i" if internal else b"p") + text.encode())
+
+    @staticmethod
+    def _deliver_typing(topic: Topic, user_id: int, internal: bool, text: str) -> None:
+        for box, sub in topic.subs.items():
+            if sub.pending is None and sub.person.id != user_id and (not internal or sub.person.is_staff):
+                box.send_nowait(text)
+
+    # -- presence ------------------------------------------------------------------
+
+    def _presence_changed(self, topic: Topic) -> None:
+        if topic.presence_timer is None:
+            loop = asyncio.get_running_loop()
+            topic.presence_timer = loop.call_later(
+                PRESENCE_DEBOUNCE, lambda: self._spawn(self._flush_presence(topic))
+            )
+
+    def _local_view(self, topic: Topic) -> dict[int, Member]:
+        view: dict[int, Member] = {}
+        for sub in topic.subs.values():
+            if sub.pending is not None:
+                continue
+            p = sub.person
+            seen = view.get(p.id)
+            if seen is None or (sub.state == "working" and seen["state"] != "working"):
+                view[p.id] = {**p.public(), "state": sub.state}
+        return view
+
+    async def _flush_presence(self, topic: Topic, announce: bool = True) -> None:
+        topic.presence_timer = None
+        local = self._local_view(topic)
+        try:
+            if local != topic.local_view:
+                topic.local_view = local
+                await self.presence.put(topic.name, local)
+                if announce:
+                    await self._publish(topic.channel, b"P", b"")
+            members = await self.presence.get(topic.name, local)
+        except Exception as exc:  # noqa: BLE001 - show at least who is here
+            log.warning("presence store unavailable (%s); showing this process's view", exc)
+            topic.local_view = None
+            members = sorted(local.values(), key=lambda m: m["name"])
+        if members != topic.members and topic.subs:
+            topic.members = members
+            text = self._presence_frame(topic, members)
+            for box, sub in topic.subs.items():
+                if sub.pending is None:
+                    box.send_nowait(text)
+        else:
+            topic.members = members
+
+    @staticmethod
+    def _presence_frame(topic: Topic, members: list[Member]) -> str:
+        return encode({"type": "presence", "topic": topic.name, "viewers": len(members), "members": members})
+
+    async def sweep_presence(self) -> None:
+        """Re-read every topic's presence: drops members of processes that died."""
+        for topic in list(self.topics.values()):
+            await self._flush_presence(topic, announce=False)
+
+    # -- the broker ----------------------------------------------------------------
+
+    async def _publish(self, channel: str, kind: bytes, body: bytes) -> None:
+        try:
+            await self.broker.publish(channel, kind + b"|" + self._origin_b + b"|" + body)
+        except BrokerError as exc:
+            # Stored already; other processes catch up by seq on their next event or resync.
+            log.warning("cross-process publish failed: %s", exc)
+
+    def _on_broker_message(self, channel: str, data: bytes) -> None:
+        kind, origin, rest = data.split(b"|", 2)
+        if origin == self._origin_b:
+            return
+        topic = self.topics.get(channel[2:])
+        if topic is None:
+            return
+        if kind == b"E":
+            seq, flag, text = rest.split(b"|", 2)
+            self._offer(topic, Ev(int(seq), flag == b"i", text.decode()))
+        elif kind == b"T":
+            uid, flag, text = rest.split(b"|", 2)
+            self._deliver_typing(topic, int(uid), flag == b"i", text.decode())
+        elif kind == b"P":
+            self._presence_changed(topic)
+
+    def health(self) -> dict[str, Any]:
+        return {"broker": self.broker.status, "broker_ok": self.broker.healthy, "topics": len(self.topics)}
+

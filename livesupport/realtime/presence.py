@@ -1,0 +1,116 @@
+"""Who is on a topic, across processes.
+
+Each process writes its own members of a topic into one Redis hash per topic
+(field `<origin>:<user id>`) and keeps a liveness key alive; fields of a process
+whose liveness key expired are dropped by whoever reads them. Without Redis the
+local view is the whole view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import orjson
+
+log = logging.getLogger("livesupport.presence")
+
+Member = dict[str, Any]
+RANK = {"working": 2, "typing": 1, "viewing": 0}
+
+
+def merge(views: list[dict[int, Member]]) -> list[Member]:
+    """One entry per user (tabs and processes fold into one), the busiest state winning."""
+    out: dict[int, Member] = {}
+    for view in views:
+        for uid, member in view.items():
+            seen = out.get(uid)
+            if seen is None or RANK[member["state"]] > RANK[seen["state"]]:
+                out[uid] = member
+    return sorted(out.values(), key=lambda m: (-RANK[m["state"]], m["name"], m["id"]))
+
+
+class MemoryPresence:
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def put(self, topic: str, local: dict[int, Member]) -> None: ...
+
+    async def get(self, topic: str, local: dict[int, Member]) -> list[Member]:
+        return merge([local])
+
+
+class RedisPresence:
+    def __init__(self, url: str, prefix: str, origin: str, ttl: float) -> None:
+        import redis.asyncio as aioredis
+
+        self._r = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        self.prefix, self.origin, self.ttl = prefix, origin, ttl
+        self._alive_key = f"{prefix}proc:{origin}"
+        self._written: dict[str, set[int]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def _key(self, topic: str) -> str:
+        return f"{self.prefix}presence:{topic}"
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._heartbeat(), name="presence-heartbeat")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        try:  # leave no ghosts behind on a clean shutdown
+            async with self._r.pipeline(transaction=False) as p:
+                for topic, uids in self._written.items():
+                    if uids:
+                        p.hdel(self._key(topic), *[f"{self.origin}:{u}" for u in uids])
+                p.delete(self._alive_key)
+                await p.execute()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not clear presence on shutdown: %s", exc)
+        await self._r.aclose()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            try:
+                await self._r.set(self._alive_key, b"1", px=int(self.ttl * 1000 * 2 / 3))
+            except Exception as exc:  # noqa: BLE001
+                log.warning("presence heartbeat failed: %s", exc)
+            await asyncio.sleep(self.ttl / 6)
+
+    async def put(self, topic: str, local: dict[int, Member]) -> None:
+        before = self._written.get(topic, set())
+        gone = before - local.keys()
+        key = self._key(topic)
+        async with self._r.pipeline(transaction=True) as p:
+            if gone:
+                p.hdel(key, *[f"{self.origin}:{u}" for u in gone])
+            if local:
+                p.hset(key, mapping={f"{self.origin}:{u}": orjson.dumps(m) for u, m in local.items()})
+                p.pexpire(key, int(self.ttl * 4000))
+            p.set(self._alive_key, b"1", px=int(self.ttl * 1000 * 2 / 3))
+            await p.execute()
+        if local:
+            self._written[topic] = set(local)
+        else:
+            self._written.pop(topic, None)
+
+    async def get(self, topic: str, local: dict[int, Member]) -> list[Member]:
+        key = self._key(topic)
+        raw: dict[bytes, bytes] = await self._r.hgetall(key)
+        by_origin: dict[str, dict[int, Member]] = {}
+        for field, value in raw.items():
+            origin, _, uid = field.decode().rpartition(":")
+            if origin != self.origin:
+                by_origin.setdefault(origin, {})[int(uid)] = orjson.loads(value)
+        if by_origin:
+            origins = list(by_origin)
+            alive = await self._r.mget([f"{self.prefix}proc:{o}" for o in origins])
+            dead = [o for o, a in zip(origins, alive, strict=True) if a is None]
+            if dead:
+                fields = [f"{o}:{u}" for o in dead for u in by_origin.pop(o)]
+                await self._r.hdel(key, *fields)
+        return merge([local, *by_origin.values()])

@@ -1,0 +1,69 @@
+"""Configuration, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    redis_prefix: str
+    secret_key: str
+    allowed_origins: tuple[str, ...]
+    timezone: ZoneInfo
+    max_frame_bytes: int = 64 * 1024
+    presence_ttl: float = 30.0
+    outbound_queue: int = 512
+    session_https_only: bool = False
+    templates_dir: Path = field(default=ROOT / "templates")
+    static_dir: Path = field(default=ROOT / "static")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _secret_key(data_dir: Path) -> str:
+    """A key generated on first start and kept in the data folder (when SECRET_KEY is unset)."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def load(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("DATA_DIR", "data")).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'livesupport.db'}"
+    if database_url.startswith(("postgres://", "postgresql://")):
+        # Accept the usual URLs of hosting platforms; we always talk asyncpg.
+        database_url = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
+    origins = tuple(o.strip().rstrip("/") for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=env.get("REDIS_URL") or None,
+        redis_prefix=env.get("REDIS_PREFIX", "livesupport:"),
+        secret_key=env.get("SECRET_KEY") or _secret_key(data_dir),
+        allowed_origins=origins,
+        timezone=ZoneInfo(env.get("COMPANY_TIMEZONE", "America/New_York")),
+        max_frame_bytes=int(env.get("MAX_FRAME_BYTES", 64 * 1024)),
+        presence_ttl=float(env.get("PRESENCE_TTL", 30)),
+        outbound_queue=int(env.get("OUTBOUND_QUEUE", 512)),
+        session_https_only=env.get("SESSION_HTTPS_ONLY", "").lower() in ("1", "true", "yes"),
+    )

@@ -1,0 +1,1 @@
+"""Storage: the engine, the models and one repository module per aggregate."""

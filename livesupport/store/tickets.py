@@ -1,0 +1,110 @@
+"""Tickets and their events: the per-ticket seq is taken inside the writing transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from livesupport.domain.people import Person
+from livesupport.store.models import Organisation, Ticket, TicketEvent
+
+
+def iso(at: datetime | None) -> str | None:
+    return at.isoformat().replace("+00:00", "Z") if at is not None else None
+
+
+async def get(session: AsyncSession, ticket_id: int) -> tuple[Ticket, Organisation] | None:
+    stmt = select(Ticket, Organisation).join(Organisation, Organisation.id == Ticket.org_id).where(Ticket.id == ticket_id)
+    row = (await session.execute(stmt)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def create(
+    session: AsyncSession, *, org_id: int, opened_by: int, subject: str, priority: str, now: datetime
+) -> Ticket:
+    ticket = Ticket(
+        org_id=org_id, opened_by=opened_by, subject=subject, status="new", priority=priority,
+        last_seq=0, created_at=now, updated_at=now,
+    )
+    session.add(ticket)
+    await session.flush()
+    return ticket
+
+
+async def append_event(
+    session: AsyncSession, ticket_id: int, *, kind: str, visibility: str, actor: Person,
+    data: dict[str, Any], now: datetime, changes: dict[str, Any] | None = None,
+) -> TicketEvent:
+    """Take the next seq and store the event. Concurrent writers queue on the ticket row."""
+    values: dict[str, Any] = {"last_seq": Ticket.last_seq + 1, "updated_at": now, **(changes or {})}
+    stmt = update(Ticket).where(Ticket.id == ticket_id).values(**values).returning(Ticket.last_seq)
+    seq = (await session.execute(stmt)).scalar_one()
+    ev = TicketEvent(
+        ticket_id=ticket_id, seq=seq, kind=kind, visibility=visibility, actor_id=actor.id,
+        at=now, data=data, actor=actor.public(),
+    )
+    session.add(ev)
+    await session.flush()
+    return ev
+
+
+async def events_since(
+    session: AsyncSession, ticket_id: int, since: int, *, staff: bool, upto: int | None = None, limit: int = 500
+) -> Sequence[TicketEvent]:
+    stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id, TicketEvent.seq > since)
+    if upto is not None:
+        stmt = stmt.where(TicketEvent.seq <= upto)
+    if not staff:
+        stmt = stmt.where(TicketEvent.visibility == "public")
+    return (await session.execute(stmt.order_by(TicketEvent.seq).limit(limit))).scalars().all()
+
+
+async def latest_visible_seq(session: AsyncSession, ticket_id: int, *, staff: bool) -> int:
+    stmt = select(func.coalesce(func.max(TicketEvent.seq), 0)).where(TicketEvent.ticket_id == ticket_id)
+    if not staff:
+        stmt = stmt.where(TicketEvent.visibility == "public")
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def list_for(session: AsyncSession, person: Person, *, limit: int = 200) -> Sequence[tuple[Ticket, Organisation]]:
+    """The tickets a person may see, most recently updated first."""
+    stmt = select(Ticket, Organisation).join(Organisation, Organisation.id == Ticket.org_id)
+    if not person.is_staff:
+        if person.role == "partner":
+            stmt = stmt.where((Organisation.id == person.org_id) | (Organisation.partner_id == person.org_id))
+        else:
+            stmt = stmt.where(Ticket.org_id == person.org_id)
+    stmt = stmt.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit)
+    return [(t, o) for t, o in (await session.execute(stmt)).all()]
+
+
+def snapshot(ticket: Ticket, org: Organisation) -> dict[str, Any]:
+    """The ticket as `joined.state` and `GET /api/tickets/<id>` show it."""
+    return {
+        "id": ticket.id,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "next_update_at": iso(ticket.next_update_at),
+        "assignees": [],
+        "org": {"id": org.id, "name": org.name},
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+    }
+
+
+def event_frame(ev: TicketEvent) -> dict[str, Any]:
+    """An event as it travels: the `event` frame of protocol.md."""
+    return {
+        "type": "event",
+        "topic": f"ticket:{ev.ticket_id}",
+        "seq": ev.seq,
+        "kind": ev.kind,
+        "at": iso(ev.at),
+        "actor": ev.actor,
+        "data": ev.data,
+    }

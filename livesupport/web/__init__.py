@@ -1,0 +1,1 @@
+"""The web tier: the app, its pages, the HTTP API and the /ws channel."""

@@ -1,0 +1,192 @@
+"""The /ws endpoint: authenticate, then read frames and answer them as protocol.md says."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from livesupport.domain import tickets as rules
+from livesupport.domain.errors import (
+    BadRequestError,
+    ForbiddenError,
+    LivesupportError,
+    RateLimitedError,
+    UnknownTypeError,
+)
+from livesupport.realtime.frames import decode, encode, refusal, reply_ok, ticket_id_of
+from livesupport.realtime.outbox import Outbox
+from livesupport.web.security import origin_allowed, person_from_session
+from livesupport.web.services import Services, services
+
+log = logging.getLogger("livesupport.ws")
+
+NOT_AUTHENTICATED, ORIGIN_REFUSED, POLICY = 4401, 4403, 1008
+BAD_FRAMES_LIMIT = 20  # per minute, then 1008
+RATE, BURST = 20.0, 60.0  # frames per second, sustained and in a burst
+ABUSE_LIMIT = 100  # rate-limited frames in a row, then 1008
+
+
+async def ws_endpoint(ws: WebSocket) -> None:
+    svc = services(ws)
+    token = ws.query_params.get("token")
+    if token:
+        person = await svc.accounts.person_by_token(token)
+    else:
+        person = await person_from_session(ws)
+    await ws.accept()
+    if person is None:
+        await ws.close(NOT_AUTHENTICATED, "Not authenticated: log in, or connect with ?token=")
+        return
+    if not token and not origin_allowed(ws, svc.settings.allowed_origins):
+        await ws.close(ORIGIN_REFUSED, "This page's origin may not open a session socket.")
+        return
+    box = Outbox(person, svc.settings.outbound_queue)
+    channel = Channel(svc, box)
+    pump = asyncio.create_task(box.pump(ws.send_text))
+    reader = asyncio.create_task(channel.read(ws))
+    try:
+        await asyncio.wait({pump, reader, box.closed}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        svc.hub.detach_all(box)
+        for task in (pump, reader):
+            task.cancel()
+        await asyncio.gather(pump, reader, return_exceptions=True)
+        if box.close_code is not None:
+            try:
+                await asyncio.wait_for(ws.close(box.close_code, box.close_reason), 2)
+            except Exception:  # noqa: BLE001 - the peer is gone or not reading; the server drops it
+                pass
+
+
+class Channel:
+    """One connection's conversation: every frame is answered or refused, never fatal."""
+
+    def __init__(self, svc: Services, box: Outbox) -> None:
+        self.svc, self.box, self.person = svc, box, box.person
+        self.bad: list[float] = []
+        self.tokens, self.stamp, self.limited = BURST, time.monotonic(), 0
+        self.handlers = {
+            "join": self.join, "leave": self.leave, "chat": self.chat, "typing": self.typing,
+            "activity": self.activity, "status": self.status, "ping": self.ping,
+        }
+
+    async def read(self, ws: WebSocket) -> None:
+        try:
+            while True:
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                text = message.get("text")
+                if text is None:
+                    await self.refuse(None, BadRequestError("Send JSON in text frames, not binary ones."))
+                    continue
+                await self.handle(text)
+        except WebSocketDisconnect:
+            return
+
+    async def handle(self, text: str) -> None:
+        ref: Any = None
+        try:
+            self.throttle()
+            frame = decode(text)
+            ref = frame.get("ref")
+            kind = frame.get("type")
+            if not isinstance(kind, str):
+                raise BadRequestError("Every frame needs a string field 'type'.")
+            handler = self.handlers.get(kind)
+            if handler is None:
+                raise UnknownTypeError(f"Unknown frame type {kind[:40]!r}.")
+            await handler(frame, ref)
+        except LivesupportError as exc:
+            await self.refuse(ref, exc)
+
+    async def refuse(self, ref: Any, exc: LivesupportError) -> None:
+        await self.box.send(refusal(ref, exc.code, exc.message))
+        if exc.code in ("bad_request", "unknown_type", "too_large"):
+            now = time.monotonic()
+            self.bad = [t for t in self.bad if t > now - 60] + [now]
+            if len(self.bad) > BAD_FRAMES_LIMIT:
+                self.box.close(POLICY, "Too many bad frames.")
+
+    def throttle(self) -> None:
+        now = time.monotonic()
+        self.tokens = min(BURST, self.tokens + (now - self.stamp) * RATE)
+        self.stamp = now
+        if self.tokens < 1:
+            self.limited += 1
+            if self.limited > ABUSE_LIMIT:
+                self.box.close(POLICY, "Too many frames; slow down.")
+
+            raise RateLimitedError("Too many frames at once; wait a moment.", 1 / RATE)
+        self.tokens -= 1
+        self.limited = 0
+
+    def joined_topic(self, frame: dict[str, Any]) -> tuple[str, int]:
+        topic = frame.get("topic")
+        ticket_id = ticket_id_of(topic)
+        if not self.svc.hub.is_joined(self.box, topic):  # type: ignore[arg-type]
+            raise ForbiddenError(f"Join {topic} before sending that.")
+        return topic, ticket_id  # type: ignore[return-value]
+
+    # -- frame handlers ---------------------------------------------------------------
+
+    async def join(self, frame: dict[str, Any], ref: Any) -> None:
+        topic = frame.get("topic")
+        ticket_id = ticket_id_of(topic)
+        since = frame.get("since")
+        if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
+            raise BadRequestError("since must be a whole number: the last seq you saw.")
+        name = f"ticket:{ticket_id}"
+        tickets, hub = self.svc.tickets, self.svc.hub
+        await tickets.authorize(self.person, ticket_id)
+        await hub.attach(self.box, name, ticket_id)
+        try:
+            state, visible, upto = await tickets.snapshot(self.person, ticket_id)
+            await self.box.send(encode({"type": "joined", "topic": name, "ref": ref, "seq": visible, "state": state}))
+            if since is not None:
+                async for text in tickets.replay(self.person, ticket_id, since, upto):
+                    await self.box.send(text)
+            hub.go_live(self.box, name, upto)
+        except BaseException:
+            hub.detach(self.box, name)
+            raise
+
+    async def leave(self, frame: dict[str, Any], ref: Any) -> None:
+        topic = frame.get("topic")
+        if not isinstance(topic, str):
+            raise BadRequestError("leave needs the topic to leave.")
+        self.svc.hub.detach(self.box, topic)
+
+    async def chat(self, frame: dict[str, Any], ref: Any) -> None:
+        if "body" not in frame:
+            raise BadRequestError("chat needs a body.")
+        ticket_id = ticket_id_of(frame.get("topic"))
+        seq = await self.svc.tickets.chat(
+            self.person, ticket_id, frame["body"], frame.get("visibility"), frame.get("base_seq"), frame.get("force"),
+        )
+        await self.box.send(reply_ok(ref, seq=seq))
+
+    async def status(self, frame: dict[str, Any], ref: Any) -> None:
+        if "status" not in frame:
+            raise BadRequestError("status needs a status.")
+        ticket_id = ticket_id_of(frame.get("topic"))
+        seq = await self.svc.tickets.set_status(
+            self.person, ticket_id, frame["status"], frame.get("next_update_at"), given="next_update_at" in frame
+        )
+        await self.box.send(reply_ok(ref, seq=seq))
+
+    async def typing(self, frame: dict[str, Any], ref: Any) -> None:
+        topic, _ = self.joined_topic(frame)
+        internal = rules.check_visibility(self.person, frame.get("visibility"), "internal notes") == "internal"
+        await self.svc.hub.typing(self.box, topic, internal)
+
+    async def activity(self, frame: dict[str, Any], ref: Any) -> None:
+        topic, _ = self.joined_topic(frame)
+        self.svc.hub.set_state(self.box, topic, rules.check_activity(self.person, frame.get("state")))
+
+    async def ping(self, frame: dict[str, Any], ref: Any) -> None:
+        await self.box.send(encode({"type": "pong", "ref": ref}))

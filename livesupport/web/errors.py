@@ -1,0 +1,43 @@
+"""The only place where an error code becomes an HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from livesupport.domain.errors import LivesupportError, RateLimitedError
+
+STATUS = {
+    "bad_request": 400,
+    "unknown_type": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "too_large": 413,
+    "rate_limited": 429,
+    "policy": 403,
+    "unavailable": 503,
+}
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def json_error(exc: LivesupportError) -> JSONResponse:
+    headers = {}
+    if isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    elif exc.code == "unavailable":
+        headers["Retry-After"] = "1"
+    return JSONResponse(error_body(exc.code, exc.message), status_code=STATUS.get(exc.code, 400), headers=headers)

@@ -1,0 +1,110 @@
+"""Who is asking (session cookie or bearer token), CSRF, Origin checks and the security headers."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.requests import HTTPConnection, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from livesupport.domain.errors import ForbiddenError, UnauthorizedError
+from livesupport.domain.people import Person
+from livesupport.web.services import services
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def bearer(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def person_from_session(conn: HTTPConnection) -> Person | None:
+    uid = conn.session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    return await services(conn).accounts.person_by_id(uid)
+
+
+async def api_person(request: Request) -> Person:
+    """A bearer token, or the browser session with a CSRF header on unsafe methods."""
+    svc = services(request)
+    token = bearer(request)
+    if token is not None:
+        person = await svc.accounts.person_by_token(token)
+        if person is None:
+            raise UnauthorizedError("That token is not valid or has expired; get a new one from POST /api/tokens.")
+        return person
+    person = await person_from_session(request)
+    if person is None:
+        raise UnauthorizedError("Log in, or send Authorization: Bearer <token>.")
+    if request.method in UNSAFE and not csrf_ok(request, request.headers.get("x-csrf-token")):
+        raise ForbiddenError("Missing or wrong X-CSRF-Token header for a cookie-authenticated request.")
+    return person
+
+
+def csrf_token(conn: HTTPConnection) -> str:
+    token = conn.session.get("csrf")
+    if not isinstance(token, str):
+        token = conn.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def csrf_ok(conn: HTTPConnection, given: Any) -> bool:
+    expected = conn.session.get("csrf")
+    return isinstance(given, str) and isinstance(expected, str) and secrets.compare_digest(given, expected)
+
+
+def own_origin(conn: HTTPConnection) -> str:
+    scheme = {"ws": "http", "wss": "https"}.get(conn.url.scheme, conn.url.scheme)
+    return f"{scheme}://{conn.headers.get('host', '')}".lower()
+
+
+def origin_allowed(conn: HTTPConnection, allowed: tuple[str, ...]) -> bool:
+    origin = conn.headers.get("origin")
+    if not origin:
+        return False
+    origin = origin.rstrip("/").lower()
+    return origin in allowed if allowed else origin == own_origin(conn)
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: never redirect a login to another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/tickets"
+    parts = urlsplit(target)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -1,0 +1,30 @@
+"""What the routes share: settings, storage, the hub and the use cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+from starlette.templating import Jinja2Templates
+
+from livesupport.actions.accounts import Accounts
+from livesupport.actions.tickets import Tickets
+from livesupport.clock import Clock
+from livesupport.realtime.hub import Hub
+from livesupport.settings import Settings
+from livesupport.store.database import Database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    db: Database
+    hub: Hub
+    accounts: Accounts
+    tickets: Tickets
+    templates: Jinja2Templates
+
+
+def services(conn: HTTPConnection) -> Services:
+    return conn.app.state.services  # type: ignore[no-any-return]

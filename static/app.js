@@ -1,0 +1,48 @@
+// Small touches for every page: local times, and forms that say they are working.
+import { localiseTimes, nextUpdateText, parseInstant } from "./format.js";
+
+function refreshTimes() {
+  localiseTimes(document);
+  const now = new Date();
+  for (const el of document.querySelectorAll("[data-next-update]:not(main)")) {
+    const at = parseInstant(el.dataset.nextUpdate);
+    if (!at) continue;
+    const { text, state } = nextUpdateText(el.dataset.nextUpdate, now);
+    el.textContent = text;
+    el.dataset.state = state;
+  }
+}
+
+function busyForms() {
+  for (const form of document.querySelectorAll("form[method='post' i]")) {
+    form.addEventListener("submit", (ev) => {
+      if (ev.defaultPrevented) return;
+      const button = form.querySelector("button[type='submit'][data-busy-label]");
+      if (!button) return;
+      if (form.dataset.submitting === "true") {
+        ev.preventDefault(); // a second tap would send the form twice
+        return;
+      }
+      form.dataset.submitting = "true";
+      button.setAttribute("aria-disabled", "true");
+      button.dataset.label = button.textContent;
+      button.textContent = button.dataset.busyLabel;
+    });
+  }
+  // Coming back with the browser's back button shows the page as it was left.
+  window.addEventListener("pageshow", (ev) => {
+    if (!ev.persisted) return;
+    for (const form of document.querySelectorAll("form[data-submitting='true']")) {
+      delete form.dataset.submitting;
+      const button = form.querySelector("button[data-label]");
+      if (button) {
+        button.textContent = button.dataset.label;
+        button.removeAttribute("aria-disabled");
+      }
+    }
+  });
+}
+
+refreshTimes();
+busyForms();
+setInterval(refreshTimes, 30_000);

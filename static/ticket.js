@@ -1,0 +1,838 @@
+// The live ticket page: conversation, presence, typing, status, over one WebSocket.
+// User content is only ever put in the page as text (textContent), never as HTML.
+import { Live } from "./live.js";
+import {
+  CLOSED_STATUSES, fullTime, initials, isStaffRole, nextUpdateText, parseInstant,
+  roleLabel, shortTime, statusLabel, toLocalInputValue,
+} from "./format.js";
+
+const TYPING_SEND_EVERY_MS = 3_000;
+const TYPING_SHOWN_MS = 5_000;
+const REPLAY_GRACE_MS = 4_000;
+
+const page = document.getElementById("ticket-page");
+const ticketId = page.dataset.ticketId;
+const me = {
+  id: String(page.dataset.meId),
+  name: page.dataset.meName || "",
+  role: page.dataset.meRole || "",
+};
+const isStaff = page.dataset.staff === "true";
+const topic = `ticket:${ticketId}`;
+const draftKey = `livesupport:draft:${ticketId}`;
+
+const $ = (id) => document.getElementById(id);
+const els = {
+  connState: $("conn-state"),
+  connText: $("conn-text"),
+  connDetail: $("conn-detail"),
+  connLogin: $("conn-login"),
+  connRetry: $("conn-retry"),
+  status: $("status"),
+  nextUpdate: $("next-update"),
+  viewerCount: $("viewer-count"),
+  presence: $("presence"),
+  workingNote: $("working-note"),
+  messages: $("messages"),
+  placeholder: $("messages-placeholder"),
+  typing: $("typing"),
+  composer: $("composer"),
+  message: $("message"),
+  messageLabel: $("message-label"),
+  send: $("send"),
+  internal: $("internal"),
+  internalBanner: $("internal-banner"),
+  composerError: $("composer-error"),
+  composerErrorText: $("composer-error-text"),
+  sendAnyway: $("send-anyway"),
+  statusForm: $("status-form"),
+  statusSelect: $("status-select"),
+  nextUpdateInput: $("next-update-input"),
+  statusSave: $("status-save"),
+  statusError: $("status-error"),
+  statusNote: $("status-note"),
+  workingToggle: $("working-toggle"),
+};
+
+const state = {
+  lastSeq: 0,
+  ready: false, // joined on this connection and the replay is in
+  replayTo: 0,
+  replayTimer: 0,
+  joinRef: null,
+  status: page.dataset.status || "",
+  nextUpdateAt: page.dataset.nextUpdate || null,
+  working: false, // what I asked for; re-announced after each reconnect
+  statusDirty: false,
+  lastTypingSent: 0,
+  typers: new Map(), // user id -> {name, until}
+  conflictVisibility: null,
+  everJoined: false,
+};
+
+/** seq -> <li>; a provisional <li> (from a reply) is replaced when its event arrives. */
+const rendered = new Map();
+/** ref -> {kind, frame, li, generation}: sent and not yet answered, or waiting to be sent. */
+const pending = new Map();
+
+let refCounter = 0;
+function newRef(prefix) {
+  refCounter += 1;
+  return `${prefix}-${Date.now().toString(36)}-${refCounter}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+// ---------------------------------------------------------------------------
+// Small DOM helpers (text only)
+
+function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "className") el.className = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key === "text") el.textContent = value;
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+function timeEl(iso) {
+  const at = parseInstant(iso);
+  if (!at) return null;
+  return h("time", { datetime: iso, title: fullTime(at), className: "msg-time", dataset: { local: "datetime" } }, shortTime(at));
+}
+
+function roleBadge(role, tier) {
+  const label = roleLabel(role, tier);
+  if (!label) return null;
+  return h("span", { className: `role-badge role-${isStaffRole(role) ? "staff" : "client"}` }, label);
+}
+
+// ---------------------------------------------------------------------------
+// Connection banner
+
+const live = new Live();
+let bannerTimer = 0;
+
+function hasUnsent() {
+  for (const entry of pending.values()) if (entry.generation !== live.generation || !state.ready) return true;
+  return false;
+}
+
+function renderBanner() {
+  clearTimeout(bannerTimer);
+  const s = live.state;
+  let mode;
+  let text;
+  let detail = "";
+  els.connLogin.hidden = true;
+  els.connRetry.hidden = true;
+  if (s === "ended") {
+    mode = "ended";
+    if (live.endReason === "session") {
+      text = "Your session has ended – please log in again";
+      els.connLogin.hidden = false;
+    } else {
+      text = "You do not have access to this ticket any more";
+    }
+  } else if (s === "open" && state.ready) {
+    mode = "live";
+    text = "Live";
+  } else if (s === "waiting") {
+    const seconds = Math.max(1, Math.ceil((live.retryAt - Date.now()) / 1000));
+    const retryText = `Reconnecting in ${seconds} s…`;
+    if (hasUnsent() || !navigator.onLine) {
+      mode = "offline";
+      text = "Offline – your message will be sent when we reconnect";
+      detail = retryText;
+    } else {
+      mode = "reconnecting";
+      text = retryText;
+    }
+    els.connRetry.hidden = false;
+    bannerTimer = setTimeout(renderBanner, 1000 - (Date.now() % 1000) + 20);
+  } else {
+    mode = "connecting";
+    text = state.everJoined || live.generation > 1 ? "Reconnecting…" : "Connecting…";
+    if (hasUnsent()) detail = "Your message will be sent when we reconnect";
+  }
+  els.connState.dataset.state = mode;
+  if (els.connText.textContent !== text) els.connText.textContent = text;
+  if (els.connDetail.textContent !== detail) els.connDetail.textContent = detail;
+  els.connDetail.hidden = !detail;
+  page.dataset.conn = mode;
+}
+
+live.addEventListener("state", () => {
+  if (live.state !== "open") setNotReady();
+  renderBanner();
+});
+els.connRetry.addEventListener("click", () => live.reconnectNow());
+
+function setNotReady() {
+  state.ready = false;
+  clearTimeout(state.replayTimer);
+  for (const entry of pending.values()) {
+    if (entry.li) setPendingLabel(entry.li, "Sending…");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Joining and the replay
+
+live.addEventListener("open", () => {
+  state.ready = false;
+  state.joinRef = newRef("join");
+  live.send({ type: "join", topic, since: state.lastSeq, ref: state.joinRef });
+});
+
+function onJoined(frame) {
+  if (frame.topic && frame.topic !== topic) return;
+  live.markHealthy();
+  state.everJoined = true;
+  if (frame.state && typeof frame.state === "object") applyTicketState(frame.state);
+  const upTo = Number(frame.seq) || 0;
+  state.replayTo = upTo;
+  if (upTo <= state.lastSeq) {
+    replayDone();
+  } else {
+    clearTimeout(state.replayTimer);
+    state.replayTimer = setTimeout(replayDone, REPLAY_GRACE_MS);
+  }
+}
+
+function replayDone() {
+  clearTimeout(state.replayTimer);
+  if (state.ready || live.state !== "open") return;
+  state.ready = true;
+  els.messages.setAttribute("aria-busy", "false");
+  updatePlaceholder();
+  if (!page.dataset.scrolledOnce) {
+    page.dataset.scrolledOnce = "true";
+    scrollToEnd(true);
+  }
+  if (state.working) live.send({ type: "activity", topic, state: "working" });
+  flushOutbox();
+  renderBanner();
+}
+
+function applyTicketState(t) {
+  if (typeof t.status === "string") setStatus(t.status);
+  if ("next_update_at" in t) setNextUpdate(t.next_update_at);
+  if (typeof t.subject === "string" && t.subject) {
+    const h1 = $("ticket-subject");
+    if (h1 && h1.textContent !== t.subject) h1.textContent = t.subject;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Status and next update
+
+function setStatus(status) {
+  state.status = status;
+  page.dataset.status = status;
+  els.status.textContent = statusLabel(status, isStaff);
+  els.status.dataset.status = status;
+  els.status.className = `badge status status-${status}`;
+  if (els.statusSelect && !state.statusDirty) els.statusSelect.value = status;
+  renderNextUpdate();
+}
+
+function setNextUpdate(iso) {
+  state.nextUpdateAt = iso || null;
+  page.dataset.nextUpdate = iso || "";
+  if (els.nextUpdateInput && !state.statusDirty) {
+    const at = parseInstant(iso);
+    els.nextUpdateInput.value = at ? toLocalInputValue(at) : "";
+  }
+  renderNextUpdate();
+}
+
+function renderNextUpdate() {
+  let { text, state: kind, at } = nextUpdateText(state.nextUpdateAt);
+  if (!at && CLOSED_STATUSES.has(state.status)) text = "No update scheduled";
+  if (at && kind === "overdue" && CLOSED_STATUSES.has(state.status)) {
+    text = "No update scheduled";
+    kind = "none";
+  }
+  els.nextUpdate.textContent = text;
+  els.nextUpdate.dataset.state = kind;
+  if (at) els.nextUpdate.title = fullTime(at);
+  else els.nextUpdate.removeAttribute("title");
+}
+
+setInterval(renderNextUpdate, 30_000);
+
+// ---------------------------------------------------------------------------
+// The conversation
+
+function updatePlaceholder() {
+  const hasMessages = els.messages.querySelector("li.msg") !== null;
+  if (hasMessages) {
+    els.placeholder.hidden = true;
+  } else {
+    els.placeholder.hidden = false;
+    els.placeholder.textContent = state.ready || state.everJoined
+      ? "No messages yet."
+      : "Loading the conversation…";
+  }
+}
+
+function nearEnd() {
+  const m = els.messages;
+  return m.scrollHeight - m.scrollTop - m.clientHeight < 120;
+}
+
+function scrollToEnd(force = false) {
+  const m = els.messages;
+  if (m.scrollHeight > m.clientHeight + 2) {
+    if (force || nearEnd()) m.scrollTop = m.scrollHeight;
+  }
+}
+
+/** Put an event's <li> in seq order, before any message still being sent. */
+function placeEvent(li, seq) {
+  let before = null;
+  for (const [other, otherLi] of rendered) {
+    if (other > seq && otherLi.isConnected && (!before || other < Number(before.dataset.seq))) before = otherLi;
+  }
+  if (!before) before = els.messages.querySelector("li.msg.is-pending");
+  els.messages.insertBefore(li, before);
+}
+
+function actorOf(ev) {
+  const a = ev.actor && typeof ev.actor === "object" ? ev.actor : {};
+  return { id: a.id === undefined || a.id === null ? "" : String(a.id), name: a.name || "Support desk", role: a.role || "", tier: a.tier };
+}
+
+function chatLi({ seq, actor, at, body, visibility, pendingLabel }) {
+  const own = actor.id === me.id;
+  const internal = visibility === "internal";
+  const staff = isStaffRole(actor.role);
+  const classes = ["msg", "msg-chat"];
+  if (internal) classes.push("msg-internal");
+  if (own) classes.push("msg-own");
+  classes.push(staff ? "msg-from-staff" : "msg-from-client");
+  if (pendingLabel) classes.push("is-pending");
+  const li = h("li", {
+    className: classes.join(" "),
+    dataset: { visibility: internal ? "internal" : "public", kind: "chat", actorId: actor.id },
+  });
+  if (seq !== null && seq !== undefined) li.dataset.seq = String(seq);
+  const head = h("div", { className: "msg-head" },
+    h("span", { className: "msg-author" }, own ? `${actor.name} (you)` : actor.name),
+    roleBadge(actor.role, actor.tier),
+    at ? timeEl(at) : null,
+  );
+  const main = h("div", { className: "msg-main" },
+    head,
+    internal ? h("p", { className: "msg-label" }, "Internal note – staff only") : null,
+    h("div", { className: "msg-body" }, body),
+  );
+  if (pendingLabel) main.append(h("p", { className: "msg-state", role: "status" }, pendingLabel));
+  li.append(h("span", { className: "avatar", "aria-hidden": "true" }, initials(actor.name)), main);
+  return li;
+}
+
+function statusLine(ev, actor) {
+  const data = ev.data || {};
+  const parts = [`${actor.id === me.id ? "You" : actor.name} set the status to ${statusLabel(data.status, isStaff)}`];
+  const at = parseInstant(data.next_update_at);
+  let text = parts[0];
+  if (at) text += `; next update by ${shortTime(at)}`;
+  else if ("next_update_at" in data && !CLOSED_STATUSES.has(data.status)) text += "; no update scheduled";
+  text += ".";
+  const li = h("li", {
+    className: "msg msg-system",
+    dataset: { seq: String(ev.seq), visibility: ev.visibility === "internal" ? "internal" : "public", kind: "status" },
+  },
+  h("span", { className: "system-icon", "aria-hidden": "true" }),
+  h("span", { className: "system-text" }, text),
+  ev.at ? timeEl(ev.at) : null,
+  );
+  return li;
+}
+
+function onEvent(ev) {
+  if (ev.topic && ev.topic !== topic) return;
+  const seq = Number(ev.seq);
+  if (!Number.isFinite(seq)) return;
+  const existing = rendered.get(seq);
+  if (existing && existing.dataset.provisional !== "true") {
+    // Seen already (a replay after a reconnect can overlap): nothing to do.
+    noteSeq(seq);
+    return;
+  }
+  const actor = actorOf(ev);
+  const data = ev.data && typeof ev.data === "object" ? ev.data : {};
+  let li = null;
+  let own = false;
+
+  if (ev.kind === "chat") {
+    const visibility = data.visibility === "internal" || ev.visibility === "internal" ? "internal" : "public";
+    if (actor.id === me.id) {
+      own = true;
+      adoptPending("chat", (f) => f.body === data.body && (f.visibility || "public") === visibility, seq);
+    }
+    li = chatLi({ seq, actor, at: ev.at, body: typeof data.body === "string" ? data.body : "", visibility });
+    stopTyping(actor.id);
+  } else if (ev.kind === "status") {
+    if (actor.id === me.id) {
+      adoptPending("status", (f) => f.status === data.status, seq);
+    }
+    if (typeof data.status === "string") setStatus(data.status);
+    if ("next_update_at" in data) setNextUpdate(data.next_update_at);
+    li = statusLine(ev, actor);
+  }
+  // Other kinds (tasks, assignment, member, ...) are not shown on this page yet.
+
+  if (li) {
+    const wasNearEnd = nearEnd();
+    if (existing) {
+      existing.replaceWith(li);
+    } else {
+      placeEvent(li, seq);
+    }
+    rendered.set(seq, li);
+    updatePlaceholder();
+    if (own || wasNearEnd) scrollToEnd(true);
+  }
+  noteSeq(seq);
+}
+
+function noteSeq(seq) {
+  if (seq > state.lastSeq) state.lastSeq = seq;
+  if (!state.ready && state.replayTo && seq >= state.replayTo) replayDone();
+}
+
+/** Our own event came back: the message waiting for it is done. */
+function adoptPending(kind, matches, seq) {
+  for (const [ref, entry] of pending) {
+    if (entry.kind !== kind || entry.generation === null) continue;
+    if (!matches(entry.frame)) continue;
+    pending.delete(ref);
+    if (entry.li) entry.li.remove();
+    if (kind === "status") statusSaved();
+    if (!pending.size) saveDraft();
+    return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+// Sending, the outbox, and replies
+
+function sendOrQueue(ref) {
+  const entry = pending.get(ref);
+  if (!entry) return;
+  if (state.ready && live.send(entry.frame)) {
+    entry.generation = live.generation;
+  }
+  renderBanner();
+}
+
+function flushOutbox() {
+  for (const [ref, entry] of pending) {
+    if (entry.generation === live.generation) continue;
+    sendOrQueue(ref);
+  }
+}
+
+function setPendingLabel(li, text) {
+  const label = li.querySelector(".msg-state");
+  if (label && label.textContent !== text) label.textContent = text;
+}
+
+function sendChat(body, { force = false, visibility = null } = {}) {
+  const vis = visibility || (isStaff && els.internal && els.internal.checked ? "internal" : "public");
+  const ref = newRef("chat");
+  const frame = { type: "chat", topic, body, visibility: vis, base_seq: state.lastSeq, ref };
+  if (force) frame.force = true;
+  const li = chatLi({ seq: null, actor: { ...me }, at: null, body, visibility: vis, pendingLabel: "Sending…" });
+  li.dataset.ref = ref;
+  pending.set(ref, { kind: "chat", frame, li, generation: null });
+  els.messages.append(li);
+  updatePlaceholder();
+  scrollToEnd(true);
+  sendOrQueue(ref);
+}
+
+function onReply(frame) {
+  if (frame.ref && frame.ref === state.joinRef) {
+    if (frame.ok === false) joinRefused(frame.error || {});
+    return;
+  }
+  const entry = pending.get(frame.ref);
+  if (!entry) return;
+  pending.delete(frame.ref);
+  if (frame.ok) {
+    if (entry.kind === "chat") {
+      const seq = Number(frame.seq);
+      if (Number.isFinite(seq) && rendered.has(seq)) {
+        entry.li.remove();
+      } else if (Number.isFinite(seq)) {
+        // Stored; its event is on the way and will take this place.
+        entry.li.classList.remove("is-pending");
+        entry.li.dataset.seq = String(seq);
+        entry.li.dataset.provisional = "true";
+        entry.li.querySelector(".msg-state")?.remove();
+        rendered.set(seq, entry.li);
+      } else {
+        entry.li.classList.remove("is-pending");
+        entry.li.querySelector(".msg-state")?.remove();
+      }
+    } else if (entry.kind === "status") {
+      statusSaved();
+    }
+    saveDraft();
+    renderBanner();
+    return;
+  }
+  const error = frame.error || {};
+  if (entry.kind === "chat") {
+    entry.li?.remove();
+    updatePlaceholder();
+    restoreToComposer(entry.frame);
+    showComposerError(error, entry.frame);
+  } else if (entry.kind === "status") {
+    statusFailed(error);
+  }
+  renderBanner();
+}
+
+function joinRefused(error) {
+  if (error.code === "unauthorized") {
+    live.end("session");
+  } else if (error.code === "forbidden" || error.code === "not_found") {
+    live.end("forbidden");
+  } else {
+    showComposerError(error, null);
+  }
+}
+
+function onServerError(frame) {
+  const error = frame.error || {};
+  if (error.code === "unauthorized") {
+    live.end("session");
+    return;
+  }
+  console.warn("livesupport:", error.code, error.message);
+  if (error.code === "rate_limited" || error.code === "policy") showComposerError(error, null);
+}
+
+// ---------------------------------------------------------------------------
+// The composer
+
+function loadDraft() {
+  try {
+    const saved = localStorage.getItem(draftKey);
+    if (saved && !els.message.value) els.message.value = saved;
+  } catch { /* storage may be off */ }
+}
+
+function saveDraft() {
+  try {
+    let text = els.message.value;
+    // Messages not yet stored are kept too, so a reload loses nothing.
+    for (const entry of pending.values()) {
+      if (entry.kind === "chat") text = text ? `${entry.frame.body}\n\n${text}` : entry.frame.body;
+    }
+    if (text) localStorage.setItem(draftKey, text);
+    else localStorage.removeItem(draftKey);
+  } catch { /* storage may be off */ }
+}
+
+function restoreToComposer(frame) {
+  const current = els.message.value;
+  if (!current.trim()) els.message.value = frame.body;
+  else if (!current.includes(frame.body)) els.message.value = `${frame.body}\n\n${current}`;
+  // An internal note must never go out as a public reply by accident.
+  if (els.internal) {
+    if (frame.visibility === "internal") els.internal.checked = true;
+    else if (!current.trim()) els.internal.checked = false;
+    applyComposerMode();
+  }
+  saveDraft();
+}
+
+function showComposerError(error, frame) {
+  const conflict = error.code === "conflict";
+  els.composerErrorText.textContent = conflict
+    ? "New messages arrived while you were writing. Read them, then send your message again – or send it anyway."
+    : error.message || "The message could not be sent. Please try again.";
+  els.sendAnyway.hidden = !conflict;
+  state.conflictVisibility = conflict && frame ? frame.visibility || "public" : null;
+  els.composerError.hidden = false;
+  els.composerError.dataset.code = error.code || "error";
+  if (conflict) scrollToEnd(true);
+}
+
+function hideComposerError() {
+  els.composerError.hidden = true;
+  els.sendAnyway.hidden = true;
+  els.composerErrorText.textContent = "";
+  state.conflictVisibility = null;
+}
+
+function applyComposerMode() {
+  if (!els.internal) return;
+  const internal = els.internal.checked;
+  els.composer.dataset.mode = internal ? "internal" : "public";
+  els.internalBanner.hidden = !internal;
+  els.messageLabel.textContent = internal ? "Internal note" : "Reply to the client";
+  els.message.placeholder = internal ? "Write a note for the team – the client will not see it…" : "Write to the client…";
+  els.send.textContent = internal ? "Add note" : "Send";
+}
+
+function submitComposer({ force = false } = {}) {
+  const body = els.message.value;
+  if (!body.trim()) {
+    showComposerError({ code: "empty", message: "Write a message first." }, null);
+    els.message.focus();
+    return;
+  }
+  const visibility = force && state.conflictVisibility ? state.conflictVisibility : null;
+  hideComposerError();
+  els.message.value = "";
+  state.lastTypingSent = 0;
+  sendChat(body, { force, visibility });
+  saveDraft();
+  els.message.focus();
+}
+
+els.composer.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  submitComposer();
+});
+els.sendAnyway.addEventListener("click", () => submitComposer({ force: true }));
+els.message.addEventListener("keydown", (ev) => {
+  if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+    ev.preventDefault();
+    submitComposer();
+  }
+});
+els.message.addEventListener("input", () => {
+  saveDraft();
+  if (!els.composerError.hidden && els.composerError.dataset.code === "empty") hideComposerError();
+  const now = Date.now();
+  if (els.message.value.trim() && state.ready && now - state.lastTypingSent >= TYPING_SEND_EVERY_MS) {
+    const frame = { type: "typing", topic };
+    frame.visibility = isStaff && els.internal && els.internal.checked ? "internal" : "public";
+    if (live.send(frame)) state.lastTypingSent = now;
+  }
+});
+if (els.internal) {
+  els.internal.addEventListener("change", () => {
+    applyComposerMode();
+    state.lastTypingSent = 0;
+  });
+}
+window.addEventListener("beforeunload", (ev) => {
+  saveDraft();
+  if ([...pending.values()].some((e) => e.kind === "chat")) {
+    ev.preventDefault();
+    ev.returnValue = "";
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Typing indicator
+
+function renderTyping() {
+  const now = Date.now();
+  for (const [id, t] of state.typers) if (t.until <= now) state.typers.delete(id);
+  const names = [...state.typers.values()].map((t) => t.name);
+  let text = "";
+  if (names.length === 1) text = `${names[0]} is typing…`;
+  else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+  else if (names.length > 2) text = "Several people are typing…";
+  if (els.typing.textContent !== text) els.typing.textContent = text;
+  els.typing.dataset.active = text ? "true" : "false";
+  if (state.typers.size) {
+    const next = Math.min(...[...state.typers.values()].map((t) => t.until));
+    clearTimeout(renderTyping.timer);
+    renderTyping.timer = setTimeout(renderTyping, Math.max(50, next - now + 20));
+  }
+}
+
+function onTyping(frame) {
+  if (frame.topic && frame.topic !== topic) return;
+  const user = frame.user || {};
+  const id = String(user.id ?? "");
+  if (!id || id === me.id) return;
+  state.typers.set(id, { name: user.name || "Someone", until: Date.now() + TYPING_SHOWN_MS });
+  renderTyping();
+}
+
+function stopTyping(userId) {
+  if (state.typers.delete(String(userId))) renderTyping();
+}
+
+// ---------------------------------------------------------------------------
+// Presence
+
+function joinNames(list) {
+  if (list.length <= 1) return list.join("");
+  return `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}`;
+}
+
+function onPresence(frame) {
+  if (frame.topic && frame.topic !== topic) return;
+  const members = Array.isArray(frame.members) ? frame.members : [];
+  const viewers = Number.isFinite(Number(frame.viewers)) ? Number(frame.viewers) : new Set(members.map((m) => m.id)).size;
+  els.viewerCount.textContent = `${viewers} viewing`;
+  els.viewerCount.hidden = false;
+
+  // One line per person, me first, then staff, then the rest, as the server listed them.
+  const seen = new Set();
+  const people = [];
+  for (const m of members) {
+    const id = String(m.id);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    people.push({ ...m, id });
+  }
+  const rank = (m) => (m.id === me.id ? 0 : isStaffRole(m.role) ? 1 : 2);
+  people.sort((a, b) => rank(a) - rank(b));
+
+  const items = people.map((m) => {
+    const working = m.state === "working";
+    const li = h("li", {
+      className: `presence-item${m.id === me.id ? " is-me" : ""}${working ? " is-working" : ""}`,
+      dataset: { userId: m.id, state: m.state || "viewing" },
+    },
+    h("span", { className: "avatar", "aria-hidden": "true" }, initials(m.name)),
+    h("span", { className: "presence-text" },
+      h("span", { className: "presence-name" }, m.name || "Someone", m.id === me.id ? h("span", { className: "muted" }, " (you)") : null),
+      h("span", { className: "presence-meta" },
+        roleBadge(m.role, m.tier),
+        working ? h("span", { className: "presence-state state-working" }, "working on it") : null,
+        m.state === "typing" ? h("span", { className: "presence-state state-typing" }, "typing…") : null,
+      ),
+    ),
+    );
+    return li;
+  });
+  els.presence.replaceChildren(...items);
+
+  // Clients are told in words who is working on their ticket.
+  const workers = people.filter((m) => m.state === "working" && isStaffRole(m.role) && m.id !== me.id);
+  if (workers.length) {
+    const names = workers.map((m) => (m.tier ? `${m.name} (Level ${m.tier})` : m.name));
+    const verb = workers.length === 1 ? "is" : "are";
+    els.workingNote.textContent = isStaff
+      ? `${joinNames(names)} ${verb} working on this ticket`
+      : `${joinNames(names)} ${verb} working on your ticket`;
+    els.workingNote.hidden = false;
+  } else {
+    els.workingNote.textContent = "";
+    els.workingNote.hidden = true;
+  }
+
+  const mine = people.find((m) => m.id === me.id);
+  if (mine && isStaff && els.workingToggle && !els.workingToggle.dataset.busy) {
+    renderWorking(mine.state === "working");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Staff: working toggle and status form
+
+function renderWorking(on) {
+  if (!els.workingToggle) return;
+  els.workingToggle.setAttribute("aria-pressed", on ? "true" : "false");
+  els.workingToggle.textContent = on ? "Stop working" : "I'm working on this";
+  els.workingToggle.classList.toggle("is-on", on);
+}
+
+if (els.workingToggle) {
+  els.workingToggle.addEventListener("click", () => {
+    state.working = els.workingToggle.getAttribute("aria-pressed") !== "true";
+    renderWorking(state.working);
+    // Presence frames in between would show the old state; hold them off briefly.
+    els.workingToggle.dataset.busy = "true";
+    setTimeout(() => delete els.workingToggle.dataset.busy, 1500);
+    if (state.ready) live.send({ type: "activity", topic, state: state.working ? "working" : "viewing" });
+  });
+}
+
+function statusSaved() {
+  state.statusDirty = false;
+  if (!els.statusSave) return;
+  els.statusSave.removeAttribute("aria-disabled");
+  els.statusSave.textContent = "Update status";
+  els.statusError.hidden = true;
+  els.statusNote.textContent = "Saved – the client sees it now.";
+  clearTimeout(statusSaved.timer);
+  statusSaved.timer = setTimeout(() => { els.statusNote.textContent = ""; }, 5000);
+}
+
+function statusFailed(error) {
+  els.statusSave.removeAttribute("aria-disabled");
+  els.statusSave.textContent = "Update status";
+  els.statusError.textContent = error.message || "The status could not be changed.";
+  els.statusError.hidden = false;
+}
+
+if (els.statusForm) {
+  els.statusForm.addEventListener("input", () => { state.statusDirty = true; });
+  els.statusForm.addEventListener("change", () => { state.statusDirty = true; });
+  els.statusForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    if (els.statusSave.getAttribute("aria-disabled") === "true") return;
+    const value = els.nextUpdateInput.value;
+    let next = null;
+    if (value) {
+      const at = new Date(value);
+      if (Number.isNaN(at.getTime())) {
+        statusFailed({ message: "That date and time is not complete." });
+        return;
+      }
+      next = at.toISOString();
+    }
+    els.statusError.hidden = true;
+    els.statusNote.textContent = "";
+    els.statusSave.setAttribute("aria-disabled", "true");
+    els.statusSave.textContent = "Saving…";
+    const ref = newRef("status");
+    const frame = { type: "status", topic, status: els.statusSelect.value, next_update_at: next, ref };
+    pending.set(ref, { kind: "status", frame, li: null, generation: null });
+    sendOrQueue(ref);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Frames from the server
+
+live.addEventListener("frame", (ev) => {
+  const frame = ev.detail;
+  switch (frame.type) {
+    case "joined": onJoined(frame); break;
+    case "event": onEvent(frame); break;
+    case "presence": onPresence(frame); break;
+    case "typing": onTyping(frame); break;
+    case "reply": onReply(frame); break;
+    case "error": onServerError(frame); break;
+    case "pong": break;
+    default: break; // frames this page does not know are ignored
+  }
+});
+
+live.addEventListener("close", () => {
+  // The others' typing is stale once we cannot hear them.
+  state.typers.clear();
+  renderTyping();
+});
+
+// ---------------------------------------------------------------------------
+
+loadDraft();
+applyComposerMode();
+setStatus(state.status);
+setNextUpdate(state.nextUpdateAt);
+renderBanner();
+live.start();
