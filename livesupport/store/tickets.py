@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -14,7 +14,8 @@ from livesupport.store.models import Organisation, Ticket, TicketEvent
 
 
 def iso(at: datetime | None) -> str | None:
-    return at.isoformat().replace("+00:00", "Z") if at is not None else None
+    """UTC, ISO-8601, with a Z: one spelling of an instant on the wire."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at is not None else None
 
 
 async def get(session: AsyncSession, ticket_id: int) -> tuple[Ticket, Organisation] | None:

@@ -1,0 +1,313 @@
+"""The wire protocol against a real server process, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import Deployment
+from tests.realtime.helpers import connected, http_get, open_ticket
+from tests.utils import Server, ws_client
+
+
+@pytest.fixture
+def d(server: Server) -> Deployment:
+    return server.deployment  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_join_answers_with_the_ticket_state(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d, "VPN drops every hour")
+    async with connected(server, d, "client") as c:
+        joined = await c.join(f"ticket:{tid}")
+    assert joined["type"] == "joined" and joined["topic"] == f"ticket:{tid}"
+    assert joined["seq"] == 1  # the opening message
+    state = joined["state"]
+    assert {"id", "subject", "status", "priority", "next_update_at", "assignees"} <= state.keys()
+    assert state["subject"] == "VPN drops every hour" and state["status"] == "new"
+
+
+async def test_chat_is_stored_replied_and_fanned_out(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d)
+    topic = f"ticket:{tid}"
+    async with connected(server, d, "client") as client, connected(server, d, "engineer") as eng:
+        await client.join(topic)
+        await eng.join(topic)
+        reply = await eng.request({"type": "chat", "topic": topic, "body": "On it — 🔧 \"quotes\" too"})
+        assert reply == {"type": "reply", "ref": reply["ref"], "ok": True, "seq": 2}
+        for who in (client, eng):
+            ev = await who.expect(type="event", seq=2)
+            assert ev["kind"] == "chat" and ev["topic"] == topic
+            assert ev["data"] == {"body": "On it — 🔧 \"quotes\" too", "visibility": "public"}
+            assert ev["actor"]["id"] == d.users["engineer"]["id"] and ev["actor"]["role"] == "staff"
+            assert ev["at"].endswith("Z")
+    r = await http_get(server, d, "client", f"/api/tickets/{tid}/events?since=1")
+    assert [e["seq"] for e in r.json()["events"]] == [2]
+
+
+async def test_viewers_count_people_not_tabs(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d)
+    topic = f"ticket:{tid}"
+    async with connected(server, d, "client") as tab1, connected(server, d, "client") as tab2, \
+            connected(server, d, "engineer") as eng:
+        for c in (tab1, tab2, eng):
+            await c.join(topic)
+        p = await eng.expect(lambda f: f["type"] == "presence" and f["viewers"] == 2)
+        assert {m["id"] for m in p["members"]} == {d.users["client"]["id"], d.users["engineer"]["id"]}
+        await eng.request({"type": "ping"})
+        await eng.send({"type": "activity", "topic": topic, "state": "working"})
+        p = await tab1.expect(lambda f: f["type"] == "presence" and any(m["state"] == "working" for m in f["members"]))
+        assert p["viewers"] == 2
+        working = [m for m in p["members"] if m["state"] == "working"]
+        assert working[0]["id"] == d.users["engineer"]["id"] and working[0]["tier"] == 2
+        await tab2.close()  # one tab of two closes: still one viewer
+        await eng.drain(0.5)
+        await tab1.close()
+        p = await eng.expect(lambda f: f["type"] == "presence" and f["viewers"] == 1, timeout=5)
+        assert [m["id"] for m in p["members"]] == [d.users["engineer"]["id"]]
+
+
+async def test_typing_reaches_the_others_and_internal_typing_only_staff(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d)
+    topic = f"ticket:{tid}"
+    async with connected(server, d, "client") as client, connected(server, d, "engineer") as eng, \
+            connected(server, d, "engineer2") as eng2:
+        for c in (client, eng, eng2):
+            await c.join(topic)
+        await client.send({"type": "typing", "topic": topic})
+        t = await eng.expect(type="typing")
+        assert t["user"] == {"id": d.users["client"]["id"], "name": "Alice Client"}
+        await eng.send({"type": "typing", "topic": topic, "visibility": "internal"})
+        t = await eng2.expect(lambda f: f["type"] == "typing" and f["user"]["id"] == d.users["engineer"]["id"])
+        assert t["visibility"] == "internal"
+        await eng.send({"type": "typing", "topic": topic})  # a public one after it, to prove the order
+        await client.expect(lambda f: f["type"] == "typing" and "visibility" not in f)
+        rest = await client.drain(0.3)
+        assert not [f for f in client.inbox + rest if f["type"] == "typing"]
+        assert not [f for f in await client.drain(0.1) if f.get("visibility") == "internal"]
+        # the typist never hears their own typing
+        assert not [f for f in await eng.drain(0.3) if f["type"] == "typing" and f["user"]["id"] == d.users["engineer"]["id"]]
+
+
+async def test_status_and_next_update_at(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d)
+    topic = f"ticket:{tid}"
+    async with connected(server, d, "client") as client, connected(server, d, "engineer") as eng:
+        await client.join(topic)
+        await eng.join(topic)
+        r = await eng.request({"type": "status", "topic": topic, "status": "in_progress",
+                               "next_update_at": "2030-01-02T15:30:00+01:00"})
+        assert r["ok"] is True
+        ev = await client.expect(type="event", kind="status")
+        assert ev["data"] == {"status": "in_progress", "next_update_at": "2030-01-02T14:30:00Z"}
+        refused = await client.request({"type": "status", "topic": topic, "status": "closed"})
+        assert refused["ok"] is False and refused["error"]["code"] == "forbidden"
+        bad = await eng.request({"type": "status", "topic": topic, "status": "in_progress",
+                                 "next_update_at": "2030-01-02T15:30:00"})
+        assert bad["error"]["code"] == "bad_request" and "offset" in bad["error"]["message"]
+        nope = await eng.request({"type": "status", "topic": topic, "status": "done"})
+        assert nope["error"]["code"] == "bad_request"
+    snap = (await http_get(server, d, "client", f"/api/tickets/{tid}")).json()
+    assert snap["status"] == "in_progress" and snap["next_update_at"] == "2030-01-02T14:30:00Z"
+    async with connected(server, d, "client") as again:
+        joined = await again.join(topic)
+        assert joined["state"]["status"] == "in_progress"
+
+
+async def test_join_since_replays_without_gap_or_duplicate(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d)
+    topic = f"ticket:{tid}"
+    async with connected(server, d, "engineer") as eng:
+        await eng.join(topic)
+        for i in range(6):
+            await eng.request({"type": "chat", "topic": topic, "body": f"message {i}"})
+        async with connected(server, d, "client") as late:
+            joined = await late.join(topic, since=3)
+            assert joined["seq"] == 7
+
+            async def send_more() -> None:
+                for i in range(6, 12):
+                    await eng.request({"type": "chat", "topic": topic, "body": f"message {i}"})
+
+            await send_more()
+            seqs = []
+            while len(seqs) < 10:
+                seqs.append((await late.expect(type="event"))["seq"])
+            assert seqs == list(range(4, 14))
+            assert not [f for f in await late.drain(0.3) if f["type"] == "event"]
+
+
+async def test_replay_while_events_arrive_has_no_gap(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d)
+    topic = f"ticket:{tid}"
+    async with connected(server, d, "engineer") as eng:
+        await eng.join(topic)
+        writer_done = asyncio.Event()
+
+        async def writer() -> None:
+            for i in range(40):
+                await eng.request({"type": "chat", "topic": topic, "body": f"burst {i}"})
+            writer_done.set()
+
+        task = asyncio.create_task(writer())
+        await asyncio.sleep(0.05)
+        async with connected(server, d, "client2") as c:
+            await c.join(topic, since=0)
+            await task
+            seqs = []
+            while len(seqs) < 41:
+                seqs.append((await c.expect(type="event"))["seq"])
+        assert seqs == list(range(1, 42))
+
+
+async def test_internal_notes_never_reach_clients(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d)
+    topic = f"ticket:{tid}"
+    async with connected(server, d, "client") as client, connected(server, d, "engineer") as eng, \
+            connected(server, d, "engineer2") as eng2:
+        for c in (client, eng, eng2):
+            await c.join(topic)
+        r = await eng.request({"type": "chat", "topic": topic, "body": "secret guidance", "visibility": "internal"})
+        assert r["ok"] and r["seq"] == 2
+        note = await eng2.expect(type="event", seq=2)
+        assert note["data"]["visibility"] == "internal"
+        await eng.request({"type": "chat", "topic": topic, "body": "public answer"})
+        ev = await client.expect(type="event")
+        assert ev["seq"] == 3  # the note was skipped, the later public message arrived
+        assert "secret" not in orjson.dumps(client.inbox + await client.drain(0.3)).decode()
+    # not on replay, not in joined.seq, not over HTTP
+    async with connected(server, d, "client") as again:
+        joined = await again.join(topic, since=0)
+        assert joined["seq"] == 3
+        frames = [await again.expect(type="event"), await again.expect(type="event")]
+        assert [f["seq"] for f in frames] == [1, 3]
+    async with connected(server, d, "engineer") as staff:
+        joined = await staff.join(topic, since=1)
+        assert (await staff.expect(type="event"))["seq"] == 2
+    body = (await http_get(server, d, "client", f"/api/tickets/{tid}/events?since=0")).json()
+    assert [e["seq"] for e in body["events"]] == [1, 3] and "secret" not in orjson.dumps(body).decode()
+    staff_body = (await http_get(server, d, "engineer", f"/api/tickets/{tid}/events?since=0")).json()
+    assert [e["seq"] for e in staff_body["events"]] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("{not json", "bad_request"),
+        ("[1, 2, 3]", "bad_request"),
+        ('"a string"', "bad_request"),
+        ('{"no_type": 1}', "bad_request"),
+        ('{"type": 42}', "bad_request"),
+        ('{"type": "dance"}', "unknown_type"),
+        ('{"type": "join"}', "bad_request"),
+        ('{"type": "join", "topic": "ticket:abc"}', "forbidden"),
+        ('{"type": "join", "topic": "ticket:1", "since": -1}', "bad_request"),
+        ('{"type": "join", "topic": "ticket:1", "since": "5"}', "bad_request"),
+        ('{"type": "join", "topic": "moon:1"}', "forbidden"),
+        ('{"type": "join", "topic": "ticket:999999"}', "forbidden"),
+        ('{"type": "chat", "topic": "ticket:1"}', "bad_request"),
+        ('{"type": "activity", "topic": "ticket:1", "state": "viewing"}', "forbidden"),
+    ],
+)
+async def test_bad_frames_are_refused_and_the_connection_stays(
+    server: Server, d: Deployment, frame: str, code: str
+) -> None:
+    async with connected(server, d, "client") as c:
+        await c.send(frame)
+        err = await c.expect(type="error")
+        assert err["error"]["code"] == code and err["error"]["message"]
+        assert (await c.request({"type": "ping"}))["type"] == "pong"
+
+
+async def test_refusals_of_a_frame_with_ref_are_replies(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d)
+    other = await open_ticket(server, d, who="outsider")
+    topic = f"ticket:{tid}"
+    async with connected(server, d, "client") as c:
+        await c.join(topic)
+        cases = [
+            ({"type": "chat", "topic": topic, "body": "x" * 10_001}, "too_large"),
+            ({"type": "chat", "topic": topic, "body": "   "}, "bad_request"),
+            ({"type": "chat", "topic": topic, "body": 5}, "bad_request"),
+            ({"type": "chat", "topic": topic, "body": "psst", "visibility": "internal"}, "forbidden"),
+            ({"type": "chat", "topic": topic, "body": "hi", "visibility": "shouting"}, "bad_request"),
+            ({"type": "status", "topic": topic, "status": "closed"}, "forbidden"),
+            ({"type": "activity", "topic": topic, "state": "working"}, "forbidden"),
+            ({"type": "typing", "topic": topic, "visibility": "internal"}, "forbidden"),
+            ({"type": "join", "topic": f"ticket:{other}"}, "forbidden"),
+            ({"type": "chat", "topic": f"ticket:{other}", "body": "let me in"}, "forbidden"),
+        ]
+        for frame, code in cases:
+            r = await c.request(frame)
+            assert r["ok"] is False and r["error"]["code"] == code, (frame, r)
+        # the other organisation's ticket and a missing one are refused alike
+        missing = await c.request({"type": "join", "topic": "ticket:987654"})
+        theirs = await c.request({"type": "join", "topic": f"ticket:{other}"})
+        assert missing["error"] == theirs["error"]
+    body = (await http_get(server, d, "client", f"/api/tickets/{tid}/events?since=0")).json()
+    assert [e["seq"] for e in body["events"]] == [1]  # nothing refused was stored
+    assert (await http_get(server, d, "client", f"/api/tickets/{other}")).status_code == 403
+    assert (await http_get(server, d, "client", f"/api/tickets/{other}/events")).status_code == 403
+
+
+async def test_oversize_frame_is_closed_with_1009(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d)
+    async with connected(server, d, "client") as c, connected(server, d, "engineer") as eng:
+        await eng.join(f"ticket:{tid}")
+        await c.send({"type": "chat", "topic": f"ticket:{tid}", "body": "x" * (70 * 1024)})
+        with pytest.raises(ConnectionClosed) as closed:
+            await c.expect(type="never", timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+        assert (await eng.request({"type": "ping"}))["type"] == "pong"  # the others are untouched
+
+
+async def test_many_bad_frames_close_with_policy(server: Server, d: Deployment) -> None:
+    async with connected(server, d, "client") as c:
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(30):
+                await c.send("{nope")
+            await c.expect(type="never", timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_socket_needs_authentication(server: Server, d: Deployment) -> None:
+    for token in (None, "not-a-token"):
+        async with ws_client(server, token) as c:
+            with pytest.raises(ConnectionClosed) as closed:
+                await c.expect(type="never", timeout=5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_stale_reply_is_held_back_until_forced(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d)
+    topic = f"ticket:{tid}"
+    async with connected(server, d, "client") as client, connected(server, d, "engineer") as eng:
+        await client.join(topic)
+        await eng.join(topic)
+        await client.request({"type": "chat", "topic": topic, "body": "one more detail"})  # seq 2
+        r = await eng.request({"type": "chat", "topic": topic, "body": "answer", "base_seq": 1})
+        assert r["ok"] is False and r["error"]["code"] == "conflict"
+        r = await eng.request({"type": "chat", "topic": topic, "body": "answer", "base_seq": 1, "force": True})
+        assert r["ok"] is True and r["seq"] == 3
+        r = await eng.request({"type": "chat", "topic": topic, "body": "and more", "base_seq": 3})
+        assert r["ok"] is True
+
+
+async def test_concurrent_writers_get_distinct_ordered_seqs(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d)
+    topic = f"ticket:{tid}"
+    async with connected(server, d, "client") as a, connected(server, d, "client2") as b, \
+            connected(server, d, "engineer") as watcher:
+        for c in (a, b, watcher):
+            await c.join(topic)
+
+        async def burst(c: object, who: str) -> list[int]:
+            return [(await c.request({"type": "chat", "topic": topic, "body": f"{who} {i}"}))["seq"]  # type: ignore[attr-defined]
+                    for i in range(15)]
+
+        sa, sb = await asyncio.gather(burst(a, "a"), burst(b, "b"))
+        assert sorted(sa + sb) == list(range(2, 32))
+        seen = [(await watcher.expect(type="event"))["seq"] for _ in range(30)]
+        assert seen == list(range(2, 32))

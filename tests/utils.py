@@ -1,0 +1,152 @@
+"""Test helpers: a real server process on a free port, and a real WebSocket client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/ws"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-6000:]
+
+
+@asynccontextmanager
+async def run_server(env: dict[str, str], port: int | None = None) -> AsyncIterator[Server]:
+    """Start `livesupport serve` as its own process; always stop it, even when the test fails."""
+    port = port or free_port()
+    log = Path(tempfile.mkstemp(prefix="livesupport-server-", suffix=".log")[1])
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "livesupport", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", port, proc, log)
+    try:
+        await wait_healthy(server)
+        yield server
+    finally:
+        stop(proc)
+
+
+async def wait_healthy(server: Server, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            if server.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {server.proc.returncode}:\n{server.output()}")
+            try:
+                if (await http.get(server.url + "/healthz", timeout=2)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"server did not become healthy:\n{server.output()}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@dataclass
+class Client:
+    """A protocol client: sends frames, and waits for the frames it expects."""
+
+    ws: ClientConnection
+    inbox: list[dict[str, Any]] = field(default_factory=list)
+    _refs: int = 0
+
+    async def send(self, frame: dict[str, Any] | str) -> None:
+        await self.ws.send(frame if isinstance(frame, str) else orjson.dumps(frame).decode())
+
+    async def request(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """Send with a fresh ref and return the answer carrying it."""
+        self._refs += 1
+        ref = f"r{self._refs}"
+        await self.send({**frame, "ref": ref})
+        return await self.expect(lambda f: f.get("ref") == ref and f["type"] in ("reply", "joined", "pong"))
+
+    async def expect(self, match: Any = None, timeout: float = 10, **fields: Any) -> dict[str, Any]:
+        """The first frame (already received or arriving) that matches; removed from the inbox."""
+        def ok(f: dict[str, Any]) -> bool:
+            return (match is None or match(f)) and all(f.get(k) == v for k, v in fields.items())
+
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, f in enumerate(self.inbox):
+                if ok(f):
+                    return self.inbox.pop(i)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no frame matching {fields or match} in {timeout}s; got {self.inbox[-10:]}")
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), left)
+            except TimeoutError:
+                continue
+            self.inbox.append(orjson.loads(raw))
+
+    async def drain(self, quiet: float = 0.3) -> list[dict[str, Any]]:
+        """Everything that arrives until the line is quiet for `quiet` seconds."""
+        while True:
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), quiet)
+            except TimeoutError:
+                out, self.inbox = self.inbox, []
+                return out
+            self.inbox.append(orjson.loads(raw))
+
+    async def join(self, topic: str, since: int | None = None) -> dict[str, Any]:
+        frame: dict[str, Any] = {"type": "join", "topic": topic}
+        if since is not None:
+            frame["since"] = since
+        return await self.request(frame)
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+@asynccontextmanager
+async def ws_client(server: Server, token: str | None = None, **kwargs: Any) -> AsyncIterator[Client]:
+    url = server.ws_url + (f"?token={token}" if token else "")
+    async with connect(url, compression=None, max_size=None, open_timeout=10, **kwargs) as ws:
+        yield Client(ws)
