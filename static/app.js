@@ -1,5 +1,5 @@
 // Small touches for every page: local times, and forms that say they are working.
-import { localiseTimes, nextUpdateText, parseInstant } from "./format.js";
+import { localiseTimes, nextUpdateText, parseInstant, shortTime, span } from "./format.js";
 
 function refreshTimes() {
   localiseTimes(document);
@@ -7,9 +7,22 @@ function refreshTimes() {
   for (const el of document.querySelectorAll("[data-next-update]:not(main)")) {
     const at = parseInstant(el.dataset.nextUpdate);
     if (!at) continue;
-    const { text, state } = nextUpdateText(el.dataset.nextUpdate, now);
-    el.textContent = text;
+    const { state } = nextUpdateText(el.dataset.nextUpdate, now);
     el.dataset.state = state;
+    const parent = el.parentElement;
+    let rest = parent.querySelector(".next-in");
+    if (state === "overdue") {
+      el.textContent = "Next update overdue";
+      rest?.remove();
+      continue;
+    }
+    el.textContent = `Next update by ${shortTime(at, now)}`;
+    if (!rest) {
+      rest = document.createElement("span");
+      rest.className = "next-in";
+      parent.append(rest);
+    }
+    rest.textContent = `in ${span(at - now)}`;
   }
 }
 

@@ -583,7 +583,7 @@ function applyComposerMode() {
   const internal = els.internal.checked;
   els.composer.dataset.mode = internal ? "internal" : "public";
   els.internalBanner.hidden = !internal;
-  els.messageLabel.textContent = internal ? "Internal note" : "Reply to the client";
+  els.messageLabel.textContent = internal ? "Note for the team" : "Reply to the client";
   els.message.placeholder = internal ? "Write a note for the team – the client will not see it…" : "Write to the client…";
   els.send.textContent = internal ? "Add note" : "Send";
 }

@@ -135,6 +135,24 @@ class Client:
                 return out
             self.inbox.append(orjson.loads(raw))
 
+    async def presence(self, viewers: int, timeout: float = 10, quiet: float = 0.3) -> dict[str, Any]:
+        """The presence this client settles on, once it counts `viewers` (earlier frames are discarded)."""
+        deadline = time.monotonic() + timeout
+        latest: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), quiet)
+                self.inbox.append(orjson.loads(raw))
+                continue
+            except TimeoutError:
+                pass
+            frames = [f for f in self.inbox if f["type"] == "presence"]
+            self.inbox = [f for f in self.inbox if f["type"] != "presence"]
+            latest = frames[-1] if frames else latest
+            if latest is not None and latest["viewers"] == viewers:
+                return latest
+        raise AssertionError(f"presence did not settle on {viewers} viewers; last: {latest}")
+
     async def join(self, topic: str, since: int | None = None) -> dict[str, Any]:
         frame: dict[str, Any] = {"type": "join", "topic": topic}
         if since is not None:

@@ -1,0 +1,91 @@
+"""One contract suite, run against every broker backend."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from livesupport.realtime.brokers import broker_for
+from livesupport.realtime.brokers.base import Broker
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def broker(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Broker, list, list]]:
+    if request.param == "memory":
+        b = broker_for(None)
+    else:
+        url, prefix = request.getfixturevalue("redis_url")
+        b = broker_for(url, prefix + "contract:")
+    got: list[tuple[str, bytes]] = []
+    resyncs: list[int] = []
+
+    async def on_resync() -> None:
+        resyncs.append(1)
+
+    await b.start(lambda ch, data: got.append((ch, data)), on_resync)
+    for _ in range(50):
+        if b.healthy:
+            break
+        await asyncio.sleep(0.05)
+    yield b, got, resyncs
+    await b.stop()
+
+
+async def wait_for(cond, timeout: float = 5) -> None:  # noqa: ANN001
+    for _ in range(int(timeout / 0.02)):
+        if cond():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+async def test_delivers_what_is_published_after_subscribe(broker) -> None:  # noqa: ANN001
+    b, got, _ = broker
+    assert b.healthy
+    await b.subscribe("t:ticket:1")
+    # subscribe() returns only once the subscription is active: nothing published now is lost
+    for i in range(100):
+        await b.publish("t:ticket:1", b"m%d" % i)
+    await wait_for(lambda: len(got) == 100)
+    assert got == [("t:ticket:1", b"m%d" % i) for i in range(100)]
+
+
+async def test_only_subscribed_channels_arrive(broker) -> None:  # noqa: ANN001
+    b, got, _ = broker
+    await b.subscribe("t:a")
+    await b.publish("t:b", b"not for us")
+    await b.publish("t:a", b"for us")
+    await wait_for(lambda: len(got) == 1)
+    await b.unsubscribe("t:a")
+    await asyncio.sleep(0.1)
+    await b.publish("t:a", b"after unsubscribe")
+    await asyncio.sleep(0.2)
+    assert got == [("t:a", b"for us")]
+
+
+async def test_redis_link_killed_is_noticed_and_resynced(redis_url: tuple[str, str]) -> None:
+    import redis.asyncio as aioredis
+
+    url, prefix = redis_url
+    b = broker_for(url, prefix + "kill:")
+    got: list[tuple[str, bytes]] = []
+    resyncs: list[int] = []
+
+    async def on_resync() -> None:
+        resyncs.append(1)
+
+    await b.start(lambda ch, data: got.append((ch, data)), on_resync)
+    await wait_for(lambda: b.healthy)
+    await b.subscribe("t:x")
+    admin = aioredis.Redis.from_url(url)
+    try:
+        await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        await wait_for(lambda: bool(resyncs), timeout=10)
+        await wait_for(lambda: b.healthy)
+        await b.publish("t:x", b"after")
+        await wait_for(lambda: got == [("t:x", b"after")])
+    finally:
+        await admin.aclose()
+        await b.stop()

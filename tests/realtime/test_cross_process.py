@@ -1,0 +1,103 @@
+"""Two server processes sharing the machine's Redis and one PostgreSQL database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.conftest import Deployment
+from tests.realtime.helpers import connected, open_ticket
+from tests.utils import Server, run_server
+
+TTL = 3.0
+
+
+@pytest.fixture(scope="module")
+async def pair(postgres_deployment: Deployment, redis_url: tuple[str, str]) -> AsyncIterator[tuple[Server, Server]]:
+    url, prefix = redis_url
+    env = postgres_deployment.env(REDIS_URL=url, REDIS_PREFIX=prefix, PRESENCE_TTL=str(TTL))
+    async with run_server(env) as a, run_server(env) as b:
+        for s in (a, b):
+            s.deployment = postgres_deployment  # type: ignore[attr-defined]
+        yield a, b
+
+
+def presence_of(n: int):  # noqa: ANN201
+    return lambda f: f["type"] == "presence" and f["viewers"] == n
+
+
+async def test_chat_and_presence_cross_processes(pair: tuple[Server, Server]) -> None:
+    a, b = pair
+    d: Deployment = a.deployment  # type: ignore[attr-defined]
+    tid = await open_ticket(a, d, "Cross-process")
+    topic = f"ticket:{tid}"
+    async with connected(a, d, "client") as client, connected(b, d, "engineer") as eng, \
+            connected(a, d, "engineer2") as senior:
+        await client.join(topic)
+        await eng.join(topic)
+        await senior.join(topic)
+        pa = await client.presence(3)
+        pb = await eng.presence(3)
+        assert {m["id"] for m in pa["members"]} == {m["id"] for m in pb["members"]}
+
+        r = await client.request({"type": "chat", "topic": topic, "body": "hello from A"})
+        ev = await eng.expect(type="event", seq=r["seq"])
+        assert ev["data"]["body"] == "hello from A"
+        r = await eng.request({"type": "chat", "topic": topic, "body": "hello from B"})
+        assert (await client.expect(type="event", seq=r["seq"]))["data"]["body"] == "hello from B"
+
+        note = await eng.request({"type": "chat", "topic": topic, "body": "internal from B", "visibility": "internal"})
+        assert (await senior.expect(type="event", seq=note["seq"]))["data"]["visibility"] == "internal"
+        after = await eng.request({"type": "chat", "topic": topic, "body": "public after"})
+        await client.expect(type="event", seq=after["seq"])
+        assert not [f for f in client.inbox if f.get("seq") == note["seq"]]  # the note in between never came
+
+        await eng.send({"type": "typing", "topic": topic})
+        assert (await client.expect(type="typing"))["user"]["id"] == d.users["engineer"]["id"]
+        await eng.send({"type": "activity", "topic": topic, "state": "working"})
+        p = await client.expect(lambda f: f["type"] == "presence" and any(m["state"] == "working" for m in f["members"]))
+        assert p["viewers"] == 3
+
+        await senior.close()
+        pa = await client.presence(2)
+        pb = await eng.presence(2)
+        assert pa["members"] == pb["members"]
+
+
+async def test_resume_on_the_other_process(pair: tuple[Server, Server]) -> None:
+    a, b = pair
+    d: Deployment = a.deployment  # type: ignore[attr-defined]
+    tid = await open_ticket(a, d, "Resume")
+    topic = f"ticket:{tid}"
+    async with connected(a, d, "engineer") as eng:
+        await eng.join(topic)
+        for i in range(5):
+            await eng.request({"type": "chat", "topic": topic, "body": f"m{i}"})
+    async with connected(b, d, "client") as client:
+        await client.join(topic, since=2)
+        seqs = [(await client.expect(type="event"))["seq"] for _ in range(4)]
+        assert seqs == [3, 4, 5, 6]
+
+
+async def test_presence_of_a_killed_process_expires(postgres_deployment: Deployment, redis_url: tuple[str, str]) -> None:
+    url, prefix = redis_url
+    d = postgres_deployment
+    env = d.env(REDIS_URL=url, REDIS_PREFIX=prefix + "kill:", PRESENCE_TTL=str(TTL))
+    async with run_server(env) as a, run_server(env) as b:
+        tid = await open_ticket(a, d, "Ghosts")
+        topic = f"ticket:{tid}"
+        async with connected(a, d, "client") as client, connected(b, d, "engineer") as eng:
+            await client.join(topic)
+            await eng.join(topic)
+            await client.presence(2)
+            os.kill(b.proc.pid, signal.SIGKILL)
+            b.proc.wait()
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            p = await client.expect(presence_of(1), timeout=TTL * 3)  # the first frame that drops the ghost
+            assert [m["id"] for m in p["members"]] == [d.users["client"]["id"]]
+            assert loop.time() - started <= TTL + 1.5  # within the presence TTL, with slack for the sweep

@@ -1,0 +1,116 @@
+"""The browser pages over plain HTTP: login, CSRF, the session socket's Origin check, headers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import LiveServer
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no csrf field in the form"
+    return match.group(1)
+
+
+@asynccontextmanager
+async def logged_in(live: LiveServer, who: str = "client") -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        email, password = live.users[who]
+        page = await http.get("/login")
+        r = await http.post("/login", data={"email": email, "password": password, "csrf": csrf_of(page.text),
+                                            "next": "/tickets"})
+        assert r.status_code == 303 and r.headers["location"] == "/tickets"
+        yield http
+
+
+async def test_pages_need_a_login(live_server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        r = await http.get("/tickets/new?x=1")
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next=/tickets/new")
+        assert (await http.get("/")).headers["location"] == "/login"
+
+
+async def test_login_form(live_server: LiveServer) -> None:
+    email, password = live_server.users["client"]
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        page = await http.get("/login")
+        assert page.status_code == 200
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        assert page.headers["x-frame-options"] == "DENY"
+        token = csrf_of(page.text)
+        r = await http.post("/login", data={"email": email, "password": "wrong!", "csrf": token})
+        assert r.status_code == 401 and "do not match" in r.text and email in r.text
+        r = await http.post("/login", data={"email": email, "password": password})  # no csrf
+        assert r.status_code == 403 and "expired" in r.text
+        r = await http.post("/login", data={"email": email, "password": password, "csrf": token,
+                                            "next": "//evil.example/x"})
+        assert r.status_code == 303 and r.headers["location"] == "/tickets"
+        assert (await http.get("/tickets")).status_code == 200
+
+
+async def test_new_ticket_form_keeps_what_was_typed(live_server: LiveServer) -> None:
+    async with logged_in(live_server) as http:
+        page = await http.get("/tickets/new")
+        token = csrf_of(page.text)
+        r = await http.post("/tickets/new", data={"subject": "", "body": "My long careful description",
+                                                  "priority": "high", "csrf": token})
+        assert r.status_code == 400 and "My long careful description" in r.text and "subject" in r.text
+        r = await http.post("/tickets/new", data={"subject": "Scanner offline", "body": "Since 9am",
+                                                  "priority": "high", "csrf": "forged"})
+        assert r.status_code == 403 and "Since 9am" in r.text
+        r = await http.post("/tickets/new", data={"subject": "Scanner offline", "body": "Since 9am",
+                                                  "priority": "high", "csrf": token})
+        assert r.status_code == 303
+        page = await http.get(r.headers["location"])
+        assert page.status_code == 200 and "Scanner offline" in page.text
+        listing = await http.get("/tickets")
+        assert "Scanner offline" in listing.text
+
+
+async def test_other_organisations_ticket_is_not_found(live_server: LiveServer) -> None:
+    tid = await live_server.new_ticket("Acme only")
+    async with logged_in(live_server, "outsider") as http:
+        r = await http.get(f"/tickets/{tid}")
+        assert r.status_code == 404 and "Acme only" not in r.text
+        assert "Acme only" not in (await http.get("/tickets")).text
+
+
+async def test_cookie_api_calls_need_the_csrf_header(live_server: LiveServer) -> None:
+    async with logged_in(live_server) as http:
+        r = await http.post("/api/tickets", json={"subject": "x", "body": "y"})
+        assert r.status_code == 403 and "CSRF" in r.json()["error"]["message"]
+        assert (await http.get("/api/tickets")).status_code == 200
+
+
+async def test_logout(live_server: LiveServer) -> None:
+    async with logged_in(live_server) as http:
+        page = await http.get("/tickets")
+        r = await http.post("/logout", data={"csrf": csrf_of(page.text)})
+        assert r.status_code == 303
+        assert (await http.get("/tickets")).status_code == 303
+
+
+@pytest.mark.parametrize(("origin", "allowed"), [("own", True), ("http://evil.example", False), (None, False)])
+async def test_session_socket_checks_the_origin(live_server: LiveServer, origin: str | None, allowed: bool) -> None:
+    tid = await live_server.new_ticket("Origin check")
+    async with logged_in(live_server) as http:
+        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    headers = {"Cookie": cookie}
+    ws_url = live_server.url.replace("http://", "ws://") + "/ws"
+    kwargs = {"origin": live_server.url if origin == "own" else origin} if origin else {}
+    async with connect(ws_url, additional_headers=headers, **kwargs) as ws:
+        if allowed:
+            await ws.send(f'{{"type": "join", "topic": "ticket:{tid}"}}')
+            assert '"joined"' in await ws.recv()
+        else:
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
