@@ -39,8 +39,15 @@ export class Live extends EventTarget {
     this._pingCount = 0;
     this._last1013 = 0;
 
-    window.addEventListener("online", () => this.reconnectNow());
-    window.addEventListener("offline", () => this._emitState());
+    // The network changed: a socket that looks open may be dead. Ask it, briefly.
+    window.addEventListener("online", () => {
+      if (this.state === "open") this.checkAlive(5_000);
+      else this.reconnectNow();
+    });
+    window.addEventListener("offline", () => {
+      if (this.state === "open") this.checkAlive(3_000);
+      this._emitState();
+    });
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible" && this.state === "waiting") this.reconnectNow();
     });
@@ -192,14 +199,17 @@ export class Live extends EventTarget {
     }
   }
 
+  /** Ping now; no pong within `withinMs` and the connection is taken as lost. */
+  checkAlive(withinMs = PONG_WITHIN_MS) {
+    this._pingCount += 1;
+    if (!this.send({ type: "ping", ref: `ping-${this._pingCount}` })) return;
+    clearTimeout(this._pongTimer);
+    this._pongTimer = setTimeout(() => this._dead(), withinMs);
+  }
+
   _startPing() {
     this._stopPing();
-    this._pingTimer = setInterval(() => {
-      this._pingCount += 1;
-      if (!this.send({ type: "ping", ref: `ping-${this._pingCount}` })) return;
-      clearTimeout(this._pongTimer);
-      this._pongTimer = setTimeout(() => this._dead(), PONG_WITHIN_MS);
-    }, PING_EVERY_MS);
+    this._pingTimer = setInterval(() => this.checkAlive(PONG_WITHIN_MS), PING_EVERY_MS);
   }
 
   _stopPing() {

@@ -26,7 +26,6 @@ const els = {
   connState: $("conn-state"),
   connText: $("conn-text"),
   connDetail: $("conn-detail"),
-  connLogin: $("conn-login"),
   connRetry: $("conn-retry"),
   status: $("status"),
   nextUpdate: $("next-update"),
@@ -129,13 +128,19 @@ function renderBanner() {
   let mode;
   let text;
   let detail = "";
-  els.connLogin.hidden = true;
   els.connRetry.hidden = true;
   if (s === "ended") {
     mode = "ended";
     if (live.endReason === "session") {
+      // The words themselves are the link, so the banner reads as one sentence.
       text = "Your session has ended – please log in again";
-      els.connLogin.hidden = false;
+      if (els.connText.textContent !== text) {
+        const next = encodeURIComponent(location.pathname);
+        els.connText.replaceChildren(
+          "Your session has ended – please ",
+          h("a", { href: `/login?next=${next}`, id: "conn-login", className: "conn-action" }, "log in again"),
+        );
+      }
     } else {
       text = "You do not have access to this ticket any more";
     }

@@ -6,7 +6,7 @@ import asyncio
 import os
 import secrets
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,24 +157,24 @@ async def token_for(srv: Server, deployment: Deployment, who: str) -> str:
 
 
 @pytest.fixture(scope="session")
-async def redis_url() -> AsyncIterator[tuple[str, str]]:
+def redis_url() -> Iterator[tuple[str, str]]:
     """The machine's Redis with a key prefix of this run's own; every key under it is removed after."""
-    import redis.asyncio as aioredis
+    import redis
 
-    client = aioredis.Redis.from_url(REDIS, socket_connect_timeout=2)
+    client = redis.Redis.from_url(REDIS, socket_connect_timeout=2)
     try:
-        await client.ping()
-    except Exception as exc:  # noqa: BLE001
-        await client.aclose()
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
         unavailable(f"Redis at {REDIS} ({exc})")
     prefix = f"lstest-{secrets.token_hex(4)}:"
     try:
         yield REDIS, prefix
     finally:
-        keys = [k async for k in client.scan_iter(match=prefix + "*")]
+        keys = list(client.scan_iter(match=prefix + "*"))
         if keys:
-            await client.delete(*keys)
-        await client.aclose()
+            client.delete(*keys)
+        client.close()
 
 
 @dataclass

@@ -218,26 +218,65 @@ async def test_client_and_engineer_work_a_ticket_live(browser: Any, live_server:
         await engineer.context.close()
 
 
+class Cable:
+    """The page's WebSocket through Playwright, so a test can cut the connection and restore it."""
+
+    def __init__(self) -> None:
+        self.plugged = True
+        self.open: list[tuple[Any, Any]] = []
+        self.refused = 0
+
+    async def attach(self, context: Any) -> None:
+        await context.route_web_socket(re.compile(r"/ws(\?.*)?$"), self._route)
+
+    async def _route(self, ws: Any) -> None:
+        if not self.plugged:
+            self.refused += 1
+            await ws.close(code=1011, reason="network down (test)")
+            return
+        server = ws.connect_to_server()
+        self.open.append((ws, server))
+
+    async def unplug(self) -> None:
+        self.plugged = False
+        for ws, server in self.open:
+            await server.close()
+            await ws.close(code=1011, reason="network down (test)")
+        self.open.clear()
+
+    def plug(self) -> None:
+        self.plugged = True
+
+
 async def test_offline_message_waits_then_conflict_keeps_the_text(browser: Any, live_server: Any) -> None:
     ticket = await live_server.new_ticket("Mail stuck in the outbox", "Nothing leaves my outbox.")
     client = await log_in(browser, live_server, "client")
     engineer = await log_in(browser, live_server, "engineer")
+    cable = Cable()
+    await cable.attach(client.context)
     try:
         c, e = client.page, engineer.page
         await client.open_ticket(live_server.url, ticket)
         await engineer.open_ticket(live_server.url, ticket)
+        await expect(c.locator("#viewer-count")).to_have_text("2 viewing")
 
-        # The client loses the network and writes anyway: the message waits, and the page says so.
-        await client.context.set_offline(True)
-        await expect(c.locator("#conn-state")).not_to_have_text(re.compile(r"^\s*Live\s*$"))
+        # The client loses the connection: the page says it will try again, and when.
+        await cable.unplug()
+        await expect(c.locator("#conn-state")).to_contain_text(re.compile(r"Reconnecting in \d+ s…"))
+        await expect(c.locator("#conn-state")).to_have_attribute("data-state", "reconnecting")
+        # The engineer sees the client leave.
+        await expect(e.locator("#viewer-count")).to_have_text("1 viewing")
+
+        # The client writes anyway: the message waits, and the page says so.
         await send_later(client, "Here is the error text: 0x800CCC0F")
         await expect(c.locator("#conn-state")).to_contain_text(
             "Offline – your message will be sent when we reconnect")
-        await expect(c.locator("#conn-state")).to_contain_text(re.compile(r"Reconnecting in \d+ s…"))
 
         # Meanwhile the engineer writes: when the client is back, theirs was written without seeing it.
         await send(engineer, "Could you send me the exact error text?")
-        await client.context.set_offline(False)
+        await expect(c.locator("#conn-state")).to_contain_text(re.compile(r"Reconnecting in \d+ s…"))
+        cable.plug()
+        await c.click("#conn-retry")
         await expect(c.locator("#conn-state")).to_have_text(re.compile(r"^\s*Live\s*$"), timeout=40_000)
         await expect(message(c, "Could you send me the exact error text?")).to_have_count(1)
 
@@ -340,6 +379,44 @@ async def test_plain_pages(browser: Any, live_server: Any) -> None:
         await expect(row.locator(".status")).to_have_text("New")
         await expect(row.locator(f'a[href="/tickets/{ticket_id}"]')).to_have_count(1)
         await client.shot("tickets-client")
+        client.assert_clean()
+    finally:
+        await client.context.close()
+
+
+async def test_session_end_is_said_plainly_and_the_draft_survives(browser: Any, live_server: Any) -> None:
+    ticket = await live_server.new_ticket("Calendar not syncing", "My phone calendar stopped syncing.")
+    client = await log_in(browser, live_server, "client")
+    cable = Cable()
+    await cable.attach(client.context)
+    try:
+        page = client.page
+        await client.open_ticket(live_server.url, ticket)
+        await page.locator("#message").press_sequentially("Half-written reply", delay=10)
+
+        # Logged out in another tab: the next connection is refused (4401) and the page says why.
+        other = await client.context.new_page()
+        await other.goto(f"{live_server.url}/tickets")
+        await other.click("#logout")
+        await other.wait_for_url(re.compile(r"/login"))
+        await other.close()
+        await cable.unplug()
+        cable.plug()
+        await expect(page.locator("#conn-state")).to_have_text(
+            "Your session has ended – please log in again", timeout=20_000)
+        await expect(page.locator("#conn-state")).to_have_attribute("data-state", "ended")
+        await expect(page.locator("#message")).to_have_value("Half-written reply")
+
+        # Logging in again from the banner comes back to the ticket with the draft still there.
+        await page.click("#conn-login")
+        await page.wait_for_url(re.compile(r"/login\?next="))
+        email, password = live_server.users["client"]
+        await page.fill("#email", email)
+        await page.fill("#password", password)
+        await page.click("#login-submit")
+        await page.wait_for_url(re.compile(rf"/tickets/{ticket}$"))
+        await expect(page.locator("#conn-state")).to_have_text(re.compile(r"^\s*Live\s*$"))
+        await expect(page.locator("#message")).to_have_value("Half-written reply")
         client.assert_clean()
     finally:
         await client.context.close()
