@@ -57,7 +57,7 @@ class Sub:
 
 
 class Topic:
-    __slots__ = ("name", "ticket_id", "channel", "subs", "last_seq", "held", "filling", "joining",
+    __slots__ = ("name", "ticket_id", "channel", "subs", "last_seq", "held", "filling", "refill", "joining",
                  "ready", "local_view", "members", "presence_timer")
 
     def __init__(self, name: str, ticket_id: int) -> None:
@@ -68,6 +68,7 @@ class Topic:
         self.last_seq: int | None = None
         self.held: dict[int, Ev] = {}
         self.filling = False
+        self.refill = False  # a resync asked for a fetch while one was already running
         self.joining = 0
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.local_view: dict[int, Member] | None = None
@@ -235,21 +236,25 @@ class Hub:
             self._spawn(self._fill_gap(topic))
 
     async def _fill_gap(self, topic: Topic) -> None:
+        """Fetch from the database what lies between the last delivered seq and what is held (or everything newer)."""
         delay = 0.05
         while True:
+            topic.refill = False
             try:
                 upto = max(topic.held) if topic.held else None
                 assert topic.last_seq is not None
                 missing = await self.history.fetch(topic.ticket_id, topic.last_seq, upto)
-                break
             except Exception as exc:  # noqa: BLE001 - the database may be briefly away; keep order, retry
                 log.warning("filling a gap on %s failed (%s); retrying", topic.name, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
-        for ev in missing:
-            if ev.seq == topic.last_seq + 1:
-                self._fan_out(topic, ev)
-                topic.last_seq = ev.seq
+                continue
+            for ev in missing:
+                if ev.seq == topic.last_seq + 1:
+                    self._fan_out(topic, ev)
+                    topic.last_seq = ev.seq
+            if not topic.refill:
+                break
         topic.filling = False
         self._drain_held(topic)
 
@@ -267,7 +272,9 @@ class Hub:
     async def resync(self) -> None:
         """After the broker link was down: fetch what may have been missed, re-announce presence."""
         for topic in list(self.topics.values()):
-            if topic.last_seq is not None and not topic.filling:
+            if topic.filling:
+                topic.refill = True
+            elif topic.last_seq is not None:
                 topic.filling = True
                 self._spawn(self._fill_gap(topic))
             topic.local_view = None

@@ -15,6 +15,7 @@ from livesupport.domain.errors import (
     ForbiddenError,
     LivesupportError,
     RateLimitedError,
+    UnavailableError,
     UnknownTypeError,
 )
 from livesupport.realtime.frames import decode, encode, refusal, reply_ok, ticket_id_of
@@ -103,6 +104,11 @@ class Channel:
             await handler(frame, ref)
         except LivesupportError as exc:
             await self.refuse(ref, exc)
+        except Exception:
+            # Never fatal to the connection: say so, log it, and carry on.
+            log.exception("frame failed: %.200s", text)
+            await self.refuse(ref, UnavailableError("Something went wrong on our side; nothing was changed. "
+                                                    "Please try again."))
 
     async def refuse(self, ref: Any, exc: LivesupportError) -> None:
         await self.box.send(refusal(ref, exc.code, exc.message))

@@ -1,0 +1,59 @@
+"""The store on SQLite and PostgreSQL: seq allocation under concurrency, UTC times, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+
+from livesupport.domain.people import Person, Role
+from livesupport.store import tickets as store
+from livesupport.store.database import Database
+from livesupport.store.migrate import upgrade
+from livesupport.store.models import Ticket
+from tests.conftest import Deployment
+
+
+async def test_concurrent_writers_never_share_a_seq(deployment: Deployment) -> None:
+    db = Database(deployment.database_url)
+    actor = Person(deployment.users["client"]["id"], "Alice", Role.CLIENT, org_id=deployment.users["client"]["org_id"])
+    now = datetime.now(UTC)
+    try:
+        async with db.write() as s:
+            ticket = await store.create(s, org_id=actor.org_id, opened_by=actor.id, subject="race",  # type: ignore[arg-type]
+                                        priority="normal", now=now)
+
+        async def write(i: int) -> int:
+            async with db.write() as s:
+                ev = await store.append_event(s, ticket.id, kind="chat", visibility="public", actor=actor,
+                                              data={"body": str(i), "visibility": "public"}, now=now)
+                return ev.seq
+
+        seqs = await asyncio.gather(*(write(i) for i in range(25)))
+        assert sorted(seqs) == list(range(1, 26))
+        async with db.read() as s:
+            events = await store.events_since(s, ticket.id, 0, staff=True)
+            assert [e.seq for e in events] == list(range(1, 26))
+            assert (await s.get(Ticket, ticket.id)).last_seq == 25  # type: ignore[union-attr]
+    finally:
+        await db.dispose()
+
+
+async def test_times_come_back_as_the_same_instant_in_utc(deployment: Deployment) -> None:
+    db = Database(deployment.database_url)
+    actor = Person(deployment.users["engineer"]["id"], "Dana", Role.STAFF, tier=2)
+    local = datetime(2030, 3, 10, 1, 30, tzinfo=timezone(timedelta(hours=-5)))
+    try:
+        async with db.write() as s:
+            ticket = await store.create(s, org_id=deployment.users["client"]["org_id"], opened_by=actor.id,
+                                        subject="tz", priority="low", now=local)
+            ticket.next_update_at = local
+        async with db.read() as s:
+            got = await s.get(Ticket, ticket.id)
+            assert got is not None and got.next_update_at == local and got.next_update_at.tzinfo is not None
+            assert store.iso(got.next_update_at) == "2030-03-10T06:30:00Z"
+    finally:
+        await db.dispose()
+
+
+async def test_migrate_is_idempotent(deployment: Deployment) -> None:
+    await asyncio.to_thread(upgrade, deployment.database_url)  # already at head: nothing to do, no error
