@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 
@@ -30,3 +30,13 @@ async def http_get(srv: Server, d: Deployment, who: str, path: str) -> httpx.Res
     token = await token_for(srv, d, who)
     async with httpx.AsyncClient(base_url=srv.url) as http:
         return await http.get(path, headers={"Authorization": f"Bearer {token}"})
+
+
+@asynccontextmanager
+async def on_ticket(srv: Server, d: Deployment, topic: str, *who: str) -> AsyncIterator[list[Client]]:
+    """One connection per name, each joined to `topic` in that order."""
+    async with AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(connected(srv, d, w)) for w in who]
+        for c in clients:
+            await c.join(topic)
+        yield clients

@@ -18,6 +18,13 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Broker, 
     else:
         url, prefix = request.getfixturevalue("redis_url")
         b = broker_for(url, prefix + "contract:")
+    got, resyncs = await started(b)
+    yield b, got, resyncs
+    await b.stop()
+
+
+async def started(b: Broker) -> tuple[list[tuple[str, bytes]], list[int]]:
+    """Start a broker that records what it delivers and each resync; wait until it is connected."""
     got: list[tuple[str, bytes]] = []
     resyncs: list[int] = []
 
@@ -25,12 +32,8 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Broker, 
         resyncs.append(1)
 
     await b.start(lambda ch, data: got.append((ch, data)), on_resync)
-    for _ in range(50):
-        if b.healthy:
-            break
-        await asyncio.sleep(0.05)
-    yield b, got, resyncs
-    await b.stop()
+    await wait_for(lambda: b.healthy)
+    return got, resyncs
 
 
 async def wait_for(cond, timeout: float = 5) -> None:  # noqa: ANN001
@@ -70,14 +73,7 @@ async def test_redis_link_killed_is_noticed_and_resynced(redis_url: tuple[str, s
 
     url, prefix = redis_url
     b = broker_for(url, prefix + "kill:")
-    got: list[tuple[str, bytes]] = []
-    resyncs: list[int] = []
-
-    async def on_resync() -> None:
-        resyncs.append(1)
-
-    await b.start(lambda ch, data: got.append((ch, data)), on_resync)
-    await wait_for(lambda: b.healthy)
+    got, resyncs = await started(b)
     await b.subscribe("t:x")
     admin = aioredis.Redis.from_url(url)
     try:

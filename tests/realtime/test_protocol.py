@@ -9,7 +9,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import Deployment
-from tests.realtime.helpers import connected, http_get, open_ticket
+from tests.realtime.helpers import connected, http_get, on_ticket, open_ticket
 from tests.utils import Server, ws_client
 
 
@@ -32,9 +32,7 @@ async def test_join_answers_with_the_ticket_state(server: Server, d: Deployment)
 async def test_chat_is_stored_replied_and_fanned_out(server: Server, d: Deployment) -> None:
     tid = await open_ticket(server, d)
     topic = f"ticket:{tid}"
-    async with connected(server, d, "client") as client, connected(server, d, "engineer") as eng:
-        await client.join(topic)
-        await eng.join(topic)
+    async with on_ticket(server, d, topic, "client", "engineer") as (client, eng):
         reply = await eng.request({"type": "chat", "topic": topic, "body": "On it — 🔧 \"quotes\" too"})
         assert reply == {"type": "reply", "ref": reply["ref"], "ok": True, "seq": 2}
         for who in (client, eng):
@@ -50,10 +48,7 @@ async def test_chat_is_stored_replied_and_fanned_out(server: Server, d: Deployme
 async def test_viewers_count_people_not_tabs(server: Server, d: Deployment) -> None:
     tid = await open_ticket(server, d)
     topic = f"ticket:{tid}"
-    async with connected(server, d, "client") as tab1, connected(server, d, "client") as tab2, \
-            connected(server, d, "engineer") as eng:
-        for c in (tab1, tab2, eng):
-            await c.join(topic)
+    async with on_ticket(server, d, topic, "client", "client", "engineer") as (tab1, tab2, eng):
         p = await eng.expect(lambda f: f["type"] == "presence" and f["viewers"] == 2)
         assert {m["id"] for m in p["members"]} == {d.users["client"]["id"], d.users["engineer"]["id"]}
         await eng.request({"type": "ping"})
@@ -62,8 +57,8 @@ async def test_viewers_count_people_not_tabs(server: Server, d: Deployment) -> N
         assert p["viewers"] == 2
         working = [m for m in p["members"] if m["state"] == "working"]
         assert working[0]["id"] == d.users["engineer"]["id"] and working[0]["tier"] == 2
-        await tab2.close()  # one tab of two closes: still one viewer
-        await eng.drain(0.5)
+        await tab2.close()  # one tab of two closes: Alice is still there
+        assert not [f for f in await eng.drain(0.5) if f["type"] == "presence" and f["viewers"] != 2]
         await tab1.close()
         p = await eng.expect(lambda f: f["type"] == "presence" and f["viewers"] == 1, timeout=5)
         assert [m["id"] for m in p["members"]] == [d.users["engineer"]["id"]]
@@ -72,10 +67,7 @@ async def test_viewers_count_people_not_tabs(server: Server, d: Deployment) -> N
 async def test_typing_reaches_the_others_and_internal_typing_only_staff(server: Server, d: Deployment) -> None:
     tid = await open_ticket(server, d)
     topic = f"ticket:{tid}"
-    async with connected(server, d, "client") as client, connected(server, d, "engineer") as eng, \
-            connected(server, d, "engineer2") as eng2:
-        for c in (client, eng, eng2):
-            await c.join(topic)
+    async with on_ticket(server, d, topic, "client", "engineer", "engineer2") as (client, eng, eng2):
         await client.send({"type": "typing", "topic": topic})
         t = await eng.expect(type="typing")
         assert t["user"] == {"id": d.users["client"]["id"], "name": "Alice Client"}
@@ -94,9 +86,7 @@ async def test_typing_reaches_the_others_and_internal_typing_only_staff(server: 
 async def test_status_and_next_update_at(server: Server, d: Deployment) -> None:
     tid = await open_ticket(server, d)
     topic = f"ticket:{tid}"
-    async with connected(server, d, "client") as client, connected(server, d, "engineer") as eng:
-        await client.join(topic)
-        await eng.join(topic)
+    async with on_ticket(server, d, topic, "client", "engineer") as (client, eng):
         r = await eng.request({"type": "status", "topic": topic, "status": "in_progress",
                                "next_update_at": "2030-01-02T15:30:00+01:00"})
         assert r["ok"] is True
@@ -165,10 +155,7 @@ async def test_replay_while_events_arrive_has_no_gap(server: Server, d: Deployme
 async def test_internal_notes_never_reach_clients(server: Server, d: Deployment) -> None:
     tid = await open_ticket(server, d)
     topic = f"ticket:{tid}"
-    async with connected(server, d, "client") as client, connected(server, d, "engineer") as eng, \
-            connected(server, d, "engineer2") as eng2:
-        for c in (client, eng, eng2):
-            await c.join(topic)
+    async with on_ticket(server, d, topic, "client", "engineer", "engineer2") as (client, eng, eng2):
         r = await eng.request({"type": "chat", "topic": topic, "body": "secret guidance", "visibility": "internal"})
         assert r["ok"] and r["seq"] == 2
         note = await eng2.expect(type="event", seq=2)
@@ -283,9 +270,7 @@ async def test_socket_needs_authentication(server: Server, d: Deployment) -> Non
 async def test_stale_reply_is_held_back_until_forced(server: Server, d: Deployment) -> None:
     tid = await open_ticket(server, d)
     topic = f"ticket:{tid}"
-    async with connected(server, d, "client") as client, connected(server, d, "engineer") as eng:
-        await client.join(topic)
-        await eng.join(topic)
+    async with on_ticket(server, d, topic, "client", "engineer") as (client, eng):
         await client.request({"type": "chat", "topic": topic, "body": "one more detail"})  # seq 2
         r = await eng.request({"type": "chat", "topic": topic, "body": "answer", "base_seq": 1})
         assert r["ok"] is False and r["error"]["code"] == "conflict"
@@ -298,10 +283,7 @@ async def test_stale_reply_is_held_back_until_forced(server: Server, d: Deployme
 async def test_concurrent_writers_get_distinct_ordered_seqs(server: Server, d: Deployment) -> None:
     tid = await open_ticket(server, d)
     topic = f"ticket:{tid}"
-    async with connected(server, d, "client") as a, connected(server, d, "client2") as b, \
-            connected(server, d, "engineer") as watcher:
-        for c in (a, b, watcher):
-            await c.join(topic)
+    async with on_ticket(server, d, topic, "client", "client2", "engineer") as (a, b, watcher):
 
         async def burst(c: object, who: str) -> list[int]:
             return [(await c.request({"type": "chat", "topic": topic, "body": f"{who} {i}"}))["seq"]  # type: ignore[attr-defined]
