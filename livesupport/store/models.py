@@ -108,3 +108,15 @@ class TicketEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     # The actor as shown at the time (name, role), so history reads without joins.
     actor: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Feedback(Base):
+    """What someone said through "Give us feedback", and on which page."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    page: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(String(5000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -18,6 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from livesupport import settings as config
 from livesupport.actions.accounts import Accounts
+from livesupport.actions.feedback import Feedbacks
 from livesupport.actions.tickets import StoredHistory, Tickets
 from livesupport.clock import Clock, SystemClock
 from livesupport.realtime.brokers import broker_for
@@ -27,7 +28,7 @@ from livesupport.store.database import Database
 from livesupport.web import api
 from livesupport.web.channels import ws_endpoint
 from livesupport.web.errors import JSONResponse
-from livesupport.web.pages import auth, tickets
+from livesupport.web.pages import auth, feedback, tickets
 from livesupport.web.security import SecurityHeaders
 from livesupport.web.services import Services, services
 
@@ -63,7 +64,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         hub = Hub(broker, presence, StoredHistory(db), origin)
         app.state.services = Services(
             settings=settings, clock=clock, db=db, hub=hub, accounts=Accounts(db, clock),
-            tickets=Tickets(db, hub, clock), templates=templates,
+            tickets=Tickets(db, hub, clock), feedback=Feedbacks(db, clock), templates=templates,
         )
         await presence.start()
         await hub.start()
@@ -81,6 +82,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
     routes = [
         *auth.routes,
         *tickets.routes,
+        *feedback.routes,
         *api.routes,
         Route("/healthz", health),
         WebSocketRoute("/ws", ws_endpoint),

@@ -8,6 +8,7 @@ from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
 from livesupport.actions.accounts import Accounts
+from livesupport.actions.feedback import Feedbacks
 from livesupport.actions.tickets import Tickets
 from livesupport.clock import Clock
 from livesupport.realtime.hub import Hub
@@ -23,6 +24,7 @@ class Services:
     hub: Hub
     accounts: Accounts
     tickets: Tickets
+    feedback: Feedbacks
     templates: Jinja2Templates
 
 

@@ -114,3 +114,21 @@ async def test_session_socket_checks_the_origin(live_server: LiveServer, origin:
             with pytest.raises(ConnectionClosed) as closed:
                 await ws.recv()
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_feedback_is_stored_with_its_page(live_server: LiveServer) -> None:
+    async with logged_in(live_server) as http:
+        page = await http.get("/feedback?page=/tickets/7")
+        assert page.status_code == 200 and "/tickets/7" in page.text
+        token = csrf_of(page.text)
+        r = await http.post("/feedback", data={"page": "/tickets/7", "body": "", "csrf": token})
+        assert r.status_code == 400 and "few words" in r.text
+        r = await http.post("/feedback", data={"page": "https://evil.example/", "body": "The counter is great",
+                                               "csrf": token})
+        assert r.status_code == 200 and "saved" in r.text
+    async with logged_in(live_server, "engineer") as staff:
+        listing = await staff.get("/feedback/all")
+        assert listing.status_code == 200 and "The counter is great" in listing.text
+        assert "evil.example" not in listing.text  # only local pages are kept
+    async with logged_in(live_server, "client") as client:
+        assert (await client.get("/feedback/all")).status_code == 404

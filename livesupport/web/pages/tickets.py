@@ -79,6 +79,7 @@ async def new_ticket(request: Request) -> Response:
         orgs = await _client_orgs(request) if person.is_staff else None
         return render(request, "new_ticket.html", person, STATUS.get(exc.code, 400), title="New ticket",
                       error=exc.message, subject=subject, body=body, priority=priority or "normal", orgs=orgs,
+                      org_id=org_id,
                       org_name=await _org_name(request, person))
     return RedirectResponse(f"/tickets/{snap['id']}", status_code=303)
 
