@@ -23,6 +23,7 @@ const draftKey = `livesupport:draft:${ticketId}`;
 
 const $ = (id) => document.getElementById(id);
 const els = {
+  conn: $("conn"),
   connState: $("conn-state"),
   connText: $("conn-text"),
   connDetail: $("conn-detail"),
@@ -65,7 +66,6 @@ const state = {
   statusDirty: false,
   lastTypingSent: 0,
   typers: new Map(), // user id -> {name, until}
-  conflictVisibility: null,
   everJoined: false,
 };
 
@@ -165,6 +165,10 @@ function renderBanner() {
     text = state.everJoined || live.generation > 1 ? "Reconnecting…" : "Connecting…";
     if (hasUnsent()) detail = "Your message will be sent when we reconnect";
   }
+  // Away from "Live", the banner floats at the top of the screen, so it is seen wherever one has scrolled to.
+  els.conn.dataset.float = mode === "live" || (mode === "connecting" && !state.everJoined) ? "false" : "true";
+  // Screen readers hear each change of state once, not every tick of the countdown.
+  els.connState.setAttribute("aria-busy", mode === els.connState.dataset.state && s === "waiting" ? "true" : "false");
   els.connState.dataset.state = mode;
   if (els.connText.textContent !== text) els.connText.textContent = text;
   if (els.connDetail.textContent !== detail) els.connDetail.textContent = detail;
@@ -345,9 +349,8 @@ function chatLi({ seq, actor, at, body, visibility, pendingLabel }) {
 
 function statusLine(ev, actor) {
   const data = ev.data || {};
-  const parts = [`${actor.id === me.id ? "You" : actor.name} set the status to ${statusLabel(data.status, isStaff)}`];
+  let text = `${actor.name} set the status to ${statusLabel(data.status, isStaff)}`;
   const at = parseInstant(data.next_update_at);
-  let text = parts[0];
   if (at) text += `; next update by ${shortTime(at)}`;
   else if ("next_update_at" in data && !CLOSED_STATUSES.has(data.status)) text += "; no update scheduled";
   text += ".";
@@ -452,8 +455,8 @@ function setPendingLabel(li, text) {
   if (label && label.textContent !== text) label.textContent = text;
 }
 
-function sendChat(body, { force = false, visibility = null } = {}) {
-  const vis = visibility || (isStaff && els.internal && els.internal.checked ? "internal" : "public");
+function sendChat(body, { force = false } = {}) {
+  const vis = isStaff && els.internal && els.internal.checked ? "internal" : "public";
   const ref = newRef("chat");
   const frame = { type: "chat", topic, body, visibility: vis, base_seq: state.lastSeq, ref };
   if (force) frame.force = true;
@@ -502,7 +505,7 @@ function onReply(frame) {
     entry.li?.remove();
     updatePlaceholder();
     restoreToComposer(entry.frame);
-    showComposerError(error, entry.frame);
+    showComposerError(error);
   } else if (entry.kind === "status") {
     statusFailed(error);
   }
@@ -515,7 +518,7 @@ function joinRefused(error) {
   } else if (error.code === "forbidden" || error.code === "not_found") {
     live.end("forbidden");
   } else {
-    showComposerError(error, null);
+    showComposerError(error);
   }
 }
 
@@ -526,27 +529,35 @@ function onServerError(frame) {
     return;
   }
   console.warn("livesupport:", error.code, error.message);
-  if (error.code === "rate_limited" || error.code === "policy") showComposerError(error, null);
+  if (error.code === "rate_limited" || error.code === "policy") showComposerError(error);
 }
 
 // ---------------------------------------------------------------------------
 // The composer
 
+// The draft is kept per ticket in this browser, with whether it was an internal note,
+// so a reload, a crash or a lost session loses nothing and never turns a note into a reply.
 function loadDraft() {
+  let saved = null;
   try {
-    const saved = localStorage.getItem(draftKey);
-    if (saved && !els.message.value) els.message.value = saved;
-  } catch { /* storage may be off */ }
+    saved = JSON.parse(localStorage.getItem(draftKey) || "null");
+  } catch { /* storage off, or an old value */ }
+  if (!saved || typeof saved.text !== "string" || !saved.text || els.message.value) return;
+  els.message.value = saved.text;
+  if (els.internal && saved.internal) els.internal.checked = true;
 }
 
 function saveDraft() {
   try {
     let text = els.message.value;
-    // Messages not yet stored are kept too, so a reload loses nothing.
+    let internal = Boolean(els.internal && els.internal.checked && text);
+    // Messages not yet stored are kept too.
     for (const entry of pending.values()) {
-      if (entry.kind === "chat") text = text ? `${entry.frame.body}\n\n${text}` : entry.frame.body;
+      if (entry.kind !== "chat") continue;
+      text = text ? `${entry.frame.body}\n\n${text}` : entry.frame.body;
+      if (entry.frame.visibility === "internal") internal = true;
     }
-    if (text) localStorage.setItem(draftKey, text);
+    if (text) localStorage.setItem(draftKey, JSON.stringify({ text, internal }));
     else localStorage.removeItem(draftKey);
   } catch { /* storage may be off */ }
 }
@@ -564,13 +575,12 @@ function restoreToComposer(frame) {
   saveDraft();
 }
 
-function showComposerError(error, frame) {
+function showComposerError(error) {
   const conflict = error.code === "conflict";
   els.composerErrorText.textContent = conflict
     ? "New messages arrived while you were writing. Read them, then send your message again – or send it anyway."
     : error.message || "The message could not be sent. Please try again.";
   els.sendAnyway.hidden = !conflict;
-  state.conflictVisibility = conflict && frame ? frame.visibility || "public" : null;
   els.composerError.hidden = false;
   els.composerError.dataset.code = error.code || "error";
   if (conflict) scrollToEnd(true);
@@ -580,7 +590,6 @@ function hideComposerError() {
   els.composerError.hidden = true;
   els.sendAnyway.hidden = true;
   els.composerErrorText.textContent = "";
-  state.conflictVisibility = null;
 }
 
 function applyComposerMode() {
@@ -596,15 +605,15 @@ function applyComposerMode() {
 function submitComposer({ force = false } = {}) {
   const body = els.message.value;
   if (!body.trim()) {
-    showComposerError({ code: "empty", message: "Write a message first." }, null);
+    showComposerError({ code: "empty", message: "Write a message first." });
     els.message.focus();
     return;
   }
-  const visibility = force && state.conflictVisibility ? state.conflictVisibility : null;
+  // The visibility is the composer's as it is now: restoreToComposer put it back as it was.
   hideComposerError();
   els.message.value = "";
   state.lastTypingSent = 0;
-  sendChat(body, { force, visibility });
+  sendChat(body, { force });
   saveDraft();
   els.message.focus();
 }
@@ -634,6 +643,7 @@ if (els.internal) {
   els.internal.addEventListener("change", () => {
     applyComposerMode();
     state.lastTypingSent = 0;
+    saveDraft();
   });
 }
 window.addEventListener("beforeunload", (ev) => {
