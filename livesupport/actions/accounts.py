@@ -19,11 +19,13 @@ from livesupport.domain.errors import (
 from livesupport.domain.passwords import check_new
 from livesupport.domain.people import Person, Role
 from livesupport.domain.throttle import FailureThrottle
+from livesupport.realtime.hub import Hub
 from livesupport.store import people
 from livesupport.store.database import Database
 from livesupport.store.models import User
 
 TOKEN_TTL = timedelta(hours=12)
+SESSION_TTL = timedelta(days=14)
 WRONG = "That e-mail and password do not match an account."
 
 
@@ -32,8 +34,8 @@ def token_hash(token: str) -> str:
 
 
 class Accounts:
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db, self.clock = db, clock
+    def __init__(self, db: Database, clock: Clock, hub: Hub | None = None) -> None:
+        self.db, self.clock, self.hub = db, clock, hub
         # 10 failures per account and 50 per client address in 15 minutes.
         self._by_account = FailureThrottle(10, 900)
         self._by_address = FailureThrottle(50, 900)
@@ -64,10 +66,11 @@ class Accounts:
                     fresh.password_hash = rehashed
         return people.person_of(user)
 
-    async def issue_token(self, person: Person) -> tuple[str, str]:
+    async def issue_token(self, person: Person, ttl: timedelta = TOKEN_TTL) -> tuple[str, str]:
+        """A bearer token for the API and the socket; a browser session is one too, kept in the cookie."""
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
-        expires = now + TOKEN_TTL
+        expires = now + ttl
         async with self.db.write() as s:
             await people.purge_tokens(s, now)
             await people.add_token(s, person.id, token_hash(token), now, expires)
@@ -78,10 +81,13 @@ class Accounts:
             user = await people.user_by_token(s, token_hash(token), self.clock.now())
         return people.person_of(user) if user else None
 
-    async def person_by_id(self, user_id: int) -> Person | None:
-        async with self.db.read() as s:
-            user = await people.user_by_id(s, user_id)
-        return people.person_of(user) if user else None
+    async def revoke(self, token: str) -> None:
+        """End a session or token, and close every socket it opened, on every process."""
+        hashed = token_hash(token)
+        async with self.db.write() as s:
+            await people.delete_token(s, hashed)
+        if self.hub is not None:
+            await self.hub.revoke(hashed)
 
     async def add_user(
         self, *, email: str, password: str, role: str, name: str | None = None,

@@ -25,6 +25,7 @@ from livesupport.realtime.presence import Member
 log = logging.getLogger("livesupport.hub")
 
 PRESENCE_DEBOUNCE = 0.05
+CONTROL = "ctl"  # the channel every process listens on for revoked sessions
 
 
 @dataclass(slots=True, frozen=True)
@@ -89,12 +90,14 @@ class Hub:
         self.origin = origin
         self._origin_b = self.origin.encode()
         self.topics: dict[str, Topic] = {}
+        self.by_credential: dict[str, set[Outbox]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
         await self.broker.start(self._on_broker_message, self.resync)
+        await self.broker.subscribe(CONTROL)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -106,6 +109,28 @@ class Hub:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    # -- connections and their credentials -----------------------------------------
+
+    def register(self, box: Outbox) -> None:
+        self.by_credential.setdefault(box.credential, set()).add(box)
+
+    def unregister(self, box: Outbox) -> None:
+        self.detach_all(box)
+        boxes = self.by_credential.get(box.credential)
+        if boxes is not None:
+            boxes.discard(box)
+            if not boxes:
+                del self.by_credential[box.credential]
+
+    async def revoke(self, credential: str) -> None:
+        """A session or token ended: close its sockets here and on every other process."""
+        self._close_credential(credential)
+        await self._publish(CONTROL, b"R", credential.encode())
+
+    def _close_credential(self, credential: str) -> None:
+        for box in self.by_credential.get(credential, ()):
+            box.close(4401, "Your session has ended; log in again.")
 
     # -- joining and leaving -------------------------------------------------------
 
@@ -363,6 +388,10 @@ class Hub:
     def _on_broker_message(self, channel: str, data: bytes) -> None:
         kind, origin, rest = data.split(b"|", 2)
         if origin == self._origin_b:
+            return
+        if channel == CONTROL:
+            if kind == b"R":
+                self._close_credential(rest.decode())
             return
         topic = self.topics.get(channel[2:])
         if topic is None:

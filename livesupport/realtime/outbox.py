@@ -10,10 +10,11 @@ SLOW_CONSUMER = 1013
 
 
 class Outbox:
-    __slots__ = ("person", "queue", "closed", "close_code", "close_reason", "topics")
+    __slots__ = ("person", "credential", "queue", "closed", "close_code", "close_reason", "topics")
 
-    def __init__(self, person: Person, maxsize: int) -> None:
+    def __init__(self, person: Person, maxsize: int, credential: str = "") -> None:
         self.person = person
+        self.credential = credential  # the hash of the session or token that opened it, to revoke it
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.close_code: int | None = None

@@ -36,10 +36,6 @@ async def user_by_email(session: AsyncSession, email: str) -> User | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
-    return await session.get(User, user_id)
-
-
 async def add_token(session: AsyncSession, user_id: int, token_hash: str, now: datetime, expires_at: datetime) -> None:
     session.add(ApiToken(user_id=user_id, token_hash=token_hash, created_at=now, expires_at=expires_at))
 
@@ -51,6 +47,10 @@ async def user_by_token(session: AsyncSession, token_hash: str, now: datetime) -
         .where(ApiToken.token_hash == token_hash, ApiToken.expires_at > now)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def delete_token(session: AsyncSession, token_hash: str) -> None:
+    await session.execute(delete(ApiToken).where(ApiToken.token_hash == token_hash))
 
 
 async def purge_tokens(session: AsyncSession, now: datetime) -> None:

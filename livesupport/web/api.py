@@ -6,11 +6,12 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from livesupport.domain.errors import BadRequestError, LivesupportError, TooLargeError
 from livesupport.web.errors import JSONResponse, json_error
-from livesupport.web.security import api_person
+from livesupport.web.security import api_person, bearer
 from livesupport.web.services import services
 
 MAX_JSON = 64 * 1024
@@ -44,6 +45,19 @@ async def create_token(request: Request) -> JSONResponse:
     except LivesupportError as exc:
         return json_error(exc)
     return JSONResponse({"token": token, "expires_at": expires_at, "user": person.public()}, status_code=201)
+
+
+async def revoke_token(request: Request) -> Response:
+    """Log out a token: it stops working and the sockets it opened are closed with 4401."""
+    try:
+        await api_person(request)
+        token = bearer(request)
+        if token is None:
+            raise BadRequestError("Send the token to revoke as Authorization: Bearer <token>.")
+        await services(request).accounts.revoke(token)
+    except LivesupportError as exc:
+        return json_error(exc)
+    return Response(status_code=204)
 
 
 async def create_ticket(request: Request) -> JSONResponse:
@@ -89,6 +103,7 @@ async def ticket_events(request: Request) -> JSONResponse:
 
 routes = [
     Route("/api/tokens", create_token, methods=["POST"]),
+    Route("/api/tokens", revoke_token, methods=["DELETE"]),
     Route("/api/tickets", create_ticket, methods=["POST"]),
     Route("/api/tickets", list_tickets, methods=["GET"]),
     Route("/api/tickets/{ticket_id:int}", get_ticket, methods=["GET"]),

@@ -63,7 +63,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             presence = RedisPresence(settings.redis_url, settings.redis_prefix, origin, settings.presence_ttl)
         hub = Hub(broker, presence, StoredHistory(db), origin)
         app.state.services = Services(
-            settings=settings, clock=clock, db=db, hub=hub, accounts=Accounts(db, clock),
+            settings=settings, clock=clock, db=db, hub=hub, accounts=Accounts(db, clock, hub),
             tickets=Tickets(db, hub, clock), feedback=Feedbacks(db, clock), templates=templates,
         )
         await presence.start()

@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from livesupport.actions.accounts import token_hash
 from livesupport.domain import tickets as rules
 from livesupport.domain.errors import (
     BadRequestError,
@@ -20,7 +21,7 @@ from livesupport.domain.errors import (
 )
 from livesupport.realtime.frames import decode, encode, refusal, reply_ok, ticket_id_of
 from livesupport.realtime.outbox import Outbox
-from livesupport.web.security import origin_allowed, person_from_session
+from livesupport.web.security import origin_allowed, session_token
 from livesupport.web.services import Services, services
 
 log = logging.getLogger("livesupport.ws")
@@ -34,10 +35,8 @@ ABUSE_LIMIT = 100  # rate-limited frames in a row, then 1008
 async def ws_endpoint(ws: WebSocket) -> None:
     svc = services(ws)
     token = ws.query_params.get("token")
-    if token:
-        person = await svc.accounts.person_by_token(token)
-    else:
-        person = await person_from_session(ws)
+    credential = token or session_token(ws)
+    person = await svc.accounts.person_by_token(credential) if credential else None
     await ws.accept()
     if person is None:
         await ws.close(NOT_AUTHENTICATED, "Not authenticated: log in, or connect with ?token=")
@@ -45,14 +44,15 @@ async def ws_endpoint(ws: WebSocket) -> None:
     if not token and not origin_allowed(ws, svc.settings.allowed_origins):
         await ws.close(ORIGIN_REFUSED, "This page's origin may not open a session socket.")
         return
-    box = Outbox(person, svc.settings.outbound_queue)
+    box = Outbox(person, svc.settings.outbound_queue, token_hash(credential))  # type: ignore[arg-type]
+    svc.hub.register(box)
     channel = Channel(svc, box)
     pump = asyncio.create_task(box.pump(ws.send_text))
     reader = asyncio.create_task(channel.read(ws))
     try:
         await asyncio.wait({pump, reader, box.closed}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        svc.hub.detach_all(box)
+        svc.hub.unregister(box)
         for task in (pump, reader):
             task.cancel()
         await asyncio.gather(pump, reader, return_exceptions=True)

@@ -53,11 +53,15 @@ def bearer(conn: HTTPConnection) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def session_token(conn: HTTPConnection) -> str | None:
+    """The browser session's token: a revocable server-side credential inside the signed cookie."""
+    sid = conn.session.get("sid")
+    return sid if isinstance(sid, str) else None
+
+
 async def person_from_session(conn: HTTPConnection) -> Person | None:
-    uid = conn.session.get("uid")
-    if not isinstance(uid, int):
-        return None
-    return await services(conn).accounts.person_by_id(uid)
+    sid = session_token(conn)
+    return await services(conn).accounts.person_by_token(sid) if sid else None
 
 
 async def api_person(request: Request) -> Person:

@@ -101,3 +101,25 @@ async def test_presence_of_a_killed_process_expires(postgres_deployment: Deploym
             p = await client.expect(presence_of(1), timeout=TTL * 3)  # the first frame that drops the ghost
             assert [m["id"] for m in p["members"]] == [d.users["client"]["id"]]
             assert loop.time() - started <= TTL + 1.5  # within the presence TTL, with slack for the sweep
+
+
+async def test_revoking_a_token_closes_its_sockets_on_every_process(pair: tuple[Server, Server]) -> None:
+    import httpx
+    from websockets.exceptions import ConnectionClosed
+
+    from tests.utils import ws_client
+
+    a, b = pair
+    d: Deployment = a.deployment  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(base_url=a.url) as http:
+        user = d.users["client2"]
+        token = (await http.post("/api/tokens", json={"email": user["email"], "password": user["password"]})).json()["token"]
+        async with ws_client(b, token) as c:
+            assert (await c.request({"type": "ping"}))["type"] == "pong"
+            r = await http.delete("/api/tokens", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 204
+            with pytest.raises(ConnectionClosed) as closed:
+                await c.expect(type="never", timeout=5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        r = await http.get("/api/tickets", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401

@@ -132,3 +132,22 @@ async def test_feedback_is_stored_with_its_page(live_server: LiveServer) -> None
         assert "evil.example" not in listing.text  # only local pages are kept
     async with logged_in(live_server, "client") as client:
         assert (await client.get("/feedback/all")).status_code == 404
+
+
+async def test_logout_ends_the_session_everywhere(live_server: LiveServer) -> None:
+    """The cookie stops working even if someone kept a copy, and the open socket is closed with 4401."""
+    tid = await live_server.new_ticket("Logout closes sockets")
+    async with logged_in(live_server) as http:
+        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+        ws_url = live_server.url.replace("http://", "ws://") + "/ws"
+        async with connect(ws_url, additional_headers={"Cookie": cookie}, origin=live_server.url) as ws:
+            await ws.send(f'{{"type": "join", "topic": "ticket:{tid}"}}')
+            assert '"joined"' in await ws.recv()
+            page = await http.get("/tickets")
+            assert (await http.post("/logout", data={"csrf": csrf_of(page.text)})).status_code == 303
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"Cookie": cookie}) as replay:
+        assert (await replay.get("/tickets")).status_code == 303  # the copied cookie is dead

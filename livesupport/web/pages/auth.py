@@ -6,10 +6,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from livesupport.actions.accounts import SESSION_TTL
 from livesupport.domain.errors import LivesupportError
 from livesupport.web.errors import STATUS
 from livesupport.web.pages import render
-from livesupport.web.security import csrf_ok, person_from_session, safe_next
+from livesupport.web.security import csrf_ok, person_from_session, safe_next, session_token
 from livesupport.web.services import services
 
 EXPIRED_FORM = "This form expired. Please try again."
@@ -39,14 +40,18 @@ async def login(request: Request) -> Response:
     except LivesupportError as exc:
         return render(request, "login.html", None, STATUS.get(exc.code, 400), title="Log in", error=exc.message,
                       email=email, next=target)
+    token, _ = await services(request).accounts.issue_token(person, SESSION_TTL)
     request.session.clear()  # a fresh session (and CSRF token) for the logged-in user
-    request.session["uid"] = person.id
+    request.session["sid"] = token
     return RedirectResponse(target, status_code=303)
 
 
 async def logout(request: Request) -> Response:
     form = await request.form()
+    sid = session_token(request)
     if csrf_ok(request, form.get("csrf")):
+        if sid:
+            await services(request).accounts.revoke(sid)  # its open sockets close too, on every process
         request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
