@@ -26,6 +26,7 @@ browser:
 
 lint: install
 	$(VENV)/bin/ruff check livesupport tests
+	$(VENV)/bin/mypy livesupport
 
 ## Install everything the tests need, then run all of them (set CI=true to fail, not skip, on a missing service).
 test: install browser lint

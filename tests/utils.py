@@ -59,8 +59,12 @@ async def run_server(env: dict[str, str], port: int | None = None) -> AsyncItera
     try:
         await wait_healthy(server)
         yield server
+    except BaseException:
+        print(f"--- server log ({server.url}) ---\n{server.output()}")  # shown by pytest with the failure
+        raise
     finally:
         stop(proc)
+        log.unlink(missing_ok=True)
 
 
 async def wait_healthy(server: Server, timeout: float = 30) -> None:

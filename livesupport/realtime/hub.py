@@ -91,6 +91,8 @@ class Hub:
         self._origin_b = self.origin.encode()
         self.topics: dict[str, Topic] = {}
         self.by_credential: dict[str, set[Outbox]] = {}
+        # Tickets whose events could not be published, with the newest seq: announced when the link is back.
+        self._unsent: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle -----------------------------------------------------------------
@@ -228,7 +230,9 @@ class Hub:
         if topic is not None:
             self._offer(topic, ev)
         flag = b"i" if ev.internal else b"p"
-        await self._publish("t:" + name, b"E", b"%d|%s|" % (ev.seq, flag) + ev.text.encode())
+        channel = "t:" + name
+        if not await self._publish(channel, b"E", b"%d|%s|" % (ev.seq, flag) + ev.text.encode()):
+            self._unsent[channel] = max(ev.seq, self._unsent.get(channel, 0))
 
     def _offer(self, topic: Topic, ev: Ev) -> None:
         last = topic.last_seq
@@ -295,15 +299,24 @@ class Hub:
                 box.send_nowait(text)
 
     async def resync(self) -> None:
-        """After the broker link was down: fetch what may have been missed, re-announce presence."""
+        """After the broker link was down: fetch what may have been missed, announce what others missed."""
         for topic in list(self.topics.values()):
-            if topic.filling:
-                topic.refill = True
-            elif topic.last_seq is not None:
-                topic.filling = True
-                self._spawn(self._fill_gap(topic))
+            self._refetch(topic)
             topic.local_view = None
             self._presence_changed(topic)
+        unsent, self._unsent = self._unsent, {}
+        for channel, seq in unsent.items():
+            # Others may have missed these events: tell them how far the ticket has got.
+            if not await self._publish(channel, b"H", b"%d|" % seq):
+                self._unsent[channel] = max(seq, self._unsent.get(channel, 0))
+
+    def _refetch(self, topic: Topic) -> None:
+        """Fetch everything newer than what was delivered (queued behind a fetch already running)."""
+        if topic.filling:
+            topic.refill = True
+        elif topic.last_seq is not None:
+            topic.filling = True
+            self._spawn(self._fill_gap(topic))
 
     # -- typing --------------------------------------------------------------------
 
@@ -378,12 +391,14 @@ class Hub:
 
     # -- the broker ----------------------------------------------------------------
 
-    async def _publish(self, channel: str, kind: bytes, body: bytes) -> None:
+    async def _publish(self, channel: str, kind: bytes, body: bytes) -> bool:
         try:
             await self.broker.publish(channel, kind + b"|" + self._origin_b + b"|" + body)
         except BrokerError as exc:
-            # Stored already; other processes catch up by seq on their next event or resync.
-            log.warning("cross-process publish failed: %s", exc)
+            # Stored already; other processes catch up by seq on their next event, or our resync hint.
+            log.debug("cross-process publish failed: %s", exc)
+            return False
+        return True
 
     def _on_broker_message(self, channel: str, data: bytes) -> None:
         kind, origin, rest = data.split(b"|", 2)
@@ -404,6 +419,10 @@ class Hub:
             self._deliver_typing(topic, int(uid), flag == b"i", text.decode())
         elif kind == b"P":
             self._presence_changed(topic)
+        elif kind == b"H":
+            newest = int(rest.split(b"|", 1)[0])
+            if topic.last_seq is not None and newest > topic.last_seq:
+                self._refetch(topic)
 
     def health(self) -> dict[str, Any]:
         return {"broker": self.broker.status, "broker_ok": self.broker.healthy, "topics": len(self.topics)}

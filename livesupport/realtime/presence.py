@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -100,7 +100,7 @@ class RedisPresence:
 
     async def get(self, topic: str, local: dict[int, Member]) -> list[Member]:
         key = self._key(topic)
-        raw: dict[bytes, bytes] = await self._r.hgetall(key)
+        raw = cast(dict[bytes, bytes], await self._r.hgetall(key))
         by_origin: dict[str, dict[int, Member]] = {}
         for field, value in raw.items():
             origin, _, uid = field.decode().rpartition(":")

@@ -56,8 +56,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = Database(settings.database_url)
-        broker = broker_for(settings.redis_url, settings.redis_prefix)
         origin = new_origin()
+        broker = broker_for(settings.redis_url, settings.redis_prefix, origin)
         presence: MemoryPresence | RedisPresence = MemoryPresence()
         if settings.redis_url:
             presence = RedisPresence(settings.redis_url, settings.redis_prefix, origin, settings.presence_ttl)

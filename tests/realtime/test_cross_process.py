@@ -123,3 +123,28 @@ async def test_revoking_a_token_closes_its_sockets_on_every_process(pair: tuple[
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
         r = await http.get("/api/tickets", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401
+
+
+async def test_a_process_whose_redis_link_is_killed_misses_nothing(pair: tuple[Server, Server]) -> None:
+    """CLIENT KILL on one process's Redis connections while it sends: the other still gets every event, in order."""
+    import redis.asyncio as aioredis
+
+    a, b = pair
+    d: Deployment = a.deployment  # type: ignore[attr-defined]
+    tid = await open_ticket(a, d, "Link killed")
+    topic = f"ticket:{tid}"
+    admin = aioredis.Redis.from_url(os.environ.get("TEST_REDIS", "redis://127.0.0.1:6379/0"))
+    try:
+        async with connected(a, d, "engineer") as eng, connected(b, d, "client") as client:
+            await eng.join(topic)
+            await client.join(topic)
+            clients = await admin.client_list()
+            mine = [c["id"] for c in clients if c.get("name", "").startswith(f"livesupport-{a.proc.pid}-")]
+            assert mine, "the server's Redis connections are named after its process"
+            for cid in mine:
+                await admin.client_kill_filter(_id=cid)
+            sent = [(await eng.request({"type": "chat", "topic": topic, "body": f"k{i}"}))["seq"] for i in range(20)]
+            got = [(await client.expect(type="event", timeout=15))["seq"] for _ in range(20)]
+            assert got == sent == list(range(2, 22))
+    finally:
+        await admin.aclose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from livesupport.realtime.brokers.base import Broker
 
 
-def broker_for(url: str | None, prefix: str = "livesupport:") -> Broker:
+def broker_for(url: str | None, prefix: str = "livesupport:", name: str = "") -> Broker:
     if not url or url.startswith("memory://"):
         from livesupport.realtime.brokers.memory import MemoryBroker
 
@@ -13,5 +13,5 @@ def broker_for(url: str | None, prefix: str = "livesupport:") -> Broker:
     if url.startswith(("redis://", "rediss://", "unix://")):
         from livesupport.realtime.brokers.redis import RedisBroker
 
-        return RedisBroker(url, prefix)
+        return RedisBroker(url, prefix, name)
     raise ValueError(f"No broker for {url.split(':', 1)[0]!r} URLs; use redis:// or leave REDIS_URL unset.")

@@ -26,20 +26,23 @@ SUBSCRIBE_TIMEOUT = 5.0
 
 
 class RedisBroker:
-    def __init__(self, url: str, prefix: str = "livesupport:") -> None:
+    def __init__(self, url: str, prefix: str = "livesupport:", name: str = "") -> None:
         self.url = url
         self.prefix = prefix
         self.healthy = False
         self.status = "connecting to Redis"
         self._control = f"{prefix}ctl:{os.getpid()}:{id(self):x}".encode()
+        # Named connections let operators (and the fault tests) tell processes apart in CLIENT LIST.
+        label = f"livesupport-{name or os.getpid()}"
         # Publishing may retry: a PUBLISH that reaches Redis twice is deduplicated by seq downstream.
         self._pub = aioredis.Redis.from_url(
             url, retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3), socket_keepalive=True,
-            socket_connect_timeout=2, socket_timeout=5,
+            socket_connect_timeout=2, socket_timeout=5, client_name=label + "-pub",
         )
         # The subscriber must never retry on its own: a silent reconnect would hide lost messages.
         self._sub = aioredis.Redis.from_url(
             url, retry=Retry(NoBackoff(), 0), socket_keepalive=True, socket_connect_timeout=2,
+            client_name=label + "-sub",
         )
         self._channels: set[bytes] = set()
         self._waiting: dict[bytes, asyncio.Future[None]] = {}
@@ -47,6 +50,7 @@ class RedisBroker:
         self._task: asyncio.Task[None] | None = None
         self._on_message: OnMessage | None = None
         self._on_resync: OnResync | None = None
+        self._resync: asyncio.Future[None] | None = None  # held so the task is not collected mid-run
 
     async def start(self, on_message: OnMessage, on_resync: OnResync) -> None:
         self._on_message, self._on_resync = on_message, on_resync
@@ -85,6 +89,9 @@ class RedisBroker:
                 pass  # the link is going down anyway; the next one will not carry it
 
     async def publish(self, channel: str, data: bytes) -> None:
+        if not self.healthy:
+            # Fail fast: a chat reply must not wait on retries against a Redis that is known to be down.
+            raise BrokerError(self.status)
         try:
             await self._pub.publish(self.prefix + channel, data)
         except (RedisError, OSError) as exc:
@@ -125,7 +132,7 @@ class RedisBroker:
                             if not first:
                                 log.warning("cross-process delivery is back; fetching what may have been missed")
                                 if self._on_resync is not None:
-                                    asyncio.create_task(self._on_resync())
+                                    self._resync = asyncio.ensure_future(self._on_resync())
                             first = False
                         fut = self._waiting.pop(name, None)
                         if fut is not None and not fut.done():
