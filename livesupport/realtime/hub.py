@@ -215,9 +215,17 @@ class Hub:
         if topic.presence_timer:
             topic.presence_timer.cancel()
         try:
+            await self.broker.unsubscribe(topic.channel)
+            if (reopened := self.topics.get(topic.name)) is not None:
+                # Someone joined while we unsubscribed: make sure the new topic hears, and missed, nothing.
+                await self.broker.subscribe(topic.channel)
+                self._refetch(reopened)
+                return
             await self.presence.put(topic.name, {})
             await self._publish(topic.channel, b"P", b"")
-            await self.broker.unsubscribe(topic.channel)
+            if (reopened := self.topics.get(topic.name)) is not None:
+                reopened.local_view = None  # rewrite what the clearing may have removed
+                self._presence_changed(reopened)
         except Exception as exc:  # noqa: BLE001
             log.warning("leaving %s: %s", topic.name, exc)
 
