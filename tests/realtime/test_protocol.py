@@ -6,6 +6,7 @@ import asyncio
 
 import orjson
 import pytest
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import Deployment
@@ -293,3 +294,11 @@ async def test_concurrent_writers_get_distinct_ordered_seqs(server: Server, d: D
         assert sorted(sa + sb) == list(range(2, 32))
         seen = [(await watcher.expect(type="event"))["seq"] for _ in range(30)]
         assert seen == list(range(2, 32))
+
+
+async def test_compression_is_not_negotiated(server: Server, d: Deployment) -> None:
+    from tests.conftest import token_for
+
+    token = await token_for(server, d, "client")
+    async with connect(f"{server.ws_url}?token={token}", compression="deflate") as ws:
+        assert ws.response is not None and "Sec-WebSocket-Extensions" not in ws.response.headers
