@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 
+from livesupport import logs
 from livesupport import settings as config
 from livesupport.clock import SystemClock
 
@@ -25,7 +26,7 @@ def _serve(settings: config.Settings, host: str, port: int) -> None:
         ws_max_size=settings.max_frame_bytes,
         ws_per_message_deflate=False,
         proxy_headers=True,
-        log_level="info",
+        log_config=None,  # our logfmt handler on the root logger (livesupport.logs)
         access_log=False,
     )
 
@@ -82,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--no-serve", action="store_true", help="seed and print, then exit")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure(logging.INFO)
     settings = config.load()
     from livesupport.domain.errors import LivesupportError
 

@@ -23,6 +23,9 @@ class Settings:
     max_frame_bytes: int = 64 * 1024
     presence_ttl: float = 30.0
     outbound_queue: int = 512
+    ws_rate: float = 20.0
+    ws_burst: float = 60.0
+    db_wait_timeout: float = 10.0
     session_https_only: bool = False
     templates_dir: Path = field(default=ROOT / "templates")
     static_dir: Path = field(default=ROOT / "static")
@@ -65,5 +68,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         max_frame_bytes=int(env.get("MAX_FRAME_BYTES", 64 * 1024)),
         presence_ttl=float(env.get("PRESENCE_TTL", 30)),
         outbound_queue=int(env.get("OUTBOUND_QUEUE", 512)),
+        ws_rate=float(env.get("WS_RATE", 20)),
+        ws_burst=float(env.get("WS_BURST", 60)),
+        db_wait_timeout=float(env.get("DB_WAIT_TIMEOUT", 10)),
         session_https_only=env.get("SESSION_HTTPS_ONLY", "").lower() in ("1", "true", "yes"),
     )

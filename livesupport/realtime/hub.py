@@ -12,10 +12,12 @@ import asyncio
 import logging
 import os
 import secrets
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from livesupport import metrics
 from livesupport.domain.people import Person
 from livesupport.realtime.brokers.base import Broker, BrokerError
 from livesupport.realtime.frames import encode
@@ -35,6 +37,7 @@ class Ev:
     seq: int
     internal: bool
     text: str
+    sent: float = 0.0  # wall-clock time of the commit's publication, for the delivery histogram
 
 
 class History(Protocol):
@@ -233,13 +236,16 @@ class Hub:
 
     async def publish_event(self, ticket_id: int, ev: Ev) -> None:
         """Called by actions after the commit: deliver here at once, then tell the other processes."""
+        metrics.EVENTS_STORED.inc()
+        ev = Ev(ev.seq, ev.internal, ev.text, time.time())
         name = f"ticket:{ticket_id}"
         topic = self.topics.get(name)
         if topic is not None:
             self._offer(topic, ev)
         flag = b"i" if ev.internal else b"p"
         channel = "t:" + name
-        if not await self._publish(channel, b"E", b"%d|%s|" % (ev.seq, flag) + ev.text.encode()):
+        body = b"%d|%s|%.6f|" % (ev.seq, flag, ev.sent) + ev.text.encode()
+        if not await self._publish(channel, b"E", body):
             self._unsent[channel] = max(ev.seq, self._unsent.get(channel, 0))
 
     def _offer(self, topic: Topic, ev: Ev) -> None:
@@ -252,6 +258,8 @@ class Hub:
         if ev.seq == last + 1:
             self._fan_out(topic, ev)
             topic.last_seq = ev.seq
+            if ev.sent:
+                metrics.DELIVERY.observe(time.time() - ev.sent)
             if topic.held:
                 self._drain_held(topic)
             return
@@ -281,6 +289,7 @@ class Hub:
                 upto = max(topic.held) if topic.held else None
                 assert topic.last_seq is not None
                 missing = await self.history.fetch(topic.ticket_id, topic.last_seq, upto)
+                metrics.GAP_FILLS.inc()
             except Exception as exc:  # noqa: BLE001 - the database may be briefly away; keep order, retry
                 log.warning("filling a gap on %s failed (%s); retrying", topic.name, exc)
                 await asyncio.sleep(delay)
@@ -290,6 +299,7 @@ class Hub:
                 if ev.seq == topic.last_seq + 1:
                     self._fan_out(topic, ev)
                     topic.last_seq = ev.seq
+                    metrics.GAP_EVENTS.inc()
             if not topic.refill:
                 break
         topic.filling = False
@@ -297,6 +307,7 @@ class Hub:
 
     def _fan_out(self, topic: Topic, ev: Ev) -> None:
         text, seq, internal = ev.text, ev.seq, ev.internal
+        sent = 0
         for box, sub in topic.subs.items():
             if internal and not sub.person.is_staff:
                 continue
@@ -305,6 +316,9 @@ class Hub:
             elif seq > sub.cursor:
                 sub.cursor = seq
                 box.send_nowait(text)
+                sent += 1
+        metrics.FANOUT_EVENTS.inc()
+        metrics.FANOUT_FRAMES.inc(sent)
 
     async def resync(self) -> None:
         """After the broker link was down: fetch what may have been missed, announce what others missed."""
@@ -420,8 +434,8 @@ class Hub:
         if topic is None:
             return
         if kind == b"E":
-            seq, flag, text = rest.split(b"|", 2)
-            self._offer(topic, Ev(int(seq), flag == b"i", text.decode()))
+            seq, flag, sent, text = rest.split(b"|", 3)
+            self._offer(topic, Ev(int(seq), flag == b"i", text.decode(), float(sent)))
         elif kind == b"T":
             uid, flag, text = rest.split(b"|", 2)
             self._deliver_typing(topic, int(uid), flag == b"i", text.decode())

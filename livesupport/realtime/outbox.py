@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from livesupport import metrics
 from livesupport.domain.people import Person
 
 SLOW_CONSUMER = 1013
@@ -28,6 +29,7 @@ class Outbox:
         try:
             self.queue.put_nowait(text)
         except asyncio.QueueFull:
+            metrics.SLOW_CONSUMERS.inc()
             self.close(SLOW_CONSUMER, "You fell behind; reconnect and resume with since.")
 
     async def send(self, text: str) -> None:

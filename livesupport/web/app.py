@@ -7,15 +7,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from livesupport import metrics
 from livesupport import settings as config
 from livesupport.actions.accounts import Accounts
 from livesupport.actions.feedback import Feedbacks
@@ -25,27 +24,14 @@ from livesupport.realtime.brokers import broker_for
 from livesupport.realtime.hub import Hub, new_origin
 from livesupport.realtime.presence import MemoryPresence, RedisPresence
 from livesupport.store.database import Database
-from livesupport.web import api
+from livesupport.web import api, observability
 from livesupport.web.channels import ws_endpoint
-from livesupport.web.errors import JSONResponse
+from livesupport.web.observability import RequestIds
 from livesupport.web.pages import auth, feedback, tickets
 from livesupport.web.security import SecurityHeaders
-from livesupport.web.services import Services, services
+from livesupport.web.services import Services
 
 log = logging.getLogger("livesupport")
-
-
-async def health(request: Request) -> JSONResponse:
-    """ok, or degraded (serving, but cross-process delivery is down), or 503 when the database is away."""
-    svc = services(request)
-    body: dict[str, object] = {**svc.hub.health(), "database_ok": True}
-    try:
-        async with svc.db.read() as s:
-            await s.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001
-        body.update(database_ok=False, database=str(exc)[:200])
-    body["status"] = "ok" if body["broker_ok"] and body["database_ok"] else "degraded"
-    return JSONResponse(body, status_code=200 if body["database_ok"] else 503)
 
 
 def create_app(settings: config.Settings | None = None, clock: Clock | None = None) -> Starlette:
@@ -55,7 +41,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, wait_timeout=settings.db_wait_timeout)
         origin = new_origin()
         broker = broker_for(settings.redis_url, settings.redis_prefix, origin)
         presence: MemoryPresence | RedisPresence = MemoryPresence()
@@ -66,6 +52,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             settings=settings, clock=clock, db=db, hub=hub, accounts=Accounts(db, clock, hub),
             tickets=Tickets(db, hub, clock), feedback=Feedbacks(db, clock), templates=templates,
         )
+        metrics.TOPICS.set_function(lambda: len(hub.topics))
         await presence.start()
         await hub.start()
         sweeper = asyncio.create_task(_sweep(hub, settings.presence_ttl / 6)) if settings.redis_url else None
@@ -84,11 +71,12 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *tickets.routes,
         *feedback.routes,
         *api.routes,
-        Route("/healthz", health),
+        *observability.routes,
         WebSocketRoute("/ws", ws_endpoint),
         Mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static"),
     ]
     middleware = [
+        Middleware(RequestIds),
         Middleware(SecurityHeaders),
         Middleware(
             SessionMiddleware, secret_key=settings.secret_key, session_cookie="livesupport_session",

@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from livesupport import metrics
 from livesupport.actions.accounts import token_hash
 from livesupport.domain import tickets as rules
 from livesupport.domain.errors import (
@@ -19,6 +20,7 @@ from livesupport.domain.errors import (
     UnavailableError,
     UnknownTypeError,
 )
+from livesupport.logs import context_id, new_id
 from livesupport.realtime.frames import decode, encode, refusal, reply_ok, ticket_id_of
 from livesupport.realtime.outbox import Outbox
 from livesupport.web.security import origin_allowed, session_token
@@ -28,7 +30,6 @@ log = logging.getLogger("livesupport.ws")
 
 NOT_AUTHENTICATED, ORIGIN_REFUSED, POLICY = 4401, 4403, 1008
 BAD_FRAMES_LIMIT = 20  # per minute, then 1008
-RATE, BURST = 20.0, 60.0  # frames per second, sustained and in a burst
 ABUSE_LIMIT = 100  # rate-limited frames in a row, then 1008
 
 
@@ -44,23 +45,36 @@ async def ws_endpoint(ws: WebSocket) -> None:
     if not token and not origin_allowed(ws, svc.settings.allowed_origins):
         await ws.close(ORIGIN_REFUSED, "This page's origin may not open a session socket.")
         return
+    context_id.set(new_id(f"ws{person.id}"))
     box = Outbox(person, svc.settings.outbound_queue, token_hash(credential))  # type: ignore[arg-type]
     svc.hub.register(box)
+    metrics.CONNECTIONS.inc()
     channel = Channel(svc, box)
     pump = asyncio.create_task(box.pump(ws.send_text))
     reader = asyncio.create_task(channel.read(ws))
     try:
         await asyncio.wait({pump, reader, box.closed}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        metrics.CONNECTIONS.dec()
         svc.hub.unregister(box)
         for task in (pump, reader):
             task.cancel()
         await asyncio.gather(pump, reader, return_exceptions=True)
         if box.close_code is not None:
             try:
-                await asyncio.wait_for(ws.close(box.close_code, box.close_reason), 2)
+                # A reader that stopped reading gets the close once it drains what is buffered, or is dropped.
+                await asyncio.wait_for(ws.close(box.close_code, box.close_reason), 10)
             except Exception:  # noqa: BLE001 - the peer is gone or not reading; the server drops it
                 pass
+
+
+def frame_type(text: str) -> str:
+    """For logs: the frame's type, never its content."""
+    try:
+        kind = decode(text).get("type")
+    except LivesupportError:
+        return "malformed"
+    return kind if isinstance(kind, str) and kind.isidentifier() and len(kind) < 20 else "unknown"
 
 
 class Channel:
@@ -69,7 +83,8 @@ class Channel:
     def __init__(self, svc: Services, box: Outbox) -> None:
         self.svc, self.box, self.person = svc, box, box.person
         self.bad: list[float] = []
-        self.tokens, self.stamp, self.limited = BURST, time.monotonic(), 0
+        self.rate, self.burst = svc.settings.ws_rate, svc.settings.ws_burst  # frames per second, and a burst
+        self.tokens, self.stamp, self.limited = self.burst, time.monotonic(), 0
         self.handlers = {
             "join": self.join, "leave": self.leave, "chat": self.chat, "typing": self.typing,
             "activity": self.activity, "status": self.status, "ping": self.ping,
@@ -99,6 +114,7 @@ class Channel:
             if not isinstance(kind, str):
                 raise BadRequestError("Every frame needs a string field 'type'.")
             handler = self.handlers.get(kind)
+            metrics.FRAMES_IN.labels(kind if handler else "unknown").inc()
             if handler is None:
                 raise UnknownTypeError(f"Unknown frame type {kind[:40]!r}.")
             await handler(frame, ref)
@@ -106,11 +122,12 @@ class Channel:
             await self.refuse(ref, exc)
         except Exception:
             # Never fatal to the connection: say so, log it, and carry on.
-            log.exception("frame failed: %.200s", text)
+            log.exception("a %s frame failed", frame_type(text))
             await self.refuse(ref, UnavailableError("Something went wrong on our side; nothing was changed. "
                                                     "Please try again."))
 
     async def refuse(self, ref: Any, exc: LivesupportError) -> None:
+        metrics.REFUSALS.labels(exc.code).inc()
         await self.box.send(refusal(ref, exc.code, exc.message))
         if exc.code in ("bad_request", "unknown_type", "too_large"):
             now = time.monotonic()
@@ -119,15 +136,17 @@ class Channel:
                 self.box.close(POLICY, "Too many bad frames.")
 
     def throttle(self) -> None:
+        if self.rate <= 0:
+            return  # WS_RATE=0: no limit
         now = time.monotonic()
-        self.tokens = min(BURST, self.tokens + (now - self.stamp) * RATE)
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         if self.tokens < 1:
             self.limited += 1
             if self.limited > ABUSE_LIMIT:
                 self.box.close(POLICY, "Too many frames; slow down.")
 
-            raise RateLimitedError("Too many frames at once; wait a moment.", 1 / RATE)
+            raise RateLimitedError("Too many frames at once; wait a moment.", 1 / self.rate)
         self.tokens -= 1
         self.limited = 0
 
@@ -156,6 +175,7 @@ class Channel:
             if since is not None:
                 async for text in tickets.replay(self.person, ticket_id, since, upto):
                     await self.box.send(text)
+                    metrics.REPLAYED.inc()
             hub.go_live(self.box, name, upto)
         except BaseException:
             hub.detach(self.box, name)

@@ -302,3 +302,15 @@ async def test_compression_is_not_negotiated(server: Server, d: Deployment) -> N
     token = await token_for(server, d, "client")
     async with connect(f"{server.ws_url}?token={token}", compression="deflate") as ws:
         assert ws.response is not None and "Sec-WebSocket-Extensions" not in ws.response.headers
+
+
+async def test_logs_hold_no_tokens_or_message_bodies(server: Server, d: Deployment) -> None:
+    from tests.conftest import token_for
+
+    token = await token_for(server, d, "client")
+    tid = await open_ticket(server, d)
+    async with connected(server, d, "client") as c:
+        await c.request({"type": "chat", "topic": f"ticket:{tid}", "body": "my-secret-body-8841"})
+    log = server.output()
+    assert "WebSocket /ws?token=***" in log
+    assert token not in log and "my-secret-body-8841" not in log

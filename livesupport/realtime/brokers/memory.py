@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from livesupport import metrics
 from livesupport.realtime.brokers.base import OnMessage, OnResync
 
 
@@ -14,6 +15,7 @@ class MemoryBroker:
         self._on_message: OnMessage | None = None
 
     async def start(self, on_message: OnMessage, on_resync: OnResync) -> None:
+        metrics.BROKER_UP.set(1)
         self._on_message = on_message
 
     async def stop(self) -> None:

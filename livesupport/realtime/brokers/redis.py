@@ -18,6 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import RedisError
 
+from livesupport import metrics
 from livesupport.realtime.brokers.base import BrokerError, OnMessage, OnResync
 
 log = logging.getLogger("livesupport.broker")
@@ -98,6 +99,7 @@ class RedisBroker:
             raise BrokerError(f"Redis publish failed: {exc}") from exc
 
     def _down(self, why: str) -> None:
+        metrics.BROKER_UP.set(0)
         if self.healthy or self.status != why:
             log.error("cross-process delivery is DOWN: %s; serving this process's clients only, retrying", why)
         self.healthy = False
@@ -128,8 +130,10 @@ class RedisBroker:
                             self._pubsub = pubsub
                             self.healthy = True
                             self.status = "connected to Redis"
+                            metrics.BROKER_UP.set(1)
                             delay = 0.1
                             if not first:
+                                metrics.BROKER_RECONNECTS.inc()
                                 log.warning("cross-process delivery is back; fetching what may have been missed")
                                 if self._on_resync is not None:
                                     self._resync = asyncio.ensure_future(self._on_resync())

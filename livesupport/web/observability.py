@@ -1,0 +1,70 @@
+"""Liveness, readiness, metrics, and request ids for the logs."""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from livesupport.logs import context_id, new_id
+from livesupport.metrics import REGISTRY
+from livesupport.web.errors import JSONResponse
+from livesupport.web.services import services
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIds:
+    """Tags every log line of a request with an id (the caller's X-Request-ID when it is sane) and echoes it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if _SAFE_ID.match(given) else new_id("req")
+        token = context_id.set(rid)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            context_id.reset(token)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """Liveness: the process answers. `degraded` while cross-process delivery is down."""
+    hub = services(request).hub.health()
+    return JSONResponse({**hub, "status": "ok" if hub["broker_ok"] else "degraded"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Readiness: 200 when the database answers (the broker may be degraded), 503 when it does not."""
+    svc = services(request)
+    body: dict[str, object] = {**svc.hub.health(), "database_ok": True}
+    try:
+        async with svc.db.read() as s:
+            await s.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001
+        body.update(database_ok=False, database=type(exc).__name__)
+    body["status"] = "ok" if body["broker_ok"] and body["database_ok"] else "degraded"
+    return JSONResponse(body, status_code=200 if body["database_ok"] else 503)
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
