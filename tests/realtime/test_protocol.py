@@ -311,6 +311,6 @@ async def test_logs_hold_no_tokens_or_message_bodies(server: Server, d: Deployme
     tid = await open_ticket(server, d)
     async with connected(server, d, "client") as c:
         await c.request({"type": "chat", "topic": f"ticket:{tid}", "body": "my-secret-body-8841"})
-    log = server.output()
+    log = server.log.read_text(errors="replace")
     assert "WebSocket /ws?token=***" in log
     assert token not in log and "my-secret-body-8841" not in log
