@@ -74,8 +74,9 @@ class Tickets:
         """(state, latest seq this person may see, latest seq of all)."""
         async with self.db.read() as s:
             ticket, org = await self._visible(s, person, ticket_id)
-            visible = ticket.last_seq if person.is_staff else await store.latest_visible_seq(s, ticket_id, staff=False)
-            return store.snapshot(ticket, org), visible, ticket.last_seq
+            upto = ticket.last_seq
+            visible = upto if person.is_staff else await store.latest_visible_seq(s, ticket_id, staff=False, upto=upto)
+            return store.snapshot(ticket, org), visible, upto
 
     async def replay(self, person: Person, ticket_id: int, since: int, upto: int) -> AsyncIterator[str]:
         """The frames of events in (since, upto] this person may see, in order, in pages."""
@@ -88,11 +89,14 @@ class Tickets:
                 yield encode(store.event_frame(ev))
             since = batch[-1].seq
 
-    async def events(self, person: Person, ticket_id: int, since: int, limit: int = 1000) -> list[dict[str, Any]]:
+    async def events(
+        self, person: Person, ticket_id: int, since: int, limit: int = 1000
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A page of events after `since`, and whether more follow (ask again with the last seq)."""
         async with self.db.read() as s:
             await self._visible(s, person, ticket_id)
-            batch = await store.events_since(s, ticket_id, since, staff=person.is_staff, limit=limit)
-            return [store.event_frame(e) for e in batch]
+            batch = await store.events_since(s, ticket_id, since, staff=person.is_staff, limit=limit + 1)
+            return [store.event_frame(e) for e in batch[:limit]], len(batch) > limit
 
     async def list_for(self, person: Person) -> list[dict[str, Any]]:
         async with self.db.read() as s:

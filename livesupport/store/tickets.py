@@ -64,8 +64,11 @@ async def events_since(
     return (await session.execute(stmt.order_by(TicketEvent.seq).limit(limit))).scalars().all()
 
 
-async def latest_visible_seq(session: AsyncSession, ticket_id: int, *, staff: bool) -> int:
-    stmt = select(func.coalesce(func.max(TicketEvent.seq), 0)).where(TicketEvent.ticket_id == ticket_id)
+async def latest_visible_seq(session: AsyncSession, ticket_id: int, *, staff: bool, upto: int) -> int:
+    """The newest seq at or below `upto` this reader may see (bounded, so it agrees with a snapshot taken before)."""
+    stmt = select(func.coalesce(func.max(TicketEvent.seq), 0)).where(
+        TicketEvent.ticket_id == ticket_id, TicketEvent.seq <= upto
+    )
     if not staff:
         stmt = stmt.where(TicketEvent.visibility == "public")
     return int((await session.execute(stmt)).scalar_one())

@@ -95,10 +95,10 @@ async def ticket_events(request: Request) -> JSONResponse:
         raw = request.query_params.get("since", "0")
         if not raw.isdigit():
             raise BadRequestError("since must be a whole number: the last seq you saw.")
-        events = await services(request).tickets.events(person, ticket_id(request), int(raw))
+        events, more = await services(request).tickets.events(person, ticket_id(request), int(raw))
     except LivesupportError as exc:
         return json_error(exc)
-    return JSONResponse({"events": events})
+    return JSONResponse({"events": events, "more": more})
 
 
 routes = [

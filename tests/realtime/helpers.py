@@ -40,3 +40,14 @@ async def on_ticket(srv: Server, d: Deployment, topic: str, *who: str) -> AsyncI
         for c in clients:
             await c.join(topic)
         yield clients
+
+
+async def all_events(srv: Server, d: Deployment, who: str, ticket_id: int) -> list[dict]:
+    """Every event of a ticket this user may see, page by page."""
+    out: list[dict] = []
+    while True:
+        since = out[-1]["seq"] if out else 0
+        page = (await http_get(srv, d, who, f"/api/tickets/{ticket_id}/events?since={since}")).json()
+        out += page["events"]
+        if not page["more"]:
+            return out

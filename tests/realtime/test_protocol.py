@@ -314,3 +314,15 @@ async def test_logs_hold_no_tokens_or_message_bodies(server: Server, d: Deployme
     log = server.log.read_text(errors="replace")
     assert "WebSocket /ws?token=***" in log
     assert token not in log and "my-secret-body-8841" not in log
+
+
+async def test_events_over_http_come_in_pages(server: Server, d: Deployment) -> None:
+    from tests.realtime.helpers import all_events
+
+    tid = await open_ticket(server, d)
+    async with connected(server, d, "engineer") as eng:
+        for i in range(5):
+            await eng.request({"type": "chat", "topic": f"ticket:{tid}", "body": f"p{i}"})
+    first = (await http_get(server, d, "client", f"/api/tickets/{tid}/events?since=0")).json()
+    assert first["more"] is False and len(first["events"]) == 6
+    assert [e["seq"] for e in await all_events(server, d, "client", tid)] == list(range(1, 7))
