@@ -44,9 +44,9 @@ class MemoryPresence:
 
 class RedisPresence:
     def __init__(self, url: str, prefix: str, origin: str, ttl: float) -> None:
-        import redis.asyncio as aioredis
+        from livesupport.realtime.redis_client import redis_from_url
 
-        self._r = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        self._r = redis_from_url(url, socket_connect_timeout=2, socket_timeout=5)
         self.prefix, self.origin, self.ttl = prefix, origin, ttl
         self._alive_key = f"{prefix}proc:{origin}"
         self._written: dict[str, set[int]] = {}

@@ -10,8 +10,8 @@ def broker_for(url: str | None, prefix: str = "livesupport:", name: str = "") ->
         from livesupport.realtime.brokers.memory import MemoryBroker
 
         return MemoryBroker()
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(("redis://", "rediss://", "unix://", "redis+sentinel://")):
         from livesupport.realtime.brokers.redis import RedisBroker
 
         return RedisBroker(url, prefix, name)
-    raise ValueError(f"No broker for {url.split(':', 1)[0]!r} URLs; use redis:// or leave REDIS_URL unset.")
+    raise ValueError(f"No broker for {url.split(':', 1)[0]!r} URLs; use redis://, redis+sentinel:// or leave REDIS_URL unset.")

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from livesupport import metrics
 from livesupport.realtime.brokers.base import BrokerError, OnMessage, OnResync
+from livesupport.realtime.redis_client import redis_from_url, safe_url
 
 log = logging.getLogger("livesupport.broker")
 
@@ -36,12 +37,12 @@ class RedisBroker:
         # Named connections let operators (and the fault tests) tell processes apart in CLIENT LIST.
         label = f"livesupport-{name or os.getpid()}"
         # Publishing may retry: a PUBLISH that reaches Redis twice is deduplicated by seq downstream.
-        self._pub = aioredis.Redis.from_url(
+        self._pub = redis_from_url(
             url, retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3), socket_keepalive=True,
             socket_connect_timeout=2, socket_timeout=5, client_name=label + "-pub",
         )
         # The subscriber must never retry on its own: a silent reconnect would hide lost messages.
-        self._sub = aioredis.Redis.from_url(
+        self._sub = redis_from_url(
             url, retry=Retry(NoBackoff(), 0), socket_keepalive=True, socket_connect_timeout=2,
             client_name=label + "-sub",
         )
@@ -146,7 +147,7 @@ class RedisBroker:
                 raise
             except (RedisError, OSError, ConnectionError) as exc:
                 self._pubsub = None
-                self._down(f"Redis at {_safe(self.url)} is unreachable ({exc.__class__.__name__}: {exc})")
+                self._down(f"Redis at {safe_url(self.url)} is unreachable ({exc.__class__.__name__}: {exc})")
                 first = False
                 await _close_quietly(pubsub)
                 await asyncio.sleep(delay)
@@ -159,10 +160,3 @@ async def _close_quietly(pubsub: aioredis.client.PubSub) -> None:
     except Exception:  # noqa: BLE001 - the link is already broken
         pass
 
-
-def _safe(url: str) -> str:
-    """The URL without its password, for logs."""
-    if "@" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
