@@ -190,9 +190,11 @@ class Channel:
     async def chat(self, frame: dict[str, Any], ref: Any) -> None:
         if "body" not in frame:
             raise BadRequestError("chat needs a body.")
-        ticket_id = ticket_id_of(frame.get("topic"))
+        topic = frame.get("topic")
+        ticket_id = ticket_id_of(topic)
         seq = await self.svc.tickets.chat(
             self.person, ticket_id, frame["body"], frame.get("visibility"), frame.get("base_seq"), frame.get("force"),
+            authorized=self.svc.hub.is_joined(self.box, topic),  # type: ignore[arg-type]
         )
         await self.box.send(reply_ok(ref, seq=seq))
 

@@ -110,7 +110,11 @@ async def test_soak(postgres_deployment: Deployment, redis_url: tuple[str, str])
         tasks = [asyncio.create_task(c.run((a, b), until, hold)) for c in clients]
         try:
             await asyncio.sleep(SECONDS)
-            await wait_until(lambda: all(c.parked for c in clients), 60, "the last actions")
+            await wait_until(lambda: all(c.parked or t.done() for c, t in zip(clients, tasks, strict=True)), 90,
+                             "the last actions")
+            for c, t in zip(clients, tasks, strict=True):
+                if t.done():
+                    raise AssertionError(f"client {c.n} ({c.who}) stopped: {t.exception()!r}")
 
             # What is stored: every accepted message exactly once, nothing refused.
             visible: dict[str, dict[str, list[int]]] = {}
