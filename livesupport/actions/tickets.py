@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from livesupport.domain.errors import (
     BadRequestError,
     ConflictError,
     ForbiddenError,
+    LivesupportError,
     UnavailableError,
 )
 from livesupport.domain.people import Person, can_see_org
@@ -29,8 +31,20 @@ from livesupport.store.models import Organisation, TicketEvent
 log = logging.getLogger("livesupport.tickets")
 
 
-def to_ev(ev: TicketEvent) -> Ev:
+def to_ev(ev: TicketEvent | store.NewEvent) -> Ev:
     return Ev(ev.seq, ev.visibility == "internal", encode(store.event_frame(ev)))
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """A message that passed the checks needing no database."""
+
+    ticket_id: int
+    body: str
+    visibility: str
+    base_seq: int | None
+    force: bool
+    authorized: bool  # the sender's socket joined the ticket, so it may see it
 
 
 class StoredHistory:
@@ -137,29 +151,78 @@ class Tickets:
         self, person: Person, ticket_id: int, body: object, visibility: object,
         base_seq: object = None, force: object = False, *, authorized: bool = False,
     ) -> int:
-        """`authorized`: the caller already checked this person may see the ticket (a joined socket)."""
+        """One message; see `chat_many`."""
+        request = self.chat_request(person, ticket_id, body, visibility, base_seq, force, authorized=authorized)
+        (result,) = await self.chat_many(person, [request])
+        if isinstance(result, LivesupportError):
+            raise result
+        return result
+
+    @staticmethod
+    def chat_request(
+        person: Person, ticket_id: int, body: object, visibility: object, base_seq: object = None,
+        force: object = False, *, authorized: bool = False,
+    ) -> ChatRequest:
+        """Check what can be checked without the database; raises for a bad message."""
         body_ = rules.check_body(body)
         vis = rules.check_visibility(person, visibility)
         if base_seq is not None and (not isinstance(base_seq, int) or isinstance(base_seq, bool) or base_seq < 0):
             raise BadRequestError("base_seq must be a whole number: the latest seq you had seen.")
+        return ChatRequest(ticket_id, body_, vis, base_seq, force is True, authorized)  # type: ignore[arg-type]
+
+    async def chat_many(self, person: Person, requests: list[ChatRequest]) -> list[int | LivesupportError]:
+        """Store one author's messages in one transaction (a group commit), in order; then publish them.
+
+        Each result is the message's seq, or why that message alone was refused.
+        """
         now = self.clock.now()
+        results: list[int | LivesupportError] = []
+        stored: list[tuple[int, store.NewEvent]] = []
         async with self._writing() as s:
-            if not authorized:
-                await self._visible(s, person, ticket_id)
-            if vis == "public" and base_seq is not None and force is not True:
-                newest = await s.scalar(
-                    select(func.max(TicketEvent.seq)).where(
-                        TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "chat",
-                        TicketEvent.visibility == "public", TicketEvent.actor_id != person.id,
-                    )
+            run: list[ChatRequest] = []
+            for req in requests:
+                try:
+                    await self._may_chat(s, person, req)
+                except LivesupportError as exc:
+                    results.append(exc)
+                    continue
+                if run and run[-1].ticket_id != req.ticket_id:
+                    stored += await self._store_run(s, person, run, now)
+                    run = []
+                run.append(req)
+                results.append(-1)  # filled in below
+            if run:
+                stored += await self._store_run(s, person, run, now)
+        seqs = iter(stored)
+        for i, r in enumerate(results):
+            if r == -1:
+                ticket_id, ev = next(seqs)
+                results[i] = ev.seq
+                await self.hub.publish_event(ticket_id, to_ev(ev))
+        return results
+
+    async def _may_chat(self, s: Any, person: Person, req: ChatRequest) -> None:
+        if not req.authorized:
+            await self._visible(s, person, req.ticket_id)
+        if req.visibility == "public" and req.base_seq is not None and not req.force:
+            newest = await s.scalar(
+                select(func.max(TicketEvent.seq)).where(
+                    TicketEvent.ticket_id == req.ticket_id, TicketEvent.kind == "chat",
+                    TicketEvent.visibility == "public", TicketEvent.actor_id != person.id,
                 )
-                if newest is not None and newest > base_seq:
-                    raise ConflictError("New messages arrived while you were writing. Read them, or send anyway.")
-            ev = await store.append_event(s, ticket_id, kind="chat", visibility=vis, actor=person,
-                                          data={"body": body_, "visibility": vis}, now=now)
-            published = to_ev(ev)
-        await self.hub.publish_event(ticket_id, published)
-        return published.seq
+            )
+            if newest is not None and newest > req.base_seq:
+                raise ConflictError("New messages arrived while you were writing. Read them, or send anyway.")
+
+    @staticmethod
+    async def _store_run(
+        s: Any, person: Person, run: list[ChatRequest], now: datetime
+    ) -> list[tuple[int, store.NewEvent]]:
+        events = await store.append_events(
+            s, run[0].ticket_id, kind="chat", actor=person, now=now,
+            payloads=[(r.visibility, {"body": r.body, "visibility": r.visibility}) for r in run],
+        )
+        return [(run[0].ticket_id, e) for e in events]
 
     async def set_status(
         self, person: Person, ticket_id: int, status: object, next_update_at: object, *, given: bool

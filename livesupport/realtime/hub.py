@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import time
+from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -97,12 +98,16 @@ class Hub:
         # Tickets whose events could not be published, with the newest seq: announced when the link is back.
         self._unsent: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # What goes to the other processes, in order; one task sends it in pipelined batches.
+        self._outgoing: deque[tuple[str, bytes, int]] = deque()
+        self._outgoing_ready = asyncio.Event()
 
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
         await self.broker.start(self._on_broker_message, self.resync)
         await self.broker.subscribe(CONTROL)
+        self._spawn(self._send_outgoing())
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -131,7 +136,7 @@ class Hub:
     async def revoke(self, credential: str) -> None:
         """A session or token ended: close its sockets here and on every other process."""
         self._close_credential(credential)
-        await self._publish(CONTROL, b"R", credential.encode())
+        self._publish(CONTROL, b"R", credential.encode())
 
     def _close_credential(self, credential: str) -> None:
         for box in self.by_credential.get(credential, ()):
@@ -225,7 +230,7 @@ class Hub:
                 self._refetch(reopened)
                 return
             await self.presence.put(topic.name, {})
-            await self._publish(topic.channel, b"P", b"")
+            self._publish(topic.channel, b"P", b"")
             if (reopened := self.topics.get(topic.name)) is not None:
                 reopened.local_view = None  # rewrite what the clearing may have removed
                 self._presence_changed(reopened)
@@ -244,9 +249,7 @@ class Hub:
             self._offer(topic, ev)
         flag = b"i" if ev.internal else b"p"
         channel = "t:" + name
-        body = b"%d|%s|%.6f|" % (ev.seq, flag, ev.sent) + ev.text.encode()
-        if not await self._publish(channel, b"E", body):
-            self._unsent[channel] = max(ev.seq, self._unsent.get(channel, 0))
+        self._publish(channel, b"E", b"%d|%s|%.6f|" % (ev.seq, flag, ev.sent) + ev.text.encode(), ev.seq)
 
     def _offer(self, topic: Topic, ev: Ev) -> None:
         last = topic.last_seq
@@ -329,8 +332,7 @@ class Hub:
         unsent, self._unsent = self._unsent, {}
         for channel, seq in unsent.items():
             # Others may have missed these events: tell them how far the ticket has got.
-            if not await self._publish(channel, b"H", b"%d|" % seq):
-                self._unsent[channel] = max(seq, self._unsent.get(channel, 0))
+            self._publish(channel, b"H", b"%d|" % seq, seq)
 
     def _refetch(self, topic: Topic) -> None:
         """Fetch everything newer than what was delivered (queued behind a fetch already running)."""
@@ -351,7 +353,7 @@ class Hub:
         topic = self.topics.get(name)
         if topic is not None:
             self._deliver_typing(topic, person.id, internal, text)
-        await self._publish("t:" + name, b"T", b"%d|%s|" % (person.id, b"i" if internal else b"p") + text.encode())
+        self._publish("t:" + name, b"T", b"%d|%s|" % (person.id, b"i" if internal else b"p") + text.encode())
 
     @staticmethod
     def _deliver_typing(topic: Topic, user_id: int, internal: bool, text: str) -> None:
@@ -387,7 +389,7 @@ class Hub:
                 topic.local_view = local
                 await self.presence.put(topic.name, local)
                 if announce:
-                    await self._publish(topic.channel, b"P", b"")
+                    self._publish(topic.channel, b"P", b"")
             members = await self.presence.get(topic.name, local)
         except Exception as exc:  # noqa: BLE001 - show at least who is here
             log.warning("presence store unavailable (%s); showing this process's view", exc)
@@ -413,14 +415,27 @@ class Hub:
 
     # -- the broker ----------------------------------------------------------------
 
-    async def _publish(self, channel: str, kind: bytes, body: bytes) -> bool:
-        try:
-            await self.broker.publish(channel, kind + b"|" + self._origin_b + b"|" + body)
-        except BrokerError as exc:
-            # Stored already; other processes catch up by seq on their next event, or our resync hint.
-            log.debug("cross-process publish failed: %s", exc)
-            return False
-        return True
+    def _publish(self, channel: str, kind: bytes, body: bytes, seq: int = 0) -> None:
+        """Queue a message for the other processes; `seq` marks an event whose loss must be announced later."""
+        self._outgoing.append((channel, kind + b"|" + self._origin_b + b"|" + body, seq))
+        self._outgoing_ready.set()
+
+    async def _send_outgoing(self) -> None:
+        """Send queued messages in order, many per round trip; remember the tickets of those that failed."""
+        outgoing, ready = self._outgoing, self._outgoing_ready
+        while True:
+            await ready.wait()
+            ready.clear()
+            while outgoing:
+                batch = [outgoing.popleft() for _ in range(min(len(outgoing), 500))]
+                try:
+                    await self.broker.publish_many([(channel, data) for channel, data, _ in batch])
+                except BrokerError as exc:
+                    # Stored already; other processes catch up by seq on their next event, or our resync hint.
+                    log.debug("cross-process publish failed: %s", exc)
+                    for channel, _, seq in batch:
+                        if seq:
+                            self._unsent[channel] = max(seq, self._unsent.get(channel, 0))
 
     def _on_broker_message(self, channel: str, data: bytes) -> None:
         kind, origin, rest = data.split(b"|", 2)

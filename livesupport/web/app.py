@@ -8,11 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.routing import Mount, WebSocketRoute
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from livesupport import metrics
 from livesupport import settings as config
@@ -28,13 +31,13 @@ from livesupport.web import api, observability
 from livesupport.web.channels import ws_endpoint
 from livesupport.web.observability import RequestIds
 from livesupport.web.pages import auth, feedback, tickets
-from livesupport.web.security import SecurityHeaders
+from livesupport.web.security import SESSION_COOKIE, SESSION_MAX_AGE, SecurityHeaders, read_session
 from livesupport.web.services import Services
 
 log = logging.getLogger("livesupport")
 
 
-def create_app(settings: config.Settings | None = None, clock: Clock | None = None) -> Starlette:
+def create_app(settings: config.Settings | None = None, clock: Clock | None = None) -> App:
     settings = settings or config.load()
     clock = clock or SystemClock()
     templates = Jinja2Templates(directory=str(settings.templates_dir))
@@ -72,18 +75,37 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *feedback.routes,
         *api.routes,
         *observability.routes,
-        WebSocketRoute("/ws", ws_endpoint),
         Mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static"),
     ]
     middleware = [
         Middleware(RequestIds),
         Middleware(SecurityHeaders),
         Middleware(
-            SessionMiddleware, secret_key=settings.secret_key, session_cookie="livesupport_session",
-            max_age=14 * 24 * 3600, same_site="lax", https_only=settings.session_https_only,
+            SessionMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,
+            max_age=SESSION_MAX_AGE, same_site="lax", https_only=settings.session_https_only,
         ),
     ]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    return App(Starlette(routes=routes, middleware=middleware, lifespan=lifespan), settings.secret_key)
+
+
+class App:
+    """The ASGI entry: /ws goes straight to the channel (no middleware wrapping every frame); the rest to Starlette."""
+
+    def __init__(self, web: Starlette, secret_key: str) -> None:
+        self.web, self.secret_key = web, secret_key
+
+    @property
+    def state(self) -> State:
+        return self.web.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/ws":
+            scope["app"] = self.web
+            ws = WebSocket(scope, receive, send)
+            scope["session"] = read_session(ws.cookies, self.secret_key)
+            await ws_endpoint(ws, receive, send)
+            return
+        await self.web(scope, receive, send)
 
 
 async def _sweep(hub: Hub, every: float) -> None:
@@ -95,6 +117,6 @@ async def _sweep(hub: Hub, every: float) -> None:
             log.warning("presence sweep failed: %s", exc)
 
 
-def factory() -> Starlette:
+def factory() -> App:
     """For `uvicorn --factory livesupport.web.app:factory`."""
     return create_app()

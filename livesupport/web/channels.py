@@ -7,10 +7,12 @@ import logging
 import time
 from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.types import Receive, Send
+from starlette.websockets import WebSocket
 
 from livesupport import metrics
 from livesupport.actions.accounts import token_hash
+from livesupport.actions.tickets import ChatRequest
 from livesupport.domain import tickets as rules
 from livesupport.domain.errors import (
     BadRequestError,
@@ -31,9 +33,11 @@ log = logging.getLogger("livesupport.ws")
 NOT_AUTHENTICATED, ORIGIN_REFUSED, POLICY = 4401, 4403, 1008
 BAD_FRAMES_LIMIT = 20  # per minute, then 1008
 ABUSE_LIMIT = 100  # rate-limited frames in a row, then 1008
+MAX_BATCH = 200  # chat frames stored in one transaction
 
 
-async def ws_endpoint(ws: WebSocket) -> None:
+async def ws_endpoint(ws: WebSocket, receive: Receive, send: Send) -> None:
+    """One connection. `receive`/`send` are the raw ASGI callables: the hot path skips middleware wrappers."""
     svc = services(ws)
     token = ws.query_params.get("token")
     credential = token or session_token(ws)
@@ -47,25 +51,32 @@ async def ws_endpoint(ws: WebSocket) -> None:
         return
     context_id.set(new_id(f"ws{person.id}"))
     box = Outbox(person, svc.settings.outbound_queue, token_hash(credential))  # type: ignore[arg-type]
+    me = asyncio.current_task()
+    assert me is not None
+    box.on_close = me.cancel  # wakes the read loop below to close the socket
     svc.hub.register(box)
     metrics.CONNECTIONS.inc()
     channel = Channel(svc, box)
-    pump = asyncio.create_task(box.pump(ws.send_text))
-    reader = asyncio.create_task(channel.read(ws))
+    pump = asyncio.create_task(box.pump(send))
     try:
-        await asyncio.wait({pump, reader, box.closed}, return_when=asyncio.FIRST_COMPLETED)
+        await channel.read(receive)
+    except asyncio.CancelledError:
+        if box.close_code is None:
+            raise  # the server is shutting down
+        me.uncancel()
     finally:
         metrics.CONNECTIONS.dec()
         svc.hub.unregister(box)
-        for task in (pump, reader):
-            task.cancel()
-        await asyncio.gather(pump, reader, return_exceptions=True)
-        if box.close_code is not None:
-            try:
-                # A reader that stopped reading gets the close once it drains what is buffered, or is dropped.
-                await asyncio.wait_for(ws.close(box.close_code, box.close_reason), 10)
-            except Exception:  # noqa: BLE001 - the peer is gone or not reading; the server drops it
-                pass
+        pump.cancel()
+        await channel.stop()
+        await asyncio.gather(pump, return_exceptions=True)
+    if box.close_code is None:
+        return  # the client hung up
+    try:
+        # A reader that stopped reading gets the close once it drains what is buffered, or is dropped.
+        await asyncio.wait_for(ws.close(box.close_code, box.close_reason), 10)
+    except Exception:  # noqa: BLE001 - the peer is gone or not reading; the server drops it
+        pass
 
 
 def frame_type(text: str) -> str:
@@ -85,24 +96,23 @@ class Channel:
         self.bad: list[float] = []
         self.rate, self.burst = svc.settings.ws_rate, svc.settings.ws_burst  # frames per second, and a burst
         self.tokens, self.stamp, self.limited = self.burst, time.monotonic(), 0
+        self.chats: list[tuple[ChatRequest, Any]] = []
+        self.writer: asyncio.Task[None] | None = None
         self.handlers = {
-            "join": self.join, "leave": self.leave, "chat": self.chat, "typing": self.typing,
+            "join": self.join, "leave": self.leave, "typing": self.typing,
             "activity": self.activity, "status": self.status, "ping": self.ping,
         }
 
-    async def read(self, ws: WebSocket) -> None:
-        try:
-            while True:
-                message = await ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                text = message.get("text")
-                if text is None:
-                    await self.refuse(None, BadRequestError("Send JSON in text frames, not binary ones."))
-                    continue
-                await self.handle(text)
-        except WebSocketDisconnect:
-            return
+    async def read(self, receive: Receive) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                await self.refuse(None, BadRequestError("Send JSON in text frames, not binary ones."))
+                continue
+            await self.handle(text)
 
     async def handle(self, text: str) -> None:
         ref: Any = None
@@ -113,10 +123,15 @@ class Channel:
             kind = frame.get("type")
             if not isinstance(kind, str):
                 raise BadRequestError("Every frame needs a string field 'type'.")
+            if kind == "chat":
+                metrics.FRAMES_IN.labels("chat").inc()
+                self.queue_chat(frame, ref)  # stored in a group commit, in order, while we read on
+                return
             handler = self.handlers.get(kind)
             metrics.FRAMES_IN.labels(kind if handler else "unknown").inc()
             if handler is None:
                 raise UnknownTypeError(f"Unknown frame type {kind[:40]!r}.")
+            await self.settle()  # everything sent before this frame is stored first
             await handler(frame, ref)
         except LivesupportError as exc:
             await self.refuse(ref, exc)
@@ -125,6 +140,49 @@ class Channel:
             log.exception("a %s frame failed", frame_type(text))
             await self.refuse(ref, UnavailableError("Something went wrong on our side; nothing was changed. "
                                                     "Please try again."))
+
+    # -- chat: a group commit per burst --------------------------------------------
+
+    def queue_chat(self, frame: dict[str, Any], ref: Any) -> None:
+        if "body" not in frame:
+            raise BadRequestError("chat needs a body.")
+        topic = frame.get("topic")
+        request = self.svc.tickets.chat_request(
+            self.person, ticket_id_of(topic), frame["body"], frame.get("visibility"), frame.get("base_seq"),
+            frame.get("force"), authorized=self.svc.hub.is_joined(self.box, topic),  # type: ignore[arg-type]
+        )
+        self.chats.append((request, ref))
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self.write_chats())
+
+    async def write_chats(self) -> None:
+        """Store what has queued up in one transaction, reply, and go again while more arrived meanwhile."""
+        while self.chats:
+            batch, self.chats = self.chats[:MAX_BATCH], self.chats[MAX_BATCH:]
+            try:
+                results = await self.svc.tickets.chat_many(self.person, [r for r, _ in batch])
+            except LivesupportError as exc:
+                results = [exc] * len(batch)
+            except Exception:
+                log.exception("storing %d chat frames failed", len(batch))
+                results = [UnavailableError("Something went wrong on our side; nothing was changed. "
+                                            "Please try again.")] * len(batch)
+            for (_, ref), result in zip(batch, results, strict=True):
+                if isinstance(result, LivesupportError):
+                    await self.refuse(ref, result)
+                else:
+                    await self.box.send(reply_ok(ref, seq=result))
+
+    async def settle(self) -> None:
+        if self.writer is not None and not self.writer.done():
+            await asyncio.shield(self.writer)
+
+    async def stop(self) -> None:
+        if self.writer is not None and not self.writer.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self.writer), 5)  # what was accepted is stored
+            except Exception:  # noqa: BLE001
+                self.writer.cancel()
 
     async def refuse(self, ref: Any, exc: LivesupportError) -> None:
         metrics.REFUSALS.labels(exc.code).inc()
@@ -186,17 +244,6 @@ class Channel:
         if not isinstance(topic, str):
             raise BadRequestError("leave needs the topic to leave.")
         self.svc.hub.detach(self.box, topic)
-
-    async def chat(self, frame: dict[str, Any], ref: Any) -> None:
-        if "body" not in frame:
-            raise BadRequestError("chat needs a body.")
-        topic = frame.get("topic")
-        ticket_id = ticket_id_of(topic)
-        seq = await self.svc.tickets.chat(
-            self.person, ticket_id, frame["body"], frame.get("visibility"), frame.get("base_seq"), frame.get("force"),
-            authorized=self.svc.hub.is_joined(self.box, topic),  # type: ignore[arg-type]
-        )
-        await self.box.send(reply_ok(ref, seq=seq))
 
     async def status(self, frame: dict[str, Any], ref: Any) -> None:
         if "status" not in frame:

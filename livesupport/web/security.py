@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+from base64 import b64decode
 from typing import Any
 from urllib.parse import urlsplit
 
+from itsdangerous import BadSignature, TimestampSigner
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,6 +48,23 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+SESSION_COOKIE = "livesupport_session"
+SESSION_MAX_AGE = 14 * 24 * 3600
+
+
+def read_session(cookies: dict[str, str], secret: str) -> dict[str, Any]:
+    """The session as Starlette's SessionMiddleware writes it (signed base64 JSON), for the raw /ws path."""
+    raw = cookies.get(SESSION_COOKIE)
+    if not raw:
+        return {}
+    try:
+        data = TimestampSigner(str(secret)).unsign(raw.encode(), max_age=SESSION_MAX_AGE)
+        session = json.loads(b64decode(data))
+    except (BadSignature, ValueError):
+        return {}
+    return session if isinstance(session, dict) else {}
 
 
 def bearer(conn: HTTPConnection) -> str | None:

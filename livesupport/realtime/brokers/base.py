@@ -28,6 +28,9 @@ class Broker(Protocol):
     async def publish(self, channel: str, data: bytes) -> None:
         """Raises BrokerError when the message could not be handed over."""
 
+    async def publish_many(self, messages: list[tuple[str, bytes]]) -> None:
+        """Several messages in order, in one round trip where the broker allows; raises BrokerError."""
+
 
 class BrokerError(Exception):
     pass

@@ -30,3 +30,7 @@ class MemoryBroker:
     async def publish(self, channel: str, data: bytes) -> None:
         if self._on_message is not None and channel in self._channels:
             self._on_message(channel, data)
+
+    async def publish_many(self, messages: list[tuple[str, bytes]]) -> None:
+        for channel, data in messages:
+            await self.publish(channel, data)

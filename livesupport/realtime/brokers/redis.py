@@ -99,6 +99,17 @@ class RedisBroker:
         except (RedisError, OSError) as exc:
             raise BrokerError(f"Redis publish failed: {exc}") from exc
 
+    async def publish_many(self, messages: list[tuple[str, bytes]]) -> None:
+        if not self.healthy:
+            raise BrokerError(self.status)
+        try:
+            async with self._pub.pipeline(transaction=False) as pipe:
+                for channel, data in messages:
+                    pipe.publish(self.prefix + channel, data)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise BrokerError(f"Redis publish failed: {exc}") from exc
+
     def _down(self, why: str) -> None:
         metrics.BROKER_UP.set(0)
         if self.healthy or self.status != why:
