@@ -1,10 +1,13 @@
-"""One connection's bounded outbound queue: a slow reader overflows into a 1013 close, never a stall."""
+"""One connection's outbound frames: written at once when the socket can take them, queued (bounded) when not.
+
+A slow reader overflows the queue into a 1013 close; it never stalls the fan-out or the others.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from livesupport import metrics
@@ -12,18 +15,23 @@ from livesupport.domain.people import Person
 
 SLOW_CONSUMER = 1013
 
+Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]  # the raw ASGI send of uvicorn
+
 
 class Outbox:
-    """Frames waiting for one socket, written by a single pump task in order.
+    """Frames for one socket, in order.
 
-    A plain deque and one waiter future: lighter than asyncio.Queue, which matters once per frame per
-    recipient on the fan-out path.
+    The fan-out calls `send_nowait` once per frame per recipient, so it is the hottest code there is.
+    When nothing is queued, the ASGI send is driven right there: uvicorn writes to the transport
+    without suspending unless the socket's buffer is full. Only then does a task take over, finish that
+    send and drain what queued up behind it. No task per connection sits waiting, and no task switch
+    is paid per frame.
     """
 
     __slots__ = ("person", "credential", "maxsize", "frames", "close_code", "close_reason", "topics", "on_close",
-                 "_waiter", "_space")
+                 "_send", "_writer", "_space")
 
-    def __init__(self, person: Person, maxsize: int, credential: str = "") -> None:
+    def __init__(self, person: Person, maxsize: int, credential: str = "", send: Send | None = None) -> None:
         self.person = person
         self.credential = credential  # the hash of the session or token that opened it, to revoke it
         self.maxsize = maxsize
@@ -32,23 +40,30 @@ class Outbox:
         self.close_reason = ""
         self.topics: set[str] = set()
         self.on_close: Callable[[], Any] | None = None
-        self._waiter: asyncio.Future[None] | None = None  # the pump, sleeping on an empty queue
+        self._send = send
+        self._writer: asyncio.Task[None] | None = None  # finishing a send that had to wait, then the queue
         self._space: asyncio.Future[None] | None = None  # a replay, waiting for room
 
     def send_nowait(self, text: str) -> None:
         """Live frames: never wait for a slow reader."""
-        if self.close_code is not None:
+        if self.close_code is not None or self._send is None:
+            return
+        if self._writer is None:
+            coro = self._send({"type": "websocket.send", "text": text})
+            try:
+                waiting_on = coro.send(None)
+            except StopIteration:
+                return  # written
+            except Exception:  # noqa: BLE001 - the peer is gone; the read loop notices and cleans up
+                self._send = None
+                return
+            self._writer = asyncio.ensure_future(self._write(coro, waiting_on))  # type: ignore[arg-type]
             return
         if len(self.frames) >= self.maxsize:
             metrics.SLOW_CONSUMERS.inc()
             self.close(SLOW_CONSUMER, "You fell behind; reconnect and resume with since.")
             return
         self.frames.append(text)
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
 
     async def send(self, text: str) -> None:
         """Replies to this connection's own requests and replay: wait for room instead of dropping."""
@@ -57,27 +72,42 @@ class Outbox:
             await self._space
         self.send_nowait(text)
 
-    def close(self, code: int, reason: str) -> None:
-        if self.close_code is None:
-            self.close_code, self.close_reason = code, reason
-            self.frames.clear()
-            for waiting in (self._space, self._waiter):
-                if waiting is not None and not waiting.done():
-                    waiting.set_result(None)
-            if self.on_close is not None:
-                self.on_close()
-
-    async def pump(self, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
-        """Write queued frames to the socket (raw ASGI send) until cancelled."""
-        frames = self.frames
-        loop = asyncio.get_running_loop()
-        while True:
-            while frames:
+    async def _write(self, coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+        """Finish a send that had to wait for the socket, then write what queued up meanwhile."""
+        try:
+            while True:  # drive the suspended send to its end, as a Task would
+                try:
+                    await waiting_on
+                except BaseException as exc:  # noqa: BLE001 - hand it to the send, as a Task would
+                    waiting_on = coro.throw(exc)
+                else:
+                    waiting_on = coro.send(None)
+        except StopIteration:
+            pass
+        frames, send = self.frames, self._send
+        try:
+            while frames and send is not None:
                 await send({"type": "websocket.send", "text": frames.popleft()})
                 space = self._space
                 if space is not None and len(frames) < self.maxsize:
                     self._space = None
                     if not space.done():
                         space.set_result(None)
-            self._waiter = loop.create_future()
-            await self._waiter
+        finally:
+            self._writer = None
+
+    def close(self, code: int, reason: str) -> None:
+        if self.close_code is None:
+            self.close_code, self.close_reason = code, reason
+            self.frames.clear()
+            if self._space is not None and not self._space.done():
+                self._space.set_result(None)
+            if self.on_close is not None:
+                self.on_close()
+
+    async def stop(self) -> None:
+        """The connection is over: stop writing."""
+        self._send = None
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)

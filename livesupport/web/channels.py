@@ -50,14 +50,13 @@ async def ws_endpoint(ws: WebSocket, receive: Receive, send: Send) -> None:
         await ws.close(ORIGIN_REFUSED, "This page's origin may not open a session socket.")
         return
     context_id.set(new_id(f"ws{person.id}"))
-    box = Outbox(person, svc.settings.outbound_queue, token_hash(credential))  # type: ignore[arg-type]
+    box = Outbox(person, svc.settings.outbound_queue, token_hash(credential), send)  # type: ignore[arg-type]
     me = asyncio.current_task()
     assert me is not None
     box.on_close = me.cancel  # wakes the read loop below to close the socket
     svc.hub.register(box)
     metrics.CONNECTIONS.inc()
     channel = Channel(svc, box)
-    pump = asyncio.create_task(box.pump(send))
     try:
         await channel.read(receive)
     except asyncio.CancelledError:
@@ -67,9 +66,8 @@ async def ws_endpoint(ws: WebSocket, receive: Receive, send: Send) -> None:
     finally:
         metrics.CONNECTIONS.dec()
         svc.hub.unregister(box)
-        pump.cancel()
         await channel.stop()
-        await asyncio.gather(pump, return_exceptions=True)
+        await box.stop()
     if box.close_code is None:
         return  # the client hung up
     try:
