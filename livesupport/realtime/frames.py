@@ -13,13 +13,14 @@ def encode(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame).decode()
 
 
-def decode(text: str) -> dict[str, Any]:
+def decode(text: str | bytes, what: str = "frame") -> dict[str, Any]:
+    """A JSON object, or a refusal that names what was wrong with `what` (a frame, a request body)."""
     try:
         frame = orjson.loads(text)
     except orjson.JSONDecodeError:
-        raise BadRequestError("That frame is not valid JSON.") from None
+        raise BadRequestError(f"That {what} is not valid JSON.") from None
     if not isinstance(frame, dict):
-        raise BadRequestError("A frame must be a JSON object.")
+        raise BadRequestError(f"A {what} must be a JSON object.")
     return frame
 
 

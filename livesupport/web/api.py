@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from livesupport.domain.errors import BadRequestError, LivesupportError, TooLargeError
+from livesupport.realtime.frames import decode
 from livesupport.web.errors import JSONResponse, json_error
 from livesupport.web.security import api_person, bearer
 from livesupport.web.services import services
@@ -21,13 +21,7 @@ async def json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_JSON:
         raise TooLargeError(f"The request body is over {MAX_JSON // 1024} KiB.")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise BadRequestError("The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise BadRequestError("The request body must be a JSON object.")
-    return body
+    return decode(raw, "request body")
 
 
 def ticket_id(request: Request) -> int:

@@ -9,11 +9,12 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from livesupport.logs import context_id, new_id
 from livesupport.metrics import REGISTRY
 from livesupport.web.errors import JSONResponse
+from livesupport.web.security import with_headers
 from livesupport.web.services import services
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -32,14 +33,8 @@ class RequestIds:
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = given if _SAFE_ID.match(given) else new_id("req")
         token = context_id.set(rid)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
-            await send(message)
-
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, with_headers(send, [(b"x-request-id", rid.encode())]))
         finally:
             context_id.reset(token)
 
