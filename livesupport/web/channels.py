@@ -223,10 +223,12 @@ class Channel:
             raise BadRequestError("since must be a whole number: the last seq you saw.")
         name = f"ticket:{ticket_id}"
         tickets, hub = self.svc.tickets, self.svc.hub
-        await tickets.authorize(self.person, ticket_id)
+        if name not in hub.topics:
+            # Open a topic (and its Redis subscription) only for someone allowed to see it.
+            await tickets.authorize(self.person, ticket_id)
         await hub.attach(self.box, name, ticket_id)
         try:
-            state, visible, upto = await tickets.snapshot(self.person, ticket_id)
+            state, visible, upto = await tickets.snapshot(self.person, ticket_id)  # authorises too
             await self.box.send(encode({"type": "joined", "topic": name, "ref": ref, "seq": visible, "state": state}))
             if since is not None:
                 async for text in tickets.replay(self.person, ticket_id, since, upto):

@@ -326,3 +326,16 @@ async def test_events_over_http_come_in_pages(server: Server, d: Deployment) -> 
     first = (await http_get(server, d, "client", f"/api/tickets/{tid}/events?since=0")).json()
     assert first["more"] is False and len(first["events"]) == 6
     assert [e["seq"] for e in await all_events(server, d, "client", tid)] == list(range(1, 7))
+
+
+async def test_joining_a_ticket_others_have_open_is_still_authorised(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d)
+    topic = f"ticket:{tid}"
+    async with connected(server, d, "client") as client, connected(server, d, "outsider") as outsider:
+        await client.join(topic)  # the topic is open on this process now
+        r = await outsider.join(topic)
+        assert r["type"] == "reply" and r["error"]["code"] == "forbidden"
+        await client.request({"type": "chat", "topic": topic, "body": "for Acme only"})
+        frames = await outsider.drain(0.5)
+        assert not [f for f in frames if f["type"] in ("event", "presence")]
+        assert (await client.presence(1))["viewers"] == 1
