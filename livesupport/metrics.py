@@ -30,5 +30,7 @@ GAP_EVENTS = Counter("livesupport_gap_events_total", "Events delivered from such
 BROKER_UP = Gauge("livesupport_broker_up", "1 while cross-process delivery works.", registry=REGISTRY)
 BROKER_RECONNECTS = Counter("livesupport_broker_reconnects_total", "Times the broker link came back after a loss.",
                             registry=REGISTRY)
+SEND_WAITS = Counter("livesupport_send_waits_total", "Frames that found their socket's buffer full and had to wait.",
+                     registry=REGISTRY)
 SLOW_CONSUMERS = Counter("livesupport_slow_consumers_total", "Connections closed with 1013 for not reading.",
                          registry=REGISTRY)

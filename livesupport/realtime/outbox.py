@@ -57,6 +57,7 @@ class Outbox:
             except Exception:  # noqa: BLE001 - the peer is gone; the read loop notices and cleans up
                 self._send = None
                 return
+            metrics.SEND_WAITS.inc()
             self._writer = asyncio.ensure_future(self._write(coro, waiting_on))  # type: ignore[arg-type]
             return
         if len(self.frames) >= self.maxsize:
@@ -75,17 +76,23 @@ class Outbox:
     async def _write(self, coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
         """Finish a send that had to wait for the socket, then write what queued up meanwhile."""
         try:
-            while True:  # drive the suspended send to its end, as a Task would
-                try:
-                    await waiting_on
-                except BaseException as exc:  # noqa: BLE001 - hand it to the send, as a Task would
-                    waiting_on = coro.throw(exc)
-                else:
-                    waiting_on = coro.send(None)
-        except StopIteration:
-            pass
-        frames, send = self.frames, self._send
-        try:
+            try:
+                while True:  # drive the suspended send to its end, as a Task would
+                    try:
+                        if waiting_on is None:  # a bare yield: give the loop one turn
+                            await asyncio.sleep(0)
+                        else:
+                            # Task.__step clears this flag on the future a coroutine yields; we took
+                            # that yield ourselves, so we clear it before waiting on the future.
+                            waiting_on._asyncio_future_blocking = False
+                            await waiting_on
+                    except BaseException as exc:  # noqa: BLE001 - hand it to the send, as a Task would
+                        waiting_on = coro.throw(exc)
+                    else:
+                        waiting_on = coro.send(None)
+            except StopIteration:
+                pass
+            frames, send = self.frames, self._send
             while frames and send is not None:
                 await send({"type": "websocket.send", "text": frames.popleft()})
                 space = self._space
@@ -93,6 +100,8 @@ class Outbox:
                     self._space = None
                     if not space.done():
                         space.set_result(None)
+        except Exception:  # noqa: BLE001 - the peer is gone; the read loop notices and cleans up
+            self._send = None
         finally:
             self._writer = None
 

@@ -8,6 +8,7 @@ import statistics
 import time
 from contextlib import AsyncExitStack
 
+import orjson
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -84,3 +85,32 @@ async def test_slow_consumer_is_dropped_without_slowing_the_others(sqlite_deploy
     assert code == 1013
     assert all(w.close_code is None for w in watchers), "a healthy watcher was disconnected"
     assert during99 <= 2 * base99 + 0.005, (base99, during99)  # within 2x, with 5 ms of slack for a busy machine
+
+
+async def test_a_reader_that_pauses_catches_up_without_being_dropped(sqlite_deployment: Deployment) -> None:
+    """Back-pressure for a while is not a slow consumer: the frames wait, then arrive, all and in order."""
+    d = sqlite_deployment
+    async with run_server(d.env(WS_RATE="0")) as srv:
+        tid = await open_ticket(srv, d, "Pausing reader")
+        topic = f"ticket:{tid}"
+        token = await token_for(srv, d, "engineer")
+        async with ws_client(srv, await token_for(srv, d, "engineer2")) as publisher:
+            await publisher.join(topic)
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", srv.port))
+            paused = await connect(f"{srv.ws_url}?token={token}", sock=sock, max_queue=1, compression=None)
+            await paused.send(f'{{"type": "join", "topic": "{topic}"}}')
+            waits_before = await metric(srv, "livesupport_send_waits_total")
+            seqs = [(await publisher.request({"type": "chat", "topic": topic, "body": f"{i} {PAD}"}))["seq"]
+                    for i in range(300)]
+            assert await metric(srv, "livesupport_send_waits_total") > waits_before, "the socket never filled up"
+            got = []
+            async with asyncio.timeout(30):
+                while len(got) < len(seqs):
+                    frame = orjson.loads(await paused.recv())
+                    if frame["type"] == "event":
+                        got.append(frame["seq"])
+            assert got == seqs
+            assert await metric(srv, "livesupport_slow_consumers_total") == 0
+            await paused.close()
