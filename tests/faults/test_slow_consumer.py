@@ -9,13 +9,13 @@ import time
 from contextlib import AsyncExitStack
 
 import orjson
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import Deployment, token_for
 from tests.faults.helpers import Watcher, metric, wait_until
 from tests.realtime.helpers import open_ticket
-from tests.utils import Client, run_server, ws_client
+from tests.utils import Client, Server, run_server, ws_client
 
 WATCHERS = 10
 RATE = 200  # messages per second
@@ -24,6 +24,16 @@ PAD = "x" * 9900  # large frames fill the kernel's socket buffers (megabytes) so
 
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
+
+
+async def stalled_reader(srv: Server, token: str, topic: str) -> ClientConnection:
+    """A reader that stops reading until asked: a tiny receive buffer, and a client that pauses after one frame."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", srv.port))
+    ws = await connect(f"{srv.ws_url}?token={token}", sock=sock, max_queue=1, compression=None)
+    await ws.send(f'{{"type": "join", "topic": "{topic}"}}')
+    return ws
 
 
 async def publish(publisher: Client, topic: str, count: int) -> None:
@@ -56,12 +66,7 @@ async def test_slow_consumer_is_dropped_without_slowing_the_others(sqlite_deploy
             for w in watchers:
                 w.latencies.clear()
 
-            # A reader that stops reading: a tiny receive buffer, and a client that pauses after one frame.
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.connect(("127.0.0.1", srv.port))
-            slow = await connect(f"{srv.ws_url}?token={token}", sock=sock, max_queue=1, compression=None)
-            await slow.send(f'{{"type": "join", "topic": "{topic}"}}')
+            slow = await stalled_reader(srv, token, topic)
             await publish(publisher, topic, 8 * RATE)
             await wait_until(lambda: all(len(w.latencies) >= 8 * RATE for w in watchers), 10, "all delivered")
             during = [x for w in watchers for x in w.latencies]
@@ -96,11 +101,7 @@ async def test_a_reader_that_pauses_catches_up_without_being_dropped(sqlite_depl
         token = await token_for(srv, d, "engineer")
         async with ws_client(srv, await token_for(srv, d, "engineer2")) as publisher:
             await publisher.join(topic)
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.connect(("127.0.0.1", srv.port))
-            paused = await connect(f"{srv.ws_url}?token={token}", sock=sock, max_queue=1, compression=None)
-            await paused.send(f'{{"type": "join", "topic": "{topic}"}}')
+            paused = await stalled_reader(srv, token, topic)
             waits_before = await metric(srv, "livesupport_send_waits_total")
             seqs = [(await publisher.request({"type": "chat", "topic": topic, "body": f"{i} {PAD}"}))["seq"]
                     for i in range(300)]
