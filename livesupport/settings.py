@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from livesupport.domain.sla import DEFAULT_TARGETS, Target, parse_targets
+from livesupport.domain.tickets import Priority
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -27,6 +30,8 @@ class Settings:
     ws_burst: float = 60.0
     db_wait_timeout: float = 10.0
     session_https_only: bool = False
+    sla_targets: dict[Priority, Target] = field(default_factory=lambda: parse_targets(DEFAULT_TARGETS))
+    max_attachment_bytes: int = 10 * 1024 * 1024
     templates_dir: Path = field(default=ROOT / "templates")
     static_dir: Path = field(default=ROOT / "static")
 
@@ -72,4 +77,6 @@ def load(env: dict[str, str] | None = None) -> Settings:
         ws_burst=float(env.get("WS_BURST", 60)),
         db_wait_timeout=float(env.get("DB_WAIT_TIMEOUT", 10)),
         session_https_only=env.get("SESSION_HTTPS_ONLY", "").lower() in ("1", "true", "yes"),
+        sla_targets=parse_targets(env.get("SLA_TARGETS") or DEFAULT_TARGETS),
+        max_attachment_bytes=int(env.get("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)),
     )

@@ -13,26 +13,40 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from livesupport.clock import Clock
+from livesupport.domain import sla
 from livesupport.domain import tickets as rules
 from livesupport.domain.errors import (
     BadRequestError,
     ConflictError,
     ForbiddenError,
     LivesupportError,
+    NotFoundError,
     UnavailableError,
 )
+from livesupport.domain.huddle import whole_number
 from livesupport.domain.people import Person, can_see_org
+from livesupport.domain.sla import Target
+from livesupport.domain.tickets import Priority, Status
 from livesupport.realtime.frames import encode
 from livesupport.realtime.hub import Ev, Hub
+from livesupport.store import huddle as huddle_store
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
-from livesupport.store.models import Organisation, TicketEvent
+from livesupport.store.models import Organisation, Ticket, TicketEvent
 
 log = logging.getLogger("livesupport.tickets")
 
 
 def to_ev(ev: TicketEvent | store.NewEvent) -> Ev:
-    return Ev(ev.seq, ev.visibility == "internal", encode(store.event_frame(ev)))
+    client_text = encode(store.event_frame(ev, staff=False)) if store.has_staff_detail(ev.kind, ev.data) else None
+    return Ev(ev.seq, ev.visibility == "internal", encode(store.event_frame(ev)), client_text=client_text)
+
+
+def chat_data(req: ChatRequest) -> dict[str, Any]:
+    data: dict[str, Any] = {"body": req.body, "visibility": req.visibility}
+    if req.reply_to is not None:
+        data["reply_to"] = req.reply_to
+    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +59,7 @@ class ChatRequest:
     base_seq: int | None
     force: bool
     authorized: bool  # the sender's socket joined the ticket, so it may see it
+    reply_to: int | None = None  # the seq of the message this one answers
 
 
 class StoredHistory:
@@ -70,10 +85,11 @@ class StoredHistory:
 
 
 class Tickets:
-    def __init__(self, db: Database, hub: Hub, clock: Clock) -> None:
+    def __init__(self, db: Database, hub: Hub, clock: Clock, sla_targets: dict[Priority, Target] | None = None) -> None:
         self.db, self.hub, self.clock = db, hub, clock
+        self.sla = sla_targets or sla.parse_targets(sla.DEFAULT_TARGETS)
 
-    async def _visible(self, s: Any, person: Person, ticket_id: int) -> tuple[Any, Organisation]:
+    async def visible(self, s: Any, person: Person, ticket_id: int) -> tuple[Any, Organisation]:
         found = await store.get(s, ticket_id)
         # A ticket one may not see and one that does not exist answer the same.
         if found is None or not can_see_org(person, found[1].id, found[1].partner_id):
@@ -82,15 +98,38 @@ class Tickets:
 
     async def authorize(self, person: Person, ticket_id: int) -> None:
         async with self.db.read() as s:
-            await self._visible(s, person, ticket_id)
+            await self.visible(s, person, ticket_id)
 
     async def snapshot(self, person: Person, ticket_id: int) -> tuple[dict[str, Any], int, int]:
         """(state, latest seq this person may see, latest seq of all)."""
         async with self.db.read() as s:
-            ticket, org = await self._visible(s, person, ticket_id)
+            ticket, org = await self.visible(s, person, ticket_id)
             upto = ticket.last_seq
             visible = upto if person.is_staff else await store.latest_visible_seq(s, ticket_id, staff=False, upto=upto)
-            return store.snapshot(ticket, org), visible, upto
+            return await self.state(s, person, ticket, org), visible, upto
+
+    async def state(self, s: Any, person: Person, ticket: Ticket, org: Organisation) -> dict[str, Any]:
+        """The ticket as `joined.state` shows it to this person: with its huddle, tasks and SLA."""
+        assignees = (await huddle_store.assignees(s, [ticket.id]))[ticket.id]
+        state = store.snapshot(ticket, org, assignees)
+        views, progress = await huddle_store.task_views(s, ticket.id)
+        state["tasks"] = views if person.is_staff else [huddle_store.public_task(v) for v in views]
+        state["progress"] = progress
+        state["members"] = await huddle_store.members(s, ticket.id)
+        state["overdue"] = sla.is_overdue(ticket.status, ticket.next_update_at, self.clock.now())
+        if person.is_staff:
+            state["pinned"] = await huddle_store.pinned(s, ticket.id, ticket.pinned_seq)
+        return state
+
+    async def staff(self) -> list[dict[str, Any]]:
+        async with self.db.read() as s:
+            return [huddle_store.shown(u) for u in (await huddle_store.staff_users(s)).values()]
+
+    async def mark_reviewed(self, person: Person, ticket_id: int, seq: int) -> None:
+        """This person has read the ticket up to `seq`: it is no longer new to them."""
+        async with self.writing() as s:
+            await huddle_store.mark_reviewed(s, person.id, ticket_id, seq, self.clock.now())
+        self.hub.changed(ticket_id)
 
     async def replay(self, person: Person, ticket_id: int, since: int, upto: int) -> AsyncIterator[str]:
         """The frames of events in (since, upto] this person may see, in order, in pages."""
@@ -100,7 +139,7 @@ class Tickets:
             if not batch:
                 return
             for ev in batch:
-                yield encode(store.event_frame(ev))
+                yield encode(store.event_frame(ev, staff=person.is_staff))
             since = batch[-1].seq
 
     async def events(
@@ -108,9 +147,9 @@ class Tickets:
     ) -> tuple[list[dict[str, Any]], bool]:
         """A page of events after `since`, and whether more follow (ask again with the last seq)."""
         async with self.db.read() as s:
-            await self._visible(s, person, ticket_id)
+            await self.visible(s, person, ticket_id)
             batch = await store.events_since(s, ticket_id, since, staff=person.is_staff, limit=limit + 1)
-            return [store.event_frame(e) for e in batch[:limit]], len(batch) > limit
+            return [store.event_frame(e, staff=person.is_staff) for e in batch[:limit]], len(batch) > limit
 
     async def list_for(self, person: Person) -> list[dict[str, Any]]:
         async with self.db.read() as s:
@@ -124,7 +163,7 @@ class Tickets:
         body_ = rules.check_body(body)
         priority_ = rules.check_priority(priority)
         now = self.clock.now()
-        async with self._writing() as s:
+        async with self.writing() as s:
             if person.is_staff:
                 if not isinstance(org_id, int) or isinstance(org_id, bool):
                     raise BadRequestError("Staff open tickets for a client: give org_id.")
@@ -139,8 +178,11 @@ class Tickets:
                     raise ForbiddenError("You can open tickets only for your own organisation.")
             ticket = await store.create(s, org_id=org.id, opened_by=person.id, subject=subject_,
                                         priority=priority_.value, now=now)
+            due = sla.on_open(self.sla, priority_, now)
             ev = await store.append_event(s, ticket.id, kind="chat", visibility="public", actor=person,
-                                          data={"body": body_, "visibility": "public"}, now=now)
+                                          data={"body": body_, "visibility": "public"}, now=now,
+                                          changes={"next_update_at": due.at, "next_update_source": due.source})
+            await huddle_store.mark_reviewed(s, person.id, ticket.id, ev.seq, now)
             await s.refresh(ticket)
             snap = store.snapshot(ticket, org)
             published = to_ev(ev)
@@ -161,14 +203,16 @@ class Tickets:
     @staticmethod
     def chat_request(
         person: Person, ticket_id: int, body: object, visibility: object, base_seq: object = None,
-        force: object = False, *, authorized: bool = False,
+        force: object = False, *, authorized: bool = False, reply_to: object = None,
     ) -> ChatRequest:
         """Check what can be checked without the database; raises for a bad message."""
         body_ = rules.check_body(body)
         vis = rules.check_visibility(person, visibility)
         if base_seq is not None and (not isinstance(base_seq, int) or isinstance(base_seq, bool) or base_seq < 0):
             raise BadRequestError("base_seq must be a whole number: the latest seq you had seen.")
-        return ChatRequest(ticket_id, body_, vis, base_seq, force is True, authorized)  # type: ignore[arg-type]
+        parent = None if reply_to is None else whole_number(reply_to, "reply_to")
+        return ChatRequest(ticket_id, body_, vis, base_seq, force is True, authorized,  # type: ignore[arg-type]
+                           parent)
 
     async def chat_many(self, person: Person, requests: list[ChatRequest]) -> list[int | LivesupportError]:
         """Store one author's messages in one transaction (a group commit), in order; then publish them.
@@ -178,11 +222,11 @@ class Tickets:
         now = self.clock.now()
         results: list[int | LivesupportError] = []
         stored: list[tuple[int, store.NewEvent]] = []
-        async with self._writing() as s:
+        async with self.writing() as s:
             run: list[ChatRequest] = []
             for req in requests:
                 try:
-                    await self._may_chat(s, person, req)
+                    await self.may_chat(s, person, req)
                 except LivesupportError as exc:
                     results.append(exc)
                     continue
@@ -201,9 +245,9 @@ class Tickets:
                 await self.hub.publish_event(ticket_id, to_ev(ev))
         return results
 
-    async def _may_chat(self, s: Any, person: Person, req: ChatRequest) -> None:
+    async def may_chat(self, s: Any, person: Person, req: ChatRequest) -> None:
         if not req.authorized:
-            await self._visible(s, person, req.ticket_id)
+            await self.visible(s, person, req.ticket_id)
         if req.visibility == "public" and req.base_seq is not None and not req.force:
             newest = await s.scalar(
                 select(func.max(TicketEvent.seq)).where(
@@ -213,16 +257,37 @@ class Tickets:
             )
             if newest is not None and newest > req.base_seq:
                 raise ConflictError("New messages arrived while you were writing. Read them, or send anyway.")
+        if req.reply_to is not None:
+            parent = await s.scalar(select(TicketEvent.visibility).where(
+                TicketEvent.ticket_id == req.ticket_id, TicketEvent.seq == req.reply_to, TicketEvent.kind == "chat"))
+            if parent is None or not rules.may_see(person, parent):
+                raise NotFoundError("The message you are answering is not on this ticket.")
+            if parent == "internal" and req.visibility == "public":
+                raise BadRequestError("A public reply cannot quote an internal note; answer it internally.")
 
-    @staticmethod
     async def _store_run(
-        s: Any, person: Person, run: list[ChatRequest], now: datetime
+        self, s: Any, person: Person, run: list[ChatRequest], now: datetime
     ) -> list[tuple[int, store.NewEvent]]:
+        ticket_id = run[0].ticket_id
+        changes = await self.sla_after_chat(s, person, ticket_id, now) if any(
+            r.visibility == "public" for r in run) else None
         events = await store.append_events(
-            s, run[0].ticket_id, kind="chat", actor=person, now=now,
-            payloads=[(r.visibility, {"body": r.body, "visibility": r.visibility}) for r in run],
+            s, ticket_id, kind="chat", actor=person, now=now, changes=changes,
+            payloads=[(r.visibility, chat_data(r)) for r in run],
         )
-        return [(run[0].ticket_id, e) for e in events]
+        return [(ticket_id, e) for e in events]
+
+    async def sla_after_chat(self, s: Any, person: Person, ticket_id: int, now: datetime) -> dict[str, Any] | None:
+        """A public message from staff restarts the update clock; one from a client restarts a paused clock."""
+        row = (await s.execute(select(Ticket.status, Ticket.priority, Ticket.next_update_at, Ticket.next_update_source)
+                               .where(Ticket.id == ticket_id))).one()
+        status, priority = Status(row.status), Priority(row.priority)
+        if person.is_staff:
+            due: sla.NextUpdate | None = sla.on_staff_update(self.sla, priority, status, now)
+        else:
+            current = sla.NextUpdate(row.next_update_at, row.next_update_source)
+            due = sla.on_client_message(self.sla, priority, status, current, now)
+        return None if due is None else {"next_update_at": due.at, "next_update_source": due.source}
 
     async def set_status(
         self, person: Person, ticket_id: int, status: object, next_update_at: object, *, given: bool
@@ -230,11 +295,14 @@ class Tickets:
         status_ = rules.check_status(person, status)
         when: datetime | None = rules.parse_instant(next_update_at, "next_update_at")
         now = self.clock.now()
-        async with self._writing() as s:
-            ticket, _ = await self._visible(s, person, ticket_id)
-            if not given:
-                when = ticket.next_update_at
-            changes: dict[str, Any] = {"status": status_.value, "next_update_at": when}
+        async with self.writing() as s:
+            ticket, _ = await self.visible(s, person, ticket_id)
+            if given:
+                source = "staff" if when is not None else "sla"
+            else:  # the SLA decides
+                due = sla.on_staff_update(self.sla, Priority(ticket.priority), status_, now)
+                when, source = due.at, due.source
+            changes: dict[str, Any] = {"status": status_.value, "next_update_at": when, "next_update_source": source}
             data = {"status": status_.value, "next_update_at": store.iso(when)}
             ev = await store.append_event(s, ticket_id, kind="status", visibility="public", actor=person,
                                           data=data, now=now, changes=changes)
@@ -243,7 +311,7 @@ class Tickets:
         return published.seq
 
     @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[Any]:
+    async def writing(self) -> AsyncIterator[Any]:
         """A write transaction whose database failure becomes a retryable refusal, never a 500."""
         try:
             async with self.db.write() as s:

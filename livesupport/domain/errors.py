@@ -55,3 +55,9 @@ class UnavailableError(LivesupportError):
     """A write that truly failed; the author may try again."""
 
     code = "unavailable"
+
+
+class RefusedFileError(LivesupportError):
+    """An attachment whose content is a program, a script or a macro document."""
+
+    code = "refused_file"

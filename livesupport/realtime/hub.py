@@ -14,7 +14,7 @@ import os
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,6 +29,8 @@ log = logging.getLogger("livesupport.hub")
 
 PRESENCE_DEBOUNCE = 0.05
 CONTROL = "ctl"  # the channel every process listens on for revoked sessions
+LISTS = "lists"  # "these tickets changed": for the live lists and counters of every process
+LISTS_DEBOUNCE = 0.2
 
 
 @dataclass(slots=True, frozen=True)
@@ -39,6 +41,10 @@ class Ev:
     internal: bool
     text: str
     sent: float = 0.0  # wall-clock time of the commit's publication, for the delivery histogram
+    client_text: str | None = None  # what clients get instead of `text`, when it has staff-only details
+
+    def text_for(self, person: Person) -> str:
+        return self.text if self.client_text is None or person.is_staff else self.client_text
 
 
 class History(Protocol):
@@ -101,12 +107,19 @@ class Hub:
         # What goes to the other processes, in order; one task sends it in pipelined batches.
         self._outgoing: deque[tuple[str, bytes, int]] = deque()
         self._outgoing_ready = asyncio.Event()
+        # Topics without a seq (queue, org:<id>, user:<id>) and who listens to them here.
+        self.feeds: dict[str, dict[Outbox, Person]] = {}
+        # Tickets changed since the last "lists" notice, and who turns notices into list updates.
+        self._changed: set[int] = set()
+        self._changed_timer: asyncio.TimerHandle | None = None
+        self.on_lists_changed: Callable[[list[int] | None], Awaitable[None]] | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
         await self.broker.start(self._on_broker_message, self.resync)
         await self.broker.subscribe(CONTROL)
+        await self.broker.subscribe(LISTS)
         self._spawn(self._send_outgoing())
 
     async def stop(self) -> None:
@@ -173,12 +186,15 @@ class Hub:
             if ev.seq > sub.cursor:
                 sub.cursor = ev.seq
                 if not ev.internal or sub.person.is_staff:
-                    box.send_nowait(ev.text)
+                    box.send_nowait(ev.text_for(sub.person))
         if topic.members is not None:
             box.send_nowait(self._presence_frame(topic, topic.members))
         self._presence_changed(topic)
 
     def detach(self, box: Outbox, name: str) -> None:
+        if name in self.feeds:
+            self._detach_feed(box, name)
+            return
         topic = self.topics.get(name)
         box.topics.discard(name)
         if topic is None or topic.subs.pop(box, None) is None:
@@ -237,19 +253,87 @@ class Hub:
         except Exception as exc:  # noqa: BLE001
             log.warning("leaving %s: %s", topic.name, exc)
 
+    # -- feeds: topics without a seq --------------------------------------------------
+
+    async def attach_feed(self, box: Outbox, name: str) -> None:
+        """Listen to `queue`, `org:<id>` or `user:<id>` (the caller has authorised it)."""
+        subs = self.feeds.get(name)
+        if subs is None:
+            subs = self.feeds[name] = {}
+            if name.startswith("user:"):  # lists travel on LISTS; personal notices on their own channel
+                await self.broker.subscribe("f:" + name)
+        subs[box] = box.person
+        box.topics.add(name)
+
+    def _detach_feed(self, box: Outbox, name: str) -> None:
+        box.topics.discard(name)
+        subs = self.feeds.get(name)
+        if subs is None:
+            return
+        subs.pop(box, None)
+        if not subs:
+            del self.feeds[name]
+            if name.startswith("user:"):
+                self._spawn(self._unsubscribe_feed(name))
+
+    async def _unsubscribe_feed(self, name: str) -> None:
+        try:
+            await self.broker.unsubscribe("f:" + name)
+            if name in self.feeds:  # someone listened again meanwhile
+                await self.broker.subscribe("f:" + name)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("leaving %s: %s", name, exc)
+
+    def notify(self, name: str, text: str) -> None:
+        """Send a frame to everyone listening to a personal feed, here and on the other processes."""
+        self._deliver_feed(name, text)
+        self._publish("f:" + name, b"F", text.encode())
+
+    def _deliver_feed(self, name: str, text: str) -> None:
+        for box in self.feeds.get(name, ()):
+            box.send_nowait(text)
+
+    def changed(self, ticket_id: int) -> None:
+        """A ticket's row in the lists may have changed: tell every process, at most every 200 ms."""
+        self._changed.add(ticket_id)
+        if self._changed_timer is None:
+            self._changed_timer = asyncio.get_running_loop().call_later(LISTS_DEBOUNCE, self._flush_changed)
+
+    def _flush_changed(self) -> None:
+        self._changed_timer = None
+        ids, self._changed = sorted(self._changed), set()
+        self._publish(LISTS, b"X", b",".join(b"%d" % i for i in ids))
+        self._lists_changed(ids)
+
+    def _lists_changed(self, ids: list[int] | None) -> None:
+        if self.on_lists_changed is not None and any(not n.startswith("user:") for n in self.feeds):
+            self._spawn(self.on_lists_changed(ids))
+
+    async def members_of(self, ticket_id: int) -> list[Member]:
+        """Who is on a ticket now, wherever they are connected."""
+        topic = self.topics.get(f"ticket:{ticket_id}")
+        if topic is not None and topic.members is not None:
+            return topic.members
+        return await self.presence.get(f"ticket:{ticket_id}", {})
+
     # -- durable events ------------------------------------------------------------
 
     async def publish_event(self, ticket_id: int, ev: Ev) -> None:
         """Called by actions after the commit: deliver here at once, then tell the other processes."""
         metrics.EVENTS_STORED.inc()
-        ev = Ev(ev.seq, ev.internal, ev.text, time.time())
+        ev = Ev(ev.seq, ev.internal, ev.text, time.time(), ev.client_text)
         name = f"ticket:{ticket_id}"
         topic = self.topics.get(name)
         if topic is not None:
             self._offer(topic, ev)
-        flag = b"i" if ev.internal else b"p"
         channel = "t:" + name
-        self._publish(channel, b"E", b"%d|%s|%.6f|" % (ev.seq, flag, ev.sent) + ev.text.encode(), ev.seq)
+        if ev.client_text is None:
+            body = b"%d|%s|%.6f|" % (ev.seq, b"i" if ev.internal else b"p", ev.sent) + ev.text.encode()
+        else:  # both versions: the staff one's length first
+            staff_b = ev.text.encode()
+            body = b"%d|r|%.6f|%d|" % (ev.seq, ev.sent, len(staff_b)) + staff_b + ev.client_text.encode()
+        self._publish(channel, b"E", body, ev.seq)
+        self.changed(ticket_id)
 
     def _offer(self, topic: Topic, ev: Ev) -> None:
         last = topic.last_seq
@@ -309,7 +393,7 @@ class Hub:
         self._drain_held(topic)
 
     def _fan_out(self, topic: Topic, ev: Ev) -> None:
-        text, seq, internal = ev.text, ev.seq, ev.internal
+        text, seq, internal, client_text = ev.text, ev.seq, ev.internal, ev.client_text
         sent = 0
         for box, sub in topic.subs.items():
             if internal and not sub.person.is_staff:
@@ -318,7 +402,7 @@ class Hub:
                 sub.pending.append(ev)
             elif seq > sub.cursor:
                 sub.cursor = seq
-                box.send_nowait(text)
+                box.send_nowait(text if client_text is None or sub.person.is_staff else client_text)
                 sent += 1
         metrics.FANOUT_EVENTS.inc()
         metrics.FANOUT_FRAMES.inc(sent)
@@ -329,6 +413,7 @@ class Hub:
             self._refetch(topic)
             topic.local_view = None
             self._presence_changed(topic)
+        self._lists_changed(None)  # rows and counters may have missed changes: rebuild them
         unsent, self._unsent = self._unsent, {}
         for channel, seq in unsent.items():
             # Others may have missed these events: tell them how far the ticket has got.
@@ -395,6 +480,8 @@ class Hub:
             log.warning("presence store unavailable (%s); showing this process's view", exc)
             topic.local_view = None
             members = sorted(local.values(), key=lambda m: m["name"])
+        if members != topic.members:
+            self.changed(topic.ticket_id)  # who is viewing and working shows in the lists
         if members != topic.members and topic.subs:
             topic.members = members
             text = self._presence_frame(topic, members)
@@ -445,12 +532,24 @@ class Hub:
             if kind == b"R":
                 self._close_credential(rest.decode())
             return
+        if channel == LISTS:
+            self._lists_changed([int(i) for i in rest.split(b",") if i])
+            return
+        if channel.startswith("f:"):
+            self._deliver_feed(channel[2:], rest.decode())
+            return
         topic = self.topics.get(channel[2:])
         if topic is None:
             return
         if kind == b"E":
             seq, flag, sent, text = rest.split(b"|", 3)
-            self._offer(topic, Ev(int(seq), flag == b"i", text.decode(), float(sent)))
+            if flag == b"r":
+                size, both = text.split(b"|", 1)
+                cut = int(size)
+                ev = Ev(int(seq), False, both[:cut].decode(), float(sent), both[cut:].decode())
+            else:
+                ev = Ev(int(seq), flag == b"i", text.decode(), float(sent))
+            self._offer(topic, ev)
         elif kind == b"T":
             uid, flag, text = rest.split(b"|", 2)
             self._deliver_typing(topic, int(uid), flag == b"i", text.decode())

@@ -64,6 +64,9 @@ async def append_events(
     """
     count = len(payloads)
     values: dict[str, Any] = {"last_seq": Ticket.last_seq + count, "updated_at": now, **(changes or {})}
+    public = [i for i, (vis, _) in enumerate(payloads) if vis == "public"]
+    if public:
+        values["last_public_seq"] = Ticket.last_seq + public[-1] + 1  # SET reads the row as it was
     stmt = update(_TICKETS).where(_TICKETS.c.id == ticket_id).values(**values).returning(_TICKETS.c.last_seq)
     last = (await session.execute(stmt)).scalar_one()
     shown = actor.public()
@@ -118,23 +121,46 @@ async def list_for(session: AsyncSession, person: Person, *, limit: int = 200) -
     return [(t, o) for t, o in (await session.execute(stmt)).all()]
 
 
-def snapshot(ticket: Ticket, org: Organisation) -> dict[str, Any]:
-    """The ticket as `joined.state` and `GET /api/tickets/<id>` show it."""
+def snapshot(ticket: Ticket, org: Organisation, assignees: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The ticket's own fields, as `joined.state`, list rows and `GET /api/tickets/<id>` start from."""
     return {
         "id": ticket.id,
         "subject": ticket.subject,
         "status": ticket.status,
         "priority": ticket.priority,
         "next_update_at": iso(ticket.next_update_at),
-        "assignees": [],
+        "next_update_source": ticket.next_update_source or "sla",
+        "assignees": assignees or [],
         "org": {"id": org.id, "name": org.name},
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
     }
 
 
-def event_frame(ev: TicketEvent | NewEvent) -> dict[str, Any]:
-    """An event as it travels: the `event` frame of protocol.md."""
+def _without_task_note(data: dict[str, Any]) -> dict[str, Any]:
+    task = {k: v for k, v in data["task"].items() if k != "note"}
+    return {**data, "task": task}
+
+
+def _without_message(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != "message"}
+
+
+#: Public events of these kinds carry staff-only details that clients get without.
+REDACTED = {"task": _without_task_note, "member": _without_message}
+
+
+def has_staff_detail(kind: str, data: dict[str, Any]) -> bool:
+    if kind == "task":
+        return "note" in data.get("task", {})
+    return kind == "member" and "message" in data
+
+
+def event_frame(ev: TicketEvent | NewEvent, staff: bool = True) -> dict[str, Any]:
+    """An event as it travels: the `event` frame of protocol.md, as staff or as a client sees it."""
+    data = ev.data
+    if not staff and has_staff_detail(ev.kind, data):
+        data = REDACTED[ev.kind](data)
     return {
         "type": "event",
         "topic": f"ticket:{ev.ticket_id}",
@@ -142,5 +168,5 @@ def event_frame(ev: TicketEvent | NewEvent) -> dict[str, Any]:
         "kind": ev.kind,
         "at": iso(ev.at),
         "actor": ev.actor,
-        "data": ev.data,
+        "data": data,
     }

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from livesupport.domain.errors import BadRequestError, LivesupportError, TooLargeError
+from livesupport.actions.attachments import MAX_FILES, Upload
+from livesupport.domain.errors import (
+    BadRequestError,
+    ForbiddenError,
+    LivesupportError,
+    TooLargeError,
+)
 from livesupport.realtime.frames import decode
 from livesupport.web.errors import JSONResponse, json_error
 from livesupport.web.security import api_person, bearer
@@ -95,6 +104,60 @@ async def ticket_events(request: Request) -> JSONResponse:
     return JSONResponse({"events": events, "more": more})
 
 
+async def upload_attachments(request: Request) -> JSONResponse:
+    """multipart/form-data: `file` (one or more), `body`?, `visibility`?, `reply_to`?"""
+    svc = services(request)
+    limit = svc.settings.max_attachment_bytes
+    try:
+        person = await api_person(request)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit * MAX_FILES + 1024 * 1024:
+            raise TooLargeError(f"That upload is too large; files may be up to {limit / 1048576:.0f} MiB each.")
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise BadRequestError("Send the files as multipart/form-data, in fields named 'file'.")
+        async with request.form(max_files=MAX_FILES, max_fields=20) as form:
+            uploads = []
+            for item in form.getlist("file"):
+                if not isinstance(item, UploadFile):
+                    raise BadRequestError("The 'file' field must hold files, not text.")
+                data = await item.read(limit + 1)
+                uploads.append(Upload(item.filename or "", data))
+            fields = {k: form.get(k) for k in ("body", "visibility", "reply_to")}
+        seq, shown = await svc.attachments.send(person, ticket_id(request), uploads, fields["body"],
+                                                fields["visibility"] or None, fields["reply_to"])
+    except LivesupportError as exc:
+        return json_error(exc)
+    except MultiPartException as exc:
+        return json_error(BadRequestError(f"The upload could not be read: {exc.message}"))
+    return JSONResponse({"seq": seq, "attachments": shown}, status_code=201)
+
+
+async def download_attachment(request: Request) -> Response:
+    svc = services(request)
+    try:
+        person = await api_person(request)
+        row, data = await svc.attachments.download(person, int(request.path_params["attachment_id"]))
+    except LivesupportError as exc:
+        return json_error(exc)
+    # Always a download, never rendered by the browser; the type is what the bytes are (nosniff is on every response).
+    disposition = f"attachment; filename*=UTF-8''{quote(row.name)}"
+    return Response(data, media_type=row.content_type, headers={
+        "Content-Disposition": disposition,
+        "Cache-Control": "private, no-store", "Content-Security-Policy": "default-src 'none'; sandbox",
+    })
+
+
+async def list_staff(request: Request) -> JSONResponse:
+    """The engineers one can assign or invite (staff only)."""
+    try:
+        person = await api_person(request)
+        if not person.is_staff:
+            raise ForbiddenError("Only support staff can list the engineers.")
+        return JSONResponse({"staff": await services(request).tickets.staff()})
+    except LivesupportError as exc:
+        return json_error(exc)
+
+
 routes = [
     Route("/api/tokens", create_token, methods=["POST"]),
     Route("/api/tokens", revoke_token, methods=["DELETE"]),
@@ -102,4 +165,7 @@ routes = [
     Route("/api/tickets", list_tickets, methods=["GET"]),
     Route("/api/tickets/{ticket_id:int}", get_ticket, methods=["GET"]),
     Route("/api/tickets/{ticket_id:int}/events", ticket_events, methods=["GET"]),
+    Route("/api/tickets/{ticket_id:int}/attachments", upload_attachments, methods=["POST"]),
+    Route("/api/staff", list_staff, methods=["GET"]),
+    Route("/attachments/{attachment_id:int}/{name}", download_attachment, methods=["GET"]),
 ]

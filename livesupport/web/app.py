@@ -20,13 +20,17 @@ from starlette.websockets import WebSocket
 from livesupport import metrics
 from livesupport import settings as config
 from livesupport.actions.accounts import Accounts
+from livesupport.actions.attachments import Attachments
 from livesupport.actions.feedback import Feedbacks
+from livesupport.actions.huddle import Huddle
+from livesupport.actions.lists import Lists
 from livesupport.actions.tickets import StoredHistory, Tickets
 from livesupport.clock import Clock, SystemClock
 from livesupport.realtime.brokers import broker_for
 from livesupport.realtime.hub import Hub, new_origin
 from livesupport.realtime.presence import MemoryPresence, RedisPresence
 from livesupport.store.database import Database
+from livesupport.store.files import LocalFiles
 from livesupport.web import api, observability
 from livesupport.web.channels import ws_endpoint
 from livesupport.web.observability import RequestIds
@@ -51,9 +55,13 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         if settings.redis_url:
             presence = RedisPresence(settings.redis_url, settings.redis_prefix, origin, settings.presence_ttl)
         hub = Hub(broker, presence, StoredHistory(db), origin)
+        tickets = Tickets(db, hub, clock, settings.sla_targets)
         app.state.services = Services(
             settings=settings, clock=clock, db=db, hub=hub, accounts=Accounts(db, clock, hub),
-            tickets=Tickets(db, hub, clock), feedback=Feedbacks(db, clock), templates=templates,
+            tickets=tickets, huddle=Huddle(tickets), lists=Lists(db, hub, clock),
+            feedback=Feedbacks(db, clock), templates=templates,
+            attachments=Attachments(tickets, LocalFiles(settings.data_dir / "attachments"),
+                                    settings.max_attachment_bytes),
         )
         metrics.TOPICS.set_function(lambda: len(hub.topics))
         await presence.start()

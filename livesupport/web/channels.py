@@ -95,10 +95,13 @@ class Channel:
         self.rate, self.burst = svc.settings.ws_rate, svc.settings.ws_burst  # frames per second, and a burst
         self.tokens, self.stamp, self.limited = self.burst, time.monotonic(), 0
         self.chats: list[tuple[ChatRequest, Any]] = []
+        self.reviewed: dict[int, int] = {}  # ticket id -> the seq this connection marked as read
+        self.background: set[asyncio.Task[None]] = set()
         self.writer: asyncio.Task[None] | None = None
         self.handlers = {
             "join": self.join, "leave": self.leave, "typing": self.typing,
             "activity": self.activity, "status": self.status, "ping": self.ping,
+            "task": self.task, "assign": self.assign, "invite": self.invite, "pin": self.pin, "seen": self.seen,
         }
 
     async def read(self, receive: Receive) -> None:
@@ -148,6 +151,7 @@ class Channel:
         request = self.svc.tickets.chat_request(
             self.person, ticket_id_of(topic), frame["body"], frame.get("visibility"), frame.get("base_seq"),
             frame.get("force"), authorized=self.svc.hub.is_joined(self.box, topic),  # type: ignore[arg-type]
+            reply_to=frame.get("reply_to"),
         )
         self.chats.append((request, ref))
         if self.writer is None or self.writer.done():
@@ -217,6 +221,9 @@ class Channel:
 
     async def join(self, frame: dict[str, Any], ref: Any) -> None:
         topic = frame.get("topic")
+        if isinstance(topic, str) and not topic.startswith("ticket:"):
+            await self.join_feed(topic, ref)
+            return
         ticket_id = ticket_id_of(topic)
         since = frame.get("since")
         if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
@@ -238,6 +245,39 @@ class Channel:
         except BaseException:
             hub.detach(self.box, name)
             raise
+        self.review(ticket_id, visible)  # opening a ticket marks it reviewed
+
+    async def join_feed(self, topic: str, ref: Any) -> None:
+        """`user:<id>` (one's own notices), `queue` and `org:<id>` (live lists)."""
+        if topic.startswith("user:"):
+            if topic != f"user:{self.person.id}":
+                raise ForbiddenError("You cannot open that topic.")
+            await self.svc.hub.attach_feed(self.box, topic)
+            await self.box.send(encode({"type": "joined", "topic": topic, "ref": ref, "seq": 0, "state": {}}))
+            return
+        lists = self.svc.lists
+        await lists.authorize(self.person, topic)
+        await self.svc.hub.attach_feed(self.box, topic)  # listening first: no change between state and live
+        try:
+            state = await lists.state(self.box, topic)
+        except BaseException:
+            self.svc.hub.detach(self.box, topic)
+            raise
+        await self.box.send(encode({"type": "joined", "topic": topic, "ref": ref, "seq": 0, "state": state}))
+
+    def review(self, ticket_id: int, seq: int) -> None:
+        """Remember in the background how far this person has read; the lists update when it is stored."""
+        if seq > self.reviewed.get(ticket_id, 0):
+            self.reviewed[ticket_id] = seq
+            task = asyncio.create_task(self._store_review(ticket_id, seq))
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
+
+    async def _store_review(self, ticket_id: int, seq: int) -> None:
+        try:
+            await self.svc.tickets.mark_reviewed(self.person, ticket_id, seq)
+        except Exception as exc:  # noqa: BLE001 - only the "new to you" marker is late
+            log.warning("could not store that ticket %d was reviewed: %s", ticket_id, exc)
 
     async def leave(self, frame: dict[str, Any], ref: Any) -> None:
         topic = frame.get("topic")
@@ -262,6 +302,34 @@ class Channel:
     async def activity(self, frame: dict[str, Any], ref: Any) -> None:
         topic, _ = self.joined_topic(frame)
         self.svc.hub.set_state(self.box, topic, rules.check_activity(self.person, frame.get("state")))
+
+    async def task(self, frame: dict[str, Any], ref: Any) -> None:
+        seq, task_id = await self.svc.huddle.task(self.person, ticket_id_of(frame.get("topic")), frame)
+        await self.box.send(reply_ok(ref, seq=seq, task_id=task_id))
+
+    async def assign(self, frame: dict[str, Any], ref: Any) -> None:
+        if "assignees" not in frame:
+            raise BadRequestError("assign needs assignees: the list of engineer ids (it may be empty).")
+        seq = await self.svc.huddle.assign(self.person, ticket_id_of(frame.get("topic")), frame["assignees"])
+        await self.box.send(reply_ok(ref, seq=seq))
+
+    async def invite(self, frame: dict[str, Any], ref: Any) -> None:
+        ticket_id = ticket_id_of(frame.get("topic"))
+        seq = await self.svc.huddle.invite(self.person, ticket_id, frame.get("user_id"), frame.get("message"))
+        await self.box.send(reply_ok(ref, seq=seq))
+
+    async def pin(self, frame: dict[str, Any], ref: Any) -> None:
+        if "seq" not in frame:
+            raise BadRequestError("pin needs seq: the internal note to pin, or null to unpin.")
+        seq = await self.svc.huddle.pin(self.person, ticket_id_of(frame.get("topic")), frame["seq"])
+        await self.box.send(reply_ok(ref, seq=seq))
+
+    async def seen(self, frame: dict[str, Any], ref: Any) -> None:
+        topic, ticket_id = self.joined_topic(frame)
+        seq = frame.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise BadRequestError("seen needs seq: the latest seq you have read.")
+        self.review(ticket_id, seq)
 
     async def ping(self, frame: dict[str, Any], ref: Any) -> None:
         await self.box.send(encode({"type": "pong", "ref": ref}))

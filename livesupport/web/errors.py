@@ -17,6 +17,7 @@ STATUS = {
     "not_found": 404,
     "conflict": 409,
     "too_large": 413,
+    "refused_file": 415,
     "rate_limited": 429,
     "policy": 403,
     "unavailable": 503,

@@ -8,7 +8,10 @@ from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
 from livesupport.actions.accounts import Accounts
+from livesupport.actions.attachments import Attachments
 from livesupport.actions.feedback import Feedbacks
+from livesupport.actions.huddle import Huddle
+from livesupport.actions.lists import Lists
 from livesupport.actions.tickets import Tickets
 from livesupport.clock import Clock
 from livesupport.realtime.hub import Hub
@@ -24,8 +27,11 @@ class Services:
     hub: Hub
     accounts: Accounts
     tickets: Tickets
+    huddle: Huddle
+    lists: Lists
     feedback: Feedbacks
     templates: Jinja2Templates
+    attachments: Attachments
 
 
 def services(conn: HTTPConnection) -> Services:

@@ -1,0 +1,116 @@
+"""Live lists and counters: `queue` for staff, `org:<id>` for a client organisation, per person and live."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import Deployment
+from tests.realtime.helpers import connected, open_ticket
+from tests.utils import Server, run_server
+
+
+@pytest.fixture
+def d(server: Server) -> Deployment:
+    return server.deployment  # type: ignore[attr-defined,no-any-return]
+
+
+def counters(pred):  # noqa: ANN001, ANN201
+    return lambda f: f["type"] == "counters" and pred(f["counts"])
+
+
+def row(ticket_id: int, pred=lambda r: True):  # noqa: ANN001, ANN201
+    return lambda f: f["type"] == "ticket" and f["ticket"]["id"] == ticket_id and pred(f["ticket"])
+
+
+async def test_who_may_join_which_list(server: Server, d: Deployment) -> None:
+    acme, globex = d.users["client"]["org_id"], d.users["outsider"]["org_id"]
+    async with connected(server, d, "client") as client, connected(server, d, "engineer") as eng:
+        assert (await client.request({"type": "join", "topic": "queue"}))["error"]["code"] == "forbidden"
+        assert (await client.request({"type": "join", "topic": f"org:{globex}"}))["error"]["code"] == "forbidden"
+        assert (await client.request({"type": "join", "topic": "org:99999"}))["error"]["code"] == "forbidden"
+        assert (await client.request({"type": "join", "topic": "org:x"}))["error"]["code"] == "forbidden"
+        joined = await client.join(f"org:{acme}")
+        assert {"open", "unreviewed", "overdue", "waiting_on_you"} <= joined["state"]["counts"].keys()
+        assert all(t["org"]["id"] == acme for t in joined["state"]["tickets"])
+        staff = await eng.join("queue")
+        assert {"open", "unreviewed", "overdue", "unassigned", "mine", "status_new"} <= staff["state"]["counts"].keys()
+
+
+async def test_counters_and_rows_move_when_someone_else_acts(server: Server, d: Deployment) -> None:
+    acme = d.users["client"]["org_id"]
+    async with connected(server, d, "engineer") as eng, connected(server, d, "client2") as bob:
+        start = (await eng.join("queue"))["state"]["counts"]
+        bob_start = (await bob.join(f"org:{acme}"))["state"]["counts"]
+        tid = await open_ticket(server, d, "Scanner offline", who="client")
+        r = await eng.expect(row(tid))
+        assert r["ticket"]["subject"] == "Scanner offline" and r["ticket"]["unreviewed"] is True
+        c = await eng.expect(counters(lambda n: n["open"] == start["open"] + 1))
+        assert c["counts"]["unassigned"] == start["unassigned"] + 1
+        assert c["counts"]["unreviewed"] == start["unreviewed"] + 1
+        # New to Bob too (a colleague opened it), and not to Alice who wrote it.
+        await bob.expect(counters(lambda n: n["unreviewed"] == bob_start["unreviewed"] + 1))
+
+        # The engineer opens the ticket: reviewed for them, still new to Bob; they show as viewing it.
+        async with connected(server, d, "engineer") as eng_tab:
+            await eng_tab.join(f"ticket:{tid}")
+            await eng.expect(counters(lambda n: n["unreviewed"] == start["unreviewed"]))
+            seen = await eng.expect(row(tid, lambda t: t["viewers"] == 1))
+            assert seen["ticket"]["members"][0]["id"] == d.users["engineer"]["id"]
+            await bob.expect(row(tid, lambda t: t["viewers"] == 1 and t["unreviewed"] is True))
+            r = await eng_tab.request({"type": "assign", "topic": f"ticket:{tid}",
+                                       "assignees": [d.users["engineer"]["id"]]})
+            assert r["ok"]
+            await eng.expect(counters(lambda n: n["mine"] == start["mine"] + 1
+                                      and n["unassigned"] == start["unassigned"]))
+            await eng.expect(row(tid, lambda t: [a["id"] for a in t["assignees"]] == [d.users["engineer"]["id"]]))
+        await eng.expect(row(tid, lambda t: t["viewers"] == 0))
+
+        # Status changes move the per-status counts and what waits on the client.
+        async with connected(server, d, "engineer") as e2:
+            await e2.request({"type": "status", "topic": f"ticket:{tid}", "status": "waiting_on_client"})
+        await bob.expect(counters(lambda n: n["waiting_on_you"] == bob_start["waiting_on_you"] + 1))
+
+
+async def test_a_ticket_turns_overdue_by_itself(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d, "Due soon")
+    soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+    async with connected(server, d, "engineer") as eng:
+        await eng.join("queue")
+        r = await eng.request({"type": "status", "topic": f"ticket:{tid}", "status": "triage", "next_update_at": soon})
+        assert r["ok"]
+        await eng.expect(row(tid, lambda t: t["overdue"] is False and t["status"] == "triage"))
+        # Nobody acts: the server notices the time passing.
+        await eng.expect(row(tid, lambda t: t["overdue"] is True), timeout=10)
+
+
+@pytest.fixture(scope="module")
+async def pair(postgres_deployment: Deployment, redis_url: tuple[str, str]) -> AsyncIterator[tuple[Server, Server]]:
+    url, prefix = redis_url
+    env = postgres_deployment.env(REDIS_URL=url, REDIS_PREFIX=prefix)
+    async with run_server(env) as a, run_server(env) as b:
+        for s in (a, b):
+            s.deployment = postgres_deployment  # type: ignore[attr-defined]
+        yield a, b
+
+
+async def test_counters_and_notices_cross_processes(pair: tuple[Server, Server]) -> None:
+    a, b = pair
+    d: Deployment = a.deployment  # type: ignore[attr-defined]
+    sam = d.users["engineer2"]
+    async with connected(b, d, "engineer2") as on_b, connected(a, d, "engineer") as on_a:
+        start = (await on_b.join("queue"))["state"]["counts"]
+        await on_b.join(f"user:{sam['id']}")
+        tid = await open_ticket(a, d, "Across processes")
+        await on_b.expect(row(tid))
+        await on_b.expect(counters(lambda n: n["open"] == start["open"] + 1))
+        await on_a.join(f"ticket:{tid}")
+        await on_b.expect(row(tid, lambda t: t["viewers"] == 1))  # presence made on a, shown on b
+        r = await on_a.request({"type": "invite", "topic": f"ticket:{tid}", "user_id": sam["id"]})
+        assert r["ok"]
+        notice = await on_b.expect(type="notice")
+        assert notice["ticket"]["id"] == tid and notice["kind"] == "invited"
+
+
