@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from livesupport.actions.passwords import hash_password
 from livesupport.clock import Clock
 from livesupport.domain.people import Person, Role
+from livesupport.store import huddle as huddle_store
 from livesupport.store import people
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
-from livesupport.store.models import User
+from livesupport.store.models import Task, User
 
 PASSWORD = "demo-password-1"
 
@@ -66,12 +68,40 @@ async def seed(db: Database, clock: Clock) -> list[tuple[str, str, str]]:
             data={"status": "in_progress", "next_update_at": store.iso(now + timedelta(minutes=40))},
             changes={"status": "in_progress", "next_update_at": now + timedelta(minutes=40)},
         )
+        await _huddle(s, t.id, dana, sam, now - timedelta(minutes=130))
         t2 = await store.create(s, org_id=acme.id, opened_by=alice.id, subject="New starter needs a mailbox",
                                 priority="normal", now=now - timedelta(minutes=30))
+        t2.next_update_at = now + timedelta(hours=3, minutes=30)  # the SLA's 4 hours for a first answer
         await store.append_event(s, t2.id, kind="chat", visibility="public", actor=alice, now=now - timedelta(minutes=30),
                                  data={"body": "Jamie starts on Monday; please set up jamie@acme.example.",
                                        "visibility": "public"})
     return _logins()
+
+
+async def _huddle(s: Any, ticket_id: int, dana: Person, sam: Person, at: datetime) -> None:
+    """Sam joins, both are assigned, the ticket is split into two tasks, and Sam's note is pinned as guidance."""
+    staff = await huddle_store.staff_users(s, [dana.id, sam.id])
+    await huddle_store.add_member(s, ticket_id, sam.id, dana.id, at)
+    await store.append_event(s, ticket_id, kind="member", visibility="public", actor=dana, now=at,
+                             data={"user": huddle_store.shown(staff[sam.id]), "change": "invited"})
+    await huddle_store.set_assignees(s, ticket_id, [dana.id, sam.id], at)
+    await store.append_event(s, ticket_id, kind="assignment", visibility="public", actor=dana, now=at,
+                             data={"assignees": [huddle_store.shown(staff[u]) for u in (dana.id, sam.id)],
+                                   "added": [dana.id, sam.id], "removed": []})
+    for title, who, state, note in [
+        ("Confirm the tenant's MFA policy", sam, "done", "Legacy auth blocked on 26 Nov by the security baseline."),
+        ("Create a new Outlook profile with Alice", dana, "doing", None),
+    ]:
+        task = Task(ticket_id=ticket_id, title=title, state=state, assignee_id=who.id, note=note,
+                    created_at=at, updated_at=at)
+        s.add(task)
+        await s.flush()
+        views, progress = await huddle_store.task_views(s, ticket_id)
+        await store.append_event(s, ticket_id, kind="task", visibility="public", actor=sam, now=at,
+                                 data={"change": "created", "task": views[-1], "progress": progress})
+    guidance = await huddle_store.pinned(s, ticket_id, 4)
+    await store.append_event(s, ticket_id, kind="pin", visibility="internal", actor=sam, now=at,
+                             data={"seq": 4, "body": guidance["body"] if guidance else ""}, changes={"pinned_seq": 4})
 
 
 def _logins() -> list[tuple[str, str, str]]:
