@@ -1,10 +1,11 @@
 // Small touches for every page: local times, and forms that say they are working.
 import { localiseTimes, nextUpdateText, parseInstant, shortTime, span } from "./format.js";
 
-function refreshTimes() {
-  localiseTimes(document);
+/** Local times and next-update promises under `root`, as of now. */
+export function refreshTimes(root = document) {
+  localiseTimes(root);
   const now = new Date();
-  for (const el of document.querySelectorAll("[data-next-update]:not(main)")) {
+  for (const el of root.querySelectorAll("[data-next-update]:not(main)")) {
     const at = parseInstant(el.dataset.nextUpdate);
     if (!at) continue;
     const { state } = nextUpdateText(el.dataset.nextUpdate, now);
@@ -58,4 +59,4 @@ function busyForms() {
 
 refreshTimes();
 busyForms();
-setInterval(refreshTimes, 30_000);
+setInterval(() => refreshTimes(document), 30_000);

@@ -1,14 +1,22 @@
-// The live ticket page: conversation, presence, typing, status, over one WebSocket.
+// The live ticket page: conversation, presence, typing, status, over the page's one WebSocket.
+// Tasks, the team, guidance, replies and files live in their own modules; this one routes to them.
 // User content is only ever put in the page as text (textContent), never as HTML.
-import { Live } from "./live.js";
+import { attachmentList, createAttachments } from "./attachments.js";
+import { h, joinNames, roleBadge, timeEl } from "./dom.js";
 import {
   CLOSED_STATUSES, fullTime, initials, isStaffRole, nextUpdateText, parseInstant,
-  roleLabel, shortTime, statusLabel, toLocalInputValue,
+  shortTime, statusLabel, toLocalInputValue,
 } from "./format.js";
+import { createGuidance } from "./guidance.js";
+import { createHuddle } from "./huddle.js";
+import { live, newRef, startLive } from "./socket.js";
+import { createTasks } from "./tasks.js";
+import { createThreads, quoteEl } from "./threads.js";
 
 const TYPING_SEND_EVERY_MS = 3_000;
 const TYPING_SHOWN_MS = 5_000;
 const REPLAY_GRACE_MS = 4_000;
+const SEEN_EVERY_MS = 2_000;
 
 const page = document.getElementById("ticket-page");
 const ticketId = page.dataset.ticketId;
@@ -16,8 +24,10 @@ const me = {
   id: String(page.dataset.meId),
   name: page.dataset.meName || "",
   role: page.dataset.meRole || "",
+  tier: Number(page.dataset.meTier) || undefined,
 };
 const isStaff = page.dataset.staff === "true";
+const canPin = page.dataset.canPin === "true";
 const topic = `ticket:${ticketId}`;
 const draftKey = `livesupport:draft:${ticketId}`;
 
@@ -30,6 +40,8 @@ const els = {
   connRetry: $("conn-retry"),
   status: $("status"),
   nextUpdate: $("next-update"),
+  nextUpdatePill: $("next-update-pill"),
+  nextUpdateSource: $("next-update-source"),
   viewerCount: $("viewer-count"),
   presence: $("presence"),
   workingNote: $("working-note"),
@@ -62,6 +74,9 @@ const state = {
   joinRef: null,
   status: page.dataset.status || "",
   nextUpdateAt: page.dataset.nextUpdate || null,
+  nextUpdateSource: page.dataset.nextUpdateSource || null,
+  seenSent: 0,
+  seenTimer: 0,
   working: false, // what I asked for; re-announced after each reconnect
   statusDirty: false,
   lastTypingSent: 0,
@@ -74,47 +89,19 @@ const rendered = new Map();
 /** ref -> {kind, frame, li, generation}: sent and not yet answered, or waiting to be sent. */
 const pending = new Map();
 
-let refCounter = 0;
-function newRef(prefix) {
-  refCounter += 1;
-  return `${prefix}-${Date.now().toString(36)}-${refCounter}-${Math.random().toString(36).slice(2, 7)}`;
-}
-
-// ---------------------------------------------------------------------------
-// Small DOM helpers (text only)
-
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "className") el.className = value;
-    else if (key === "dataset") Object.assign(el.dataset, value);
-    else if (key === "text") el.textContent = value;
-    else el.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
-
-function timeEl(iso) {
-  const at = parseInstant(iso);
-  if (!at) return null;
-  return h("time", { datetime: iso, title: fullTime(at), className: "msg-time", dataset: { local: "datetime" } }, shortTime(at));
-}
-
-function roleBadge(role, tier) {
-  const label = roleLabel(role, tier);
-  if (!label) return null;
-  return h("span", { className: `role-badge role-${isStaffRole(role) ? "staff" : "client"}` }, label);
-}
+const tasks = createTasks({ topic, isStaff, canManage: page.dataset.canTasks === "true" });
+const huddle = createHuddle({ topic, me, isStaff });
+const guidance = createGuidance({ topic, canPin });
+const threads = createThreads();
+const attachments = createAttachments({
+  ticketId,
+  maxBytes: Number(page.dataset.maxUpload) || 0,
+  onChange: (error) => { if (error) showComposerError(error); },
+});
 
 // ---------------------------------------------------------------------------
 // Connection banner
 
-const live = new Live();
 let bannerTimer = 0;
 
 function hasUnsent() {
@@ -193,11 +180,12 @@ function setNotReady() {
 // ---------------------------------------------------------------------------
 // Joining and the replay
 
-live.addEventListener("open", () => {
+function join() {
   state.ready = false;
   state.joinRef = newRef("join");
   live.send({ type: "join", topic, since: state.lastSeq, ref: state.joinRef });
-});
+}
+live.addEventListener("open", join);
 
 function onJoined(frame) {
   if (frame.topic && frame.topic !== topic) return;
@@ -206,6 +194,8 @@ function onJoined(frame) {
   if (frame.state && typeof frame.state === "object") applyTicketState(frame.state);
   const upTo = Number(frame.seq) || 0;
   state.replayTo = upTo;
+  // Joining marks the ticket reviewed up to here; `seen` moves it on.
+  state.seenSent = Math.max(state.seenSent, upTo);
   if (upTo <= state.lastSeq) {
     replayDone();
   } else {
@@ -227,11 +217,16 @@ function replayDone() {
   if (state.working) live.send({ type: "activity", topic, state: "working" });
   flushOutbox();
   renderBanner();
+  scheduleSeen();
 }
 
 function applyTicketState(t) {
+  if (typeof t.next_update_source === "string" || t.next_update_source === null) state.nextUpdateSource = t.next_update_source;
   if (typeof t.status === "string") setStatus(t.status);
   if ("next_update_at" in t) setNextUpdate(t.next_update_at);
+  tasks.applyState(t);
+  huddle.applyState(t);
+  guidance.applyState(t);
   if (typeof t.subject === "string" && t.subject) {
     const h1 = $("ticket-subject");
     if (h1 && h1.textContent !== t.subject) h1.textContent = t.subject;
@@ -261,20 +256,40 @@ function setNextUpdate(iso) {
   renderNextUpdate();
 }
 
+const SOURCE_WORDS = { staff: "set by staff", sla: "service level target" };
+let nextUpdateTimer = 0;
+
+/** "Next update by 14:30 (in 25 min)", counting down, and "overdue" the moment it passes. */
 function renderNextUpdate() {
-  let { text, state: kind, at } = nextUpdateText(state.nextUpdateAt);
+  clearTimeout(nextUpdateTimer);
+  const now = new Date();
+  let { text, state: kind, at } = nextUpdateText(state.nextUpdateAt, now);
   if (!at && CLOSED_STATUSES.has(state.status)) text = "No update scheduled";
-  if (at && kind === "overdue" && CLOSED_STATUSES.has(state.status)) {
+  if (at && CLOSED_STATUSES.has(state.status)) {
     text = "No update scheduled";
     kind = "none";
   }
   els.nextUpdate.textContent = text;
   els.nextUpdate.dataset.state = kind;
-  if (at) els.nextUpdate.title = fullTime(at);
-  else els.nextUpdate.removeAttribute("title");
-}
+  els.nextUpdatePill.dataset.state = kind;
+  page.dataset.overdue = kind === "overdue" ? "true" : "false";
+  if (at) els.nextUpdatePill.title = fullTime(at);
+  else els.nextUpdatePill.removeAttribute("title");
 
-setInterval(renderNextUpdate, 30_000);
+  const detail = [];
+  if (kind === "overdue") detail.push(`was due ${shortTime(at, now)}`);
+  if (kind !== "none" && SOURCE_WORDS[state.nextUpdateSource]) detail.push(SOURCE_WORDS[state.nextUpdateSource]);
+  const detailText = detail.length ? `(${detail.join(", ")})` : "";
+  els.nextUpdateSource.textContent = detailText;
+  els.nextUpdateSource.hidden = !detailText;
+
+  // Again when the minutes shown change, and right when it falls due.
+  if (at && kind !== "none") {
+    const toDue = at - now;
+    const delay = toDue > 0 ? Math.min(toDue + 50, 15_000) : 30_000;
+    nextUpdateTimer = setTimeout(renderNextUpdate, delay);
+  }
+}
 
 // ---------------------------------------------------------------------------
 // The conversation
@@ -318,7 +333,7 @@ function actorOf(ev) {
   return { id: a.id === undefined || a.id === null ? "" : String(a.id), name: a.name || "Support desk", role: a.role || "", tier: a.tier };
 }
 
-function chatLi({ seq, actor, at, body, visibility, pendingLabel }) {
+function chatLi({ seq, actor, at, body, visibility, pendingLabel, replyTo, attachments: files }) {
   const own = actor.id === me.id;
   const internal = visibility === "internal";
   const staff = isStaffRole(actor.role);
@@ -331,7 +346,11 @@ function chatLi({ seq, actor, at, body, visibility, pendingLabel }) {
     className: classes.join(" "),
     dataset: { visibility: internal ? "internal" : "public", kind: "chat", actorId: actor.id },
   });
-  if (seq !== null && seq !== undefined) li.dataset.seq = String(seq);
+  if (seq !== null && seq !== undefined) {
+    li.dataset.seq = String(seq);
+    li.id = `msg-${seq}`;
+  }
+  if (replyTo) li.dataset.replyTo = String(replyTo);
   const head = h("div", { className: "msg-head" },
     h("span", { className: "msg-author" }, own ? `${actor.name} (you)` : actor.name),
     roleBadge(actor.role, actor.tier),
@@ -340,9 +359,21 @@ function chatLi({ seq, actor, at, body, visibility, pendingLabel }) {
   const main = h("div", { className: "msg-main" },
     head,
     internal ? h("p", { className: "msg-label" }, "Internal note – staff only") : null,
-    h("div", { className: "msg-body" }, body),
+    replyTo ? quoteEl(replyTo) : null,
+    body ? h("div", { className: "msg-body" }, body) : null,
+    attachmentList(files),
   );
-  if (pendingLabel) main.append(h("p", { className: "msg-state", role: "status" }, pendingLabel));
+  if (pendingLabel) {
+    main.append(h("p", { className: "msg-state", role: "status" }, pendingLabel));
+  } else if (seq !== null && seq !== undefined) {
+    main.append(h("div", { className: "msg-actions" },
+      h("button", { type: "button", className: "msg-action", dataset: { action: "reply", seq: String(seq) } },
+        "Reply", h("span", { className: "visually-hidden" }, ` to ${actor.name}`)),
+      internal && canPin
+        ? h("button", { type: "button", className: "msg-action", "aria-pressed": "false", dataset: { action: "pin", seq: String(seq) } }, "Pin as guidance")
+        : null,
+    ));
+  }
   li.append(h("span", { className: "avatar", "aria-hidden": "true" }, initials(actor.name)), main);
   return li;
 }
@@ -354,15 +385,38 @@ function statusLine(ev, actor) {
   if (at) text += `; next update by ${shortTime(at)}`;
   else if ("next_update_at" in data && !CLOSED_STATUSES.has(data.status)) text += "; no update scheduled";
   text += ".";
-  const li = h("li", {
-    className: "msg msg-system",
-    dataset: { seq: String(ev.seq), visibility: ev.visibility === "internal" ? "internal" : "public", kind: "status" },
+  return systemLi(ev, "status", text);
+}
+
+/** A small line in the conversation: a status change, someone assigned or brought in, a pin. */
+function systemLi(ev, kind, text, extra = null) {
+  return h("li", {
+    className: `msg msg-system system-${kind}`,
+    id: `msg-${ev.seq}`,
+    dataset: { seq: String(ev.seq), visibility: ev.visibility === "internal" ? "internal" : "public", kind },
   },
   h("span", { className: "system-icon", "aria-hidden": "true" }),
-  h("span", { className: "system-text" }, text),
+  h("span", { className: "system-text" }, text, extra),
   ev.at ? timeEl(ev.at) : null,
   );
-  return li;
+}
+
+function memberLine(ev, actor) {
+  const data = ev.data || {};
+  const inviter = actor.id && actor.id !== String(data.user?.id) ? (actor.id === me.id ? "you" : actor.name) : "";
+  const note = isStaff && typeof data.message === "string" && data.message
+    ? h("span", { className: "system-quote" }, `“${data.message}”`)
+    : null;
+  return systemLi(ev, "member", huddle.memberText(ev, inviter), note);
+}
+
+function pinLine(ev, actor) {
+  const data = ev.data || {};
+  const who = actor.id === me.id ? "You" : actor.name;
+  const text = data.seq === null || data.seq === undefined
+    ? `${who} removed the pinned guidance.`
+    : `${who} pinned a note as guidance.`;
+  return systemLi({ ...ev, visibility: "internal" }, "pin", text);
 }
 
 function onEvent(ev) {
@@ -386,17 +440,38 @@ function onEvent(ev) {
       own = true;
       adoptPending("chat", (f) => f.body === data.body && (f.visibility || "public") === visibility, seq);
     }
-    li = chatLi({ seq, actor, at: ev.at, body: typeof data.body === "string" ? data.body : "", visibility });
+    li = chatLi({
+      seq, actor, at: ev.at, body: typeof data.body === "string" ? data.body : "", visibility,
+      replyTo: data.reply_to, attachments: data.attachments,
+    });
+    if (visibility === "internal") guidance.refreshMessage(li);
     stopTyping(actor.id);
   } else if (ev.kind === "status") {
     if (actor.id === me.id) {
       adoptPending("status", (f) => f.status === data.status, seq);
     }
+    if (typeof data.next_update_source === "string") state.nextUpdateSource = data.next_update_source;
+    else if ("next_update_at" in data) state.nextUpdateSource = data.next_update_at ? "staff" : null;
     if (typeof data.status === "string") setStatus(data.status);
     if ("next_update_at" in data) setNextUpdate(data.next_update_at);
     li = statusLine(ev, actor);
+  } else if (ev.kind === "task") {
+    tasks.onEvent(ev);
+  } else if (ev.kind === "assignment") {
+    huddle.onAssignment(ev);
+    li = systemLi(ev, "assignment", huddle.assignmentText(ev, actor.id === me.id ? "You" : actor.name));
+  } else if (ev.kind === "member") {
+    huddle.onMember(ev);
+    li = memberLine(ev, actor);
+  } else if (ev.kind === "pin") {
+    guidance.onPin(ev);
+    li = pinLine(ev, actor);
   }
-  // Other kinds (tasks, assignment, member, ...) are not shown on this page yet.
+  // A server that moves the promise with other events may say so in their data too.
+  if (ev.kind !== "status" && data.next_update_at !== undefined) {
+    if (typeof data.next_update_source === "string") state.nextUpdateSource = data.next_update_source;
+    setNextUpdate(data.next_update_at);
+  }
 
   if (li) {
     const wasNearEnd = nearEnd();
@@ -415,7 +490,29 @@ function onEvent(ev) {
 function noteSeq(seq) {
   if (seq > state.lastSeq) state.lastSeq = seq;
   if (!state.ready && state.replayTo && seq >= state.replayTo) replayDone();
+  scheduleSeen();
 }
+
+// ---------------------------------------------------------------------------
+// Read up to here: `seen`, at most every 2 s, only while the page is in sight
+
+function scheduleSeen() {
+  if (state.seenTimer || document.visibilityState !== "visible") return;
+  if (!state.ready || state.lastSeq <= state.seenSent) return;
+  const wait = Math.max(0, (state.seenAt || 0) + SEEN_EVERY_MS - Date.now());
+  state.seenTimer = setTimeout(sendSeen, wait);
+}
+
+function sendSeen() {
+  state.seenTimer = 0;
+  if (document.visibilityState !== "visible" || !state.ready || state.lastSeq <= state.seenSent) return;
+  if (live.send({ type: "seen", topic, seq: state.lastSeq })) {
+    state.seenSent = state.lastSeq;
+    state.seenAt = Date.now();
+  }
+}
+
+document.addEventListener("visibilitychange", scheduleSeen);
 
 /** Our own event came back: the message waiting for it is done. */
 function adoptPending(kind, matches, seq) {
@@ -455,12 +552,17 @@ function setPendingLabel(li, text) {
   if (label && label.textContent !== text) label.textContent = text;
 }
 
-function sendChat(body, { force = false } = {}) {
-  const vis = isStaff && els.internal && els.internal.checked ? "internal" : "public";
+function composerVisibility() {
+  return isStaff && els.internal && els.internal.checked ? "internal" : "public";
+}
+
+function sendChat(body, { force = false, replyTo = null } = {}) {
+  const vis = composerVisibility();
   const ref = newRef("chat");
   const frame = { type: "chat", topic, body, visibility: vis, base_seq: state.lastSeq, ref };
   if (force) frame.force = true;
-  const li = chatLi({ seq: null, actor: { ...me }, at: null, body, visibility: vis, pendingLabel: "Sending…" });
+  if (replyTo) frame.reply_to = replyTo;
+  const li = chatLi({ seq: null, actor: { ...me }, at: null, body, visibility: vis, pendingLabel: "Sending…", replyTo });
   li.dataset.ref = ref;
   pending.set(ref, { kind: "chat", frame, li, generation: null });
   els.messages.append(li);
@@ -563,6 +665,7 @@ function saveDraft() {
 }
 
 function restoreToComposer(frame) {
+  if (frame.reply_to && !threads.replyTo) threads.set(frame.reply_to);
   const current = els.message.value;
   if (!current.trim()) els.message.value = frame.body;
   else if (!current.includes(frame.body)) els.message.value = `${frame.body}\n\n${current}`;
@@ -599,11 +702,43 @@ function applyComposerMode() {
   els.internalBanner.hidden = !internal;
   els.messageLabel.textContent = internal ? "Note for the team" : "Reply to the client";
   els.message.placeholder = internal ? "Write a note for the team – the client will not see it…" : "Write to the client…";
-  els.send.textContent = internal ? "Add note" : "Send";
+  if (els.send.getAttribute("aria-disabled") !== "true") els.send.textContent = sendLabel();
+}
+
+function sendLabel() {
+  return els.internal && els.internal.checked ? "Add note" : "Send";
+}
+
+/** Text and files go together over HTTP; the text stays in the composer until they are stored. */
+async function submitWithFiles(body) {
+  if (attachments.busy) return;
+  hideComposerError();
+  els.send.setAttribute("aria-disabled", "true");
+  els.send.textContent = "Sending…";
+  const result = await attachments.upload({
+    body: body.trim() ? body : "",
+    visibility: composerVisibility(),
+    replyTo: threads.replyTo,
+  });
+  els.send.removeAttribute("aria-disabled");
+  els.send.textContent = sendLabel();
+  if (!result.ok) {
+    showComposerError(result.error);
+    return;
+  }
+  // What was typed during the upload is kept.
+  const now = els.message.value;
+  els.message.value = now.startsWith(body) ? now.slice(body.length).trimStart() : now;
+  threads.clear();
+  saveDraft();
 }
 
 function submitComposer({ force = false } = {}) {
   const body = els.message.value;
+  if (attachments.hasFiles) {
+    submitWithFiles(body);
+    return;
+  }
   if (!body.trim()) {
     showComposerError({ code: "empty", message: "Write a message first." });
     els.message.focus();
@@ -613,7 +748,9 @@ function submitComposer({ force = false } = {}) {
   hideComposerError();
   els.message.value = "";
   state.lastTypingSent = 0;
-  sendChat(body, { force });
+  const replyTo = threads.replyTo;
+  threads.clear();
+  sendChat(body, { force, replyTo });
   saveDraft();
   els.message.focus();
 }
@@ -689,11 +826,6 @@ function stopTyping(userId) {
 
 // ---------------------------------------------------------------------------
 // Presence
-
-function joinNames(list) {
-  if (list.length <= 1) return list.join("");
-  return `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}`;
-}
 
 function onPresence(frame) {
   if (frame.topic && frame.topic !== topic) return;
@@ -850,4 +982,6 @@ applyComposerMode();
 setStatus(state.status);
 setNextUpdate(state.nextUpdateAt);
 renderBanner();
-live.start();
+// The socket is the page's, shared with the notices: it may be open already.
+if (live.isOpen) join();
+startLive();

@@ -33,6 +33,12 @@ OPEN = [s.value for s in sla.OPEN]
 ROWS_LIMIT = 200
 
 
+def counted(row: dict[str, Any], person: Person) -> tuple[Any, ...]:
+    """What of a row the counters depend on."""
+    return (row["status"], row["overdue"], row["unreviewed"], bool(row["assignees"]),
+            any(a["id"] == person.id for a in row["assignees"]))
+
+
 def scope_of(topic: str) -> int | None:
     """`queue` -> None (every organisation); `org:<id>` -> id."""
     if topic == "queue":
@@ -48,6 +54,8 @@ class Lists:
         self.db, self.hub, self.clock = db, hub, clock
         hub.on_lists_changed = self.refresh
         self._sent: dict[tuple[Outbox, str], dict[str, int]] = {}  # the counters each listener last got
+        # What of each ticket the listener's counters depend on: when none of it moved, the counts did not either.
+        self._counted: dict[tuple[Outbox, str], dict[int, tuple[Any, ...]]] = {}
         self._due: dict[int, datetime] = {}  # open tickets not yet overdue, and when they will be
         self._due_timer: asyncio.TimerHandle | None = None
         self._lock = asyncio.Lock()
@@ -80,7 +88,9 @@ class Lists:
             rows = await self._rows(s, found, [person])
             counts = await self._counts(s, person, org_id)
         self._sent[(box, topic)] = counts
-        return {"counts": counts, "tickets": [rows[(person.id, t.id)] for t, _ in found]}
+        shown = [rows[(person.id, t.id)] for t, _ in found]
+        self._counted[(box, topic)] = {r["id"]: counted(r, person) for r in shown}
+        return {"counts": counts, "tickets": shown}
 
     # -- what changed ------------------------------------------------------------------
 
@@ -96,6 +106,7 @@ class Lists:
         listeners = [(box, topic, scope_of(topic)) for topic, subs in self.hub.feeds.items()
                      if not topic.startswith("user:") for box in subs]
         self._sent = {k: v for k, v in self._sent.items() if k[0] in self.hub.feeds.get(k[1], {})}
+        self._counted = {k: v for k, v in self._counted.items() if k in self._sent}
         if not listeners:
             return
         people = {box.person.id: box.person for box, _, _ in listeners}
@@ -111,10 +122,17 @@ class Lists:
             for box, topic, org_id in listeners:
                 person = box.person
                 mine = [t for t, _ in found if org_id is None or t.org_id == org_id]
+                known = self._counted.setdefault((box, topic), {})
+                moved = ids is None
                 for t in mine:
-                    box.send_nowait(encode({"type": "ticket", "topic": topic, "ticket": rows[(person.id, t.id)]}))
-                if not mine and ids is not None:
-                    continue
+                    r = rows[(person.id, t.id)]
+                    box.send_nowait(encode({"type": "ticket", "topic": topic, "ticket": r}))
+                    sig = counted(r, person)
+                    if known.get(t.id) != sig:
+                        known[t.id] = sig
+                        moved = True
+                if not moved:
+                    continue  # e.g. one more message on a ticket already new to this person
                 key = (person.id, org_id)
                 if key not in counts:
                     counts[key] = await self._counts(s, person, org_id)

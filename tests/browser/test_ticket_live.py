@@ -10,126 +10,13 @@ Set LIVESUPPORT_SCREENSHOTS=/some/dir to keep screenshots of the pages.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-playwright_api = pytest.importorskip("playwright.async_api")
-async_playwright = playwright_api.async_playwright
-expect = playwright_api.expect
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-IN_CI = os.environ.get("CI", "").lower() == "true"
-SHOTS = os.environ.get("LIVESUPPORT_SCREENSHOTS")
-DESKTOP = {"viewport": {"width": 1280, "height": 860}}
-PHONE = {
-    "viewport": {"width": 375, "height": 740},
-    "is_mobile": True,
-    "has_touch": True,
-    "device_scale_factor": 2,
-}
-
-expect.set_options(timeout=10_000)
-
-
-@pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"Chromium is required in CI ({CHROMIUM})", pytrace=False)
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-class Person:
-    """One user in their own browser context, with what the page said to the console."""
-
-    def __init__(self, context: Any, page: Any) -> None:
-        self.context = context
-        self.page = page
-        self.problems: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
-
-    def _console(self, msg: Any) -> None:
-        text = msg.text
-        if "Content Security Policy" in text or "Content-Security-Policy" in text:
-            self.problems.append(f"CSP: {text}")
-        elif msg.type == "error" and "favicon" not in text and "/feedback" not in text:
-            self.problems.append(f"console error: {text}")
-
-    async def my_id(self) -> str:
-        return await self.page.locator("#ticket-page").get_attribute("data-me-id")
-
-    async def my_name(self) -> str:
-        return await self.page.locator("#ticket-page").get_attribute("data-me-name")
-
-    async def open_ticket(self, base: str, ticket_id: int) -> None:
-        await self.page.goto(f"{base}/tickets/{ticket_id}")
-        await expect(self.page.locator("#conn-state")).to_have_text(re.compile(r"^\s*Live\s*$"))
-
-    async def shot(self, name: str) -> None:
-        if SHOTS:
-            Path(SHOTS).mkdir(parents=True, exist_ok=True)
-            await self.page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
-
-    def assert_clean(self, allow: tuple[str, ...] = ()) -> None:
-        problems = [p for p in self.problems if not any(a in p for a in allow)]
-        assert not problems, "\n".join(problems)
-
-
-async def log_in(
-    browser: Any,
-    live_server: Any,
-    who: str,
-    options: dict[str, Any] | None = None,
-    next_path: str = "/tickets",
-) -> Person:
-    context = await browser.new_context(**(options or DESKTOP))
-    page = await context.new_page()
-    person = Person(context, page)
-    email, password = live_server.users[who]
-    await page.goto(f"{live_server.url}/login?next={next_path}")
-    await page.fill("#email", email)
-    await page.fill("#password", password)
-    await page.click("#login-submit")
-    await page.wait_for_url(re.compile(re.escape(next_path) + r"$"))
-    return person
-
-
-def message(page: Any, text: str, visibility: str | None = None) -> Any:
-    selector = "#messages li.msg" + (f'[data-visibility="{visibility}"]' if visibility else "")
-    return page.locator(selector).filter(has_text=text)
-
-
-async def send(person: Person, text: str) -> None:
-    page = person.page
-    await page.fill("#message", text)
-    await page.click("#send")
-    mine = message(page, text)
-    # "Sending…" until the server's ok, then a stored message with its seq.
-    await expect(mine).to_have_count(1)
-    await expect(mine).to_have_attribute("data-seq", re.compile(r"^\d+$"))
-    await expect(mine).not_to_contain_text("Sending…")
-    await expect(page.locator("#message")).to_have_value("")
+from tests.browser.helpers import DESKTOP, PHONE, Person, expect, log_in, message, send
 
 
 async def test_client_and_engineer_work_a_ticket_live(browser: Any, live_server: Any) -> None:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from livesupport.domain.errors import ForbiddenError, LivesupportError
 from livesupport.domain.people import Person
 from livesupport.domain.tickets import Status
-from livesupport.store.models import Organisation
+from livesupport.store.models import Organisation, User
 from livesupport.web.errors import STATUS
 from livesupport.web.pages import render
 from livesupport.web.security import csrf_ok, person_from_session
@@ -41,6 +41,13 @@ async def _client_orgs(request: Request) -> list[dict[str, object]]:
         return [{"id": o.id, "name": o.name} for o in rows.scalars()]
 
 
+async def _staff(request: Request) -> list[dict[str, object]]:
+    """The engineers one may assign, give a task to or invite: for the staff's selects."""
+    async with services(request).db.read() as s:
+        rows = await s.execute(select(User).where(User.role.in_(("staff", "admin"))).order_by(User.name))
+        return [{"id": u.id, "name": u.name, "role": u.role, "tier": u.tier} for u in rows.scalars()]
+
+
 async def ticket_list(request: Request) -> Response:
     person, redirect = await _login_first(request)
     if redirect:
@@ -48,7 +55,7 @@ async def ticket_list(request: Request) -> Response:
     assert person is not None
     tickets = await services(request).tickets.list_for(person)
     return render(request, "tickets.html", person, title="Tickets", tickets=tickets, is_staff=person.is_staff,
-                  org_name=await _org_name(request, person))
+                  me=person.public(), org_id=person.org_id, org_name=await _org_name(request, person))
 
 
 async def new_ticket_page(request: Request) -> Response:
@@ -94,9 +101,11 @@ async def ticket_page(request: Request) -> Response:
     except ForbiddenError:
         return render(request, "not_found.html", person, 404, title="Ticket not found",
                       message="We could not find that ticket, or it belongs to another organisation.")
+    staff = await _staff(request) if person.is_staff else []
+    max_upload = getattr(services(request).settings, "max_attachment_bytes", None)
     return render(request, "ticket.html", person, title=f"#{state['id']} {state['subject']}", ticket=state,
                   is_staff=person.is_staff, me=person.public(), statuses=[s.value for s in Status],
-                  org_name=await _org_name(request, person))
+                  staff=staff, max_upload=max_upload, org_name=await _org_name(request, person))
 
 
 routes = [
