@@ -410,6 +410,7 @@ class Bench:
             "SECRET_KEY": "bench",
             "DATA_DIR": str(data_dir),
             "WS_RATE": "0",  # the per-connection rate limit is off: this measures fan-out, not the limiter
+            "CHAT_RATE": "0",  # and so is the per-user chat limit
         }
         ls = [self.py, "-m", "livesupport"]
         run_checked([*ls, "migrate"], env)
@@ -687,7 +688,7 @@ def report(results: dict[str, Any]) -> str:
         "",
         "Each server: two uvicorn processes on 127.0.0.1 sharing Redis (livesupport also one PostgreSQL database), "
         "one server at a time; subscribers split evenly over the two processes, the publisher on the first. "
-        "livesupport runs with WS_RATE=0: its per-connection rate limit is off, this measures fan-out, not the limiter. "
+        "livesupport runs with WS_RATE=0 and CHAT_RATE=0: its rate limits are off, this measures fan-out, not the limiter. "
         f"Full speed: {a['messages']:,} messages from {a['publishers']} publisher socket(s), at most {a['window']} unanswered; fixed rate: {_f(float(a['rate']), 0)} msg/s "
         f"for {_f(float(a['duration']), 0)} s; bodies of {a['payload']} bytes. CPU = user+sys of both server processes + the "
         "Redis server, per message delivered to a subscriber (PostgreSQL's CPU is shown apart).",

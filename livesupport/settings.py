@@ -32,6 +32,13 @@ class Settings:
     session_https_only: bool = False
     sla_targets: dict[Priority, Target] = field(default_factory=lambda: parse_targets(DEFAULT_TARGETS))
     max_attachment_bytes: int = 10 * 1024 * 1024
+    smtp_url: str | None = None
+    mail_from: str = "livesupport <support@localhost>"
+    base_url: str | None = None  # for links in e-mails; the request's own address when unset
+    session_idle_hours: float = 12.0
+    session_max_days: float = 7.0
+    chat_rate: float = 5.0  # chat messages per second per user, over all their connections to this process
+    chat_burst: float = 20.0
     templates_dir: Path = field(default=ROOT / "templates")
     static_dir: Path = field(default=ROOT / "static")
 
@@ -79,4 +86,11 @@ def load(env: dict[str, str] | None = None) -> Settings:
         session_https_only=env.get("SESSION_HTTPS_ONLY", "").lower() in ("1", "true", "yes"),
         sla_targets=parse_targets(env.get("SLA_TARGETS") or DEFAULT_TARGETS),
         max_attachment_bytes=int(env.get("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)),
+        smtp_url=env.get("SMTP_URL") or None,
+        mail_from=env.get("MAIL_FROM") or "livesupport <support@localhost>",
+        base_url=(env.get("BASE_URL") or "").rstrip("/") or None,
+        session_idle_hours=float(env.get("SESSION_IDLE_HOURS", 12)),
+        session_max_days=float(env.get("SESSION_MAX_DAYS", 7)),
+        chat_rate=float(env.get("CHAT_RATE", 5)),
+        chat_burst=float(env.get("CHAT_BURST", 20)),
     )

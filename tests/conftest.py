@@ -139,8 +139,12 @@ async def _deployment(kind: str) -> AsyncIterator[Deployment]:
 
 @pytest.fixture(scope="session")
 async def server(deployment: Deployment) -> AsyncIterator[Server]:
-    """One server process per database, shared by the protocol tests."""
-    async with run_server(deployment.env()) as srv:
+    """One server process per database, shared by the protocol tests.
+
+    The per-person chat limit is off here: these tests write in bursts no person types (test_limits.py
+    checks the limits on servers of their own).
+    """
+    async with run_server(deployment.env(CHAT_RATE="0")) as srv:
         srv.deployment = deployment  # type: ignore[attr-defined]
         yield srv
 

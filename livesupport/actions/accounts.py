@@ -8,24 +8,25 @@ from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from livesupport.actions.passwords import hash_password, verify_password
+from livesupport.actions.mail import Mailer
+from livesupport.actions.passwords import check_new_password, hash_password, verify_password
+from livesupport.actions.throttle import LOGIN_ACCOUNT, LOGIN_ADDRESS, Throttle
 from livesupport.clock import Clock
 from livesupport.domain.errors import (
     BadRequestError,
     ConflictError,
-    RateLimitedError,
     UnauthorizedError,
 )
-from livesupport.domain.passwords import check_new
 from livesupport.domain.people import Person, Role
-from livesupport.domain.throttle import FailureThrottle
 from livesupport.realtime.hub import Hub
 from livesupport.store import people
 from livesupport.store.database import Database
 from livesupport.store.models import User
 
 TOKEN_TTL = timedelta(hours=12)
-SESSION_TTL = timedelta(days=14)
+SESSION_TTL = timedelta(days=7)  # absolute: a browser session ends a week after login, used or not
+SESSION_IDLE = timedelta(hours=12)  # idle: or 12 hours after it was last used
+TOUCH_EVERY = timedelta(minutes=1)  # how often a session's last use is written
 WRONG = "That e-mail and password do not match an account."
 
 
@@ -34,31 +35,30 @@ def token_hash(token: str) -> str:
 
 
 class Accounts:
-    def __init__(self, db: Database, clock: Clock, hub: Hub | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock, hub: Hub | None = None, throttle: Throttle | None = None,
+                 mailer: Mailer | None = None, session_ttl: timedelta = SESSION_TTL,
+                 session_idle: timedelta = SESSION_IDLE) -> None:
         self.db, self.clock, self.hub = db, clock, hub
-        # 10 failures per account and 50 per client address in 15 minutes.
-        self._by_account = FailureThrottle(10, 900)
-        self._by_address = FailureThrottle(50, 900)
+        self.throttle = throttle or Throttle(db, clock)
+        self.mailer = mailer
+        self.session_ttl, self.session_idle = session_ttl, session_idle
 
-    async def authenticate(self, email: object, password: object, address: str) -> Person:
-        if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
-            raise BadRequestError("Enter your e-mail address and your password.")
-        email = email.strip().lower()
-        now = self.clock.now().timestamp()
-        wait = max(self._by_account.retry_after(email, now), self._by_address.retry_after(address, now))
-        if wait:
-            minutes = max(1, round(wait / 60))
-            raise RateLimitedError(
-                f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}.", wait
-            )
+    async def authenticate(self, login: object, password: object, address: str) -> Person:
+        """The password step of signing in: by e-mail address, or by bare domain for a domain administrator."""
+        if not isinstance(login, str) or not isinstance(password, str) or not login.strip() or not password:
+            raise BadRequestError("Enter your e-mail address (or your domain) and your password.")
+        login = login.strip().lower()
+        await self.throttle.check((LOGIN_ACCOUNT, login), (LOGIN_ADDRESS, address))
         async with self.db.read() as s:
-            user = await people.user_by_email(s, email)
-        ok, rehashed = await verify_password(user.password_hash if user else None, password)
+            user = await people.user_by_login(s, login)
+        usable = user is not None and user.disabled_at is None
+        ok, rehashed = await verify_password(user.password_hash if user and usable else None, password)
         if not ok or user is None:
-            self._by_account.fail(email, now)
-            self._by_address.fail(address, now)
+            failures = await self.throttle.fail((LOGIN_ACCOUNT, login), (LOGIN_ADDRESS, address))
+            if user is not None and usable and failures == LOGIN_ACCOUNT.count:
+                await self._warn_owner(user, address)
             raise UnauthorizedError(WRONG)
-        self._by_account.clear(email)
+        await self.throttle.clear(LOGIN_ACCOUNT, login)
         if rehashed:
             async with self.db.write() as s:
                 fresh = await s.get(User, user.id)
@@ -66,20 +66,55 @@ class Accounts:
                     fresh.password_hash = rehashed
         return people.person_of(user)
 
-    async def issue_token(self, person: Person, ttl: timedelta = TOKEN_TTL) -> tuple[str, str]:
-        """A bearer token for the API and the socket; a browser session is one too, kept in the cookie."""
+    async def _warn_owner(self, user: User, address: str) -> None:
+        """Tell the owner, once per lock, that someone is guessing their password."""
+        if self.mailer is None:
+            return
+        minutes = int(LOGIN_ACCOUNT.window // 60)
+        await self.mailer.send(user.email, "Someone is trying to sign in to your support account", (
+            f"Hello {user.name},\n\n"
+            f"Someone entered a wrong password for your account {LOGIN_ACCOUNT.count} times in a row "
+            f"(the last time from {address}). We have paused password sign-in for {minutes} minutes.\n\n"
+            "If this was you, wait a little or ask for a sign-in link on the sign-in page.\n"
+            "If it was not you, your password held. Consider choosing a new one and turning on "
+            "two-factor sign-in on your account page.\n"
+        ))
+
+    async def issue_token(self, person: Person, ttl: timedelta = TOKEN_TTL, kind: str = "api") -> tuple[str, str]:
+        """A bearer token for the API and the socket; a browser session is one too (kind "session")."""
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
         expires = now + ttl
         async with self.db.write() as s:
             await people.purge_tokens(s, now)
-            await people.add_token(s, person.id, token_hash(token), now, expires)
+            await people.add_token(s, person.id, token_hash(token), now, expires, kind)
         return token, expires.isoformat().replace("+00:00", "Z")
 
+    async def start_session(self, person: Person) -> str:
+        token, _ = await self.issue_token(person, self.session_ttl, kind="session")
+        return token
+
     async def person_by_token(self, token: str) -> Person | None:
+        now = self.clock.now()
         async with self.db.read() as s:
-            user = await people.user_by_token(s, token_hash(token), self.clock.now())
-        return people.person_of(user) if user else None
+            found = await people.user_by_token(s, token_hash(token), now)
+        if found is None:
+            return None
+        user, row = found
+        if row.kind == "session":
+            last = row.last_used_at or row.created_at
+            if now - last > self.session_idle:
+                await self.revoke(token)  # idle too long: over, and its sockets close
+                return None
+            if now - last > TOUCH_EVERY:
+                async with self.db.write() as s:
+                    await people.touch_token(s, row.id, now)
+        return people.person_of(user)
+
+    async def person_by_id(self, user_id: int) -> Person | None:
+        async with self.db.read() as s:
+            user = await s.get(User, user_id)
+        return people.person_of(user) if user is not None and user.disabled_at is None else None
 
     async def revoke(self, token: str) -> None:
         """End a session or token, and close every socket it opened, on every process."""
@@ -88,6 +123,39 @@ class Accounts:
             await people.delete_token(s, hashed)
         if self.hub is not None:
             await self.hub.revoke(hashed)
+
+    async def end_all_sessions(self, user_id: int) -> None:
+        """Every session and token of this person ends, and their sockets close (password change, removal)."""
+        async with self.db.write() as s:
+            hashes = await people.delete_tokens_of(s, user_id)
+        if self.hub is not None:
+            for hashed in hashes:
+                await self.hub.revoke(hashed)
+
+    async def change_password(self, person: Person, current: object, new: object, address: str) -> None:
+        """Check the current password, store the new one, and end every session and token of this person."""
+        async with self.db.read() as s:
+            user = await s.get(User, person.id)
+        assert user is not None
+        if not isinstance(current, str) or not current:
+            raise BadRequestError("Enter your current password.")
+        await self.throttle.check((LOGIN_ACCOUNT, user.email), (LOGIN_ADDRESS, address))
+        ok, _ = await verify_password(user.password_hash, current)
+        if not ok:
+            await self.throttle.fail((LOGIN_ACCOUNT, user.email), (LOGIN_ADDRESS, address))
+            raise UnauthorizedError("Your current password is not right.")
+        hashed = await hash_password(check_new_password(new))
+        async with self.db.write() as s:
+            fresh = await s.get(User, person.id)
+            assert fresh is not None
+            fresh.password_hash = hashed
+        await self.end_all_sessions(person.id)
+        if self.mailer is not None:
+            await self.mailer.send(user.email, "Your support account's password was changed", (
+                f"Hello {user.name},\n\nThe password of your account was changed, and every place where you "
+                "were signed in was signed out.\nIf you did not do this, ask for a sign-in link on the sign-in "
+                "page at once and choose a new password, or call support.\n"
+            ))
 
     async def add_user(
         self, *, email: str, password: str, role: str, name: str | None = None,
@@ -104,7 +172,7 @@ class Accounts:
             raise BadRequestError("Staff need a tier: --tier 1, 2 or 3.")
         if role_ in (Role.CLIENT, Role.DOMAIN_ADMIN, Role.PARTNER) and not org:
             raise BadRequestError(f"A {role_.value} belongs to an organisation: give --org NAME.")
-        hashed = await hash_password(check_new(password))
+        hashed = await hash_password(check_new_password(password))
         now = self.clock.now()
         try:
             async with self.db.write() as s:

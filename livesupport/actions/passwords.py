@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from livesupport.domain.passwords import normalise
+from livesupport.domain.passwords import check_new, normalise
 
 # OWASP's argon2id recommendation: m=19 MiB, t=2, p=1.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -39,3 +42,15 @@ async def verify_password(stored: str | None, password: str) -> tuple[bool, str 
         return True, HASHER.hash(candidate) if HASHER.check_needs_rehash(stored) else None
 
     return await asyncio.get_running_loop().run_in_executor(_POOL, work)
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The list shipped with the package (see livesupport/data/NOTICE.md)."""
+    path = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return frozenset(line.strip() for line in f if line.strip())
+
+
+def check_new_password(password: object) -> str:
+    return check_new(password, common_passwords())

@@ -23,6 +23,12 @@ class UnauthorizedError(LivesupportError):
     code = "unauthorized"
 
 
+class OtpRequiredError(LivesupportError):
+    """The password was right; the account also needs its one-time code."""
+
+    code = "otp_required"
+
+
 class ForbiddenError(LivesupportError):
     code = "forbidden"
 

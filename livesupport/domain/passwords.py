@@ -16,8 +16,8 @@ def normalise(password: str) -> str:
     return unicodedata.normalize("NFC", mapped)
 
 
-def check_new(password: object) -> str:
-    """A new password: at least 8 characters, a generous cap, anything else allowed."""
+def check_new(password: object, common: frozenset[str] = frozenset()) -> str:
+    """A new password: at least 8 characters, a generous cap, not a well-known one; anything else allowed."""
     if not isinstance(password, str):
         raise BadRequestError("The password must be text.")
     password = normalise(password)
@@ -25,4 +25,7 @@ def check_new(password: object) -> str:
         raise BadRequestError(f"Use at least {MIN_LENGTH} characters for the password.")
     if len(password) > MAX_LENGTH:
         raise TooLargeError(f"The password is longer than {MAX_LENGTH:,} characters.")
+    if password.lower() in common:
+        raise BadRequestError("That password is on the list of the most common ones, which attackers try first. "
+                              "Choose another; a few unrelated words make a strong one.")
     return password

@@ -16,6 +16,7 @@ from livesupport.domain.errors import (
     BadRequestError,
     ForbiddenError,
     LivesupportError,
+    OtpRequiredError,
     TooLargeError,
 )
 from livesupport.realtime.frames import decode
@@ -44,10 +45,26 @@ async def create_token(request: Request) -> JSONResponse:
         body = await json_body(request)
         address = request.client.host if request.client else "?"
         person = await svc.accounts.authenticate(body.get("email"), body.get("password"), address)
+        if await svc.two_factor.is_on(person.id):
+            if body.get("otp") in (None, ""):
+                return json_error(OtpRequiredError("This account uses two-factor sign-in: send the code as otp."))
+            await svc.two_factor.verify(person.id, body.get("otp"), address)
         token, expires_at = await svc.accounts.issue_token(person)
     except LivesupportError as exc:
         return json_error(exc)
     return JSONResponse({"token": token, "expires_at": expires_at, "user": person.public()}, status_code=201)
+
+
+async def verify_otp(request: Request) -> JSONResponse:
+    """For other applications: is this the user's current one-time code? Authenticated by an application key."""
+    svc = services(request)
+    try:
+        body = await json_body(request)
+        address = request.client.host if request.client else "?"
+        result = await svc.two_factor.verify_for_app(bearer(request), body.get("email"), body.get("code"), address)
+    except LivesupportError as exc:
+        return json_error(exc)
+    return JSONResponse(result)
 
 
 async def revoke_token(request: Request) -> Response:
@@ -161,6 +178,7 @@ async def list_staff(request: Request) -> JSONResponse:
 routes = [
     Route("/api/tokens", create_token, methods=["POST"]),
     Route("/api/tokens", revoke_token, methods=["DELETE"]),
+    Route("/api/otp/verify", verify_otp, methods=["POST"]),
     Route("/api/tickets", create_ticket, methods=["POST"]),
     Route("/api/tickets", list_tickets, methods=["GET"]),
     Route("/api/tickets/{ticket_id:int}", get_ticket, methods=["GET"]),

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.datastructures import State
@@ -21,11 +22,17 @@ from livesupport import metrics
 from livesupport import settings as config
 from livesupport.actions.accounts import Accounts
 from livesupport.actions.attachments import Attachments
+from livesupport.actions.contacts import Contacts
 from livesupport.actions.feedback import Feedbacks
 from livesupport.actions.huddle import Huddle
 from livesupport.actions.lists import Lists
+from livesupport.actions.magic_links import MagicLinks
+from livesupport.actions.mail import Mailer
+from livesupport.actions.throttle import Throttle
 from livesupport.actions.tickets import StoredHistory, Tickets
+from livesupport.actions.two_factor import TwoFactor
 from livesupport.clock import Clock, SystemClock
+from livesupport.domain.throttle import TokenBuckets
 from livesupport.realtime.brokers import broker_for
 from livesupport.realtime.hub import Hub, new_origin
 from livesupport.realtime.presence import MemoryPresence, RedisPresence
@@ -34,7 +41,7 @@ from livesupport.store.files import LocalFiles
 from livesupport.web import api, observability
 from livesupport.web.channels import ws_endpoint
 from livesupport.web.observability import RequestIds
-from livesupport.web.pages import auth, feedback, tickets
+from livesupport.web.pages import account, auth, feedback, tickets
 from livesupport.web.security import SESSION_COOKIE, SESSION_MAX_AGE, SecurityHeaders, read_session
 from livesupport.web.services import Services
 
@@ -56,8 +63,16 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             presence = RedisPresence(settings.redis_url, settings.redis_prefix, origin, settings.presence_ttl)
         hub = Hub(broker, presence, StoredHistory(db), origin)
         tickets = Tickets(db, hub, clock, settings.sla_targets)
+        throttle = Throttle(db, clock)
+        mailer = Mailer(db, clock, settings.mail_from, settings.smtp_url)
+        accounts = Accounts(db, clock, hub, throttle, mailer, timedelta(days=settings.session_max_days),
+                            timedelta(hours=settings.session_idle_hours))
+        links = MagicLinks(db, clock, throttle, mailer)
         app.state.services = Services(
-            settings=settings, clock=clock, db=db, hub=hub, accounts=Accounts(db, clock, hub),
+            settings=settings, clock=clock, db=db, hub=hub, accounts=accounts,
+            mailer=mailer, two_factor=TwoFactor(db, clock, throttle), magic_links=links,
+            contacts=Contacts(db, clock, accounts, links),
+            chat_limits=TokenBuckets(settings.chat_rate, settings.chat_burst),
             tickets=tickets, huddle=Huddle(tickets), lists=Lists(db, hub, clock),
             feedback=Feedbacks(db, clock), templates=templates,
             attachments=Attachments(tickets, LocalFiles(settings.data_dir / "attachments"),
@@ -67,18 +82,23 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         await presence.start()
         await hub.start()
         sweeper = asyncio.create_task(_sweep(hub, settings.presence_ttl / 6)) if settings.redis_url else None
-        log.info("livesupport ready: database %s, %s", settings.database_url.split("://")[0], broker.status)
+        pending_mail = asyncio.create_task(mailer.deliver_pending())  # what an earlier run could not send
+        log.info("livesupport ready: database %s, %s, mail through %s", settings.database_url.split("://")[0],
+                 broker.status, mailer.delivery)
         try:
             yield
         finally:
             if sweeper:
                 sweeper.cancel()
+            pending_mail.cancel()
+            await mailer.stop()
             await hub.stop()
             await presence.stop()
             await db.dispose()
 
     routes = [
         *auth.routes,
+        *account.routes,
         *tickets.routes,
         *feedback.routes,
         *api.routes,

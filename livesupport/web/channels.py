@@ -118,9 +118,9 @@ class Channel:
     async def handle(self, text: str) -> None:
         ref: Any = None
         try:
-            self.throttle()
             frame = decode(text)
             ref = frame.get("ref")
+            self.throttle()  # after parsing, so that a refused frame's reply carries its ref
             kind = frame.get("type")
             if not isinstance(kind, str):
                 raise BadRequestError("Every frame needs a string field 'type'.")
@@ -147,6 +147,10 @@ class Channel:
     def queue_chat(self, frame: dict[str, Any], ref: Any) -> None:
         if "body" not in frame:
             raise BadRequestError("chat needs a body.")
+        wait = self.svc.chat_limits.take(self.person.id, time.monotonic())
+        if wait:  # per person, over all their connections to this process
+            raise RateLimitedError(f"You are sending messages faster than anyone can read them; wait "
+                                   f"{max(1, round(wait))} second{'s' if wait >= 1.5 else ''}.", wait)
         topic = frame.get("topic")
         request = self.svc.tickets.chat_request(
             self.person, ticket_id_of(topic), frame["body"], frame.get("visibility"), frame.get("base_seq"),

@@ -13,6 +13,7 @@ STATUS = {
     "bad_request": 400,
     "unknown_type": 400,
     "unauthorized": 401,
+    "otp_required": 401,
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,

@@ -9,11 +9,16 @@ from starlette.templating import Jinja2Templates
 
 from livesupport.actions.accounts import Accounts
 from livesupport.actions.attachments import Attachments
+from livesupport.actions.contacts import Contacts
 from livesupport.actions.feedback import Feedbacks
 from livesupport.actions.huddle import Huddle
 from livesupport.actions.lists import Lists
+from livesupport.actions.magic_links import MagicLinks
+from livesupport.actions.mail import Mailer
 from livesupport.actions.tickets import Tickets
+from livesupport.actions.two_factor import TwoFactor
 from livesupport.clock import Clock
+from livesupport.domain.throttle import TokenBuckets
 from livesupport.realtime.hub import Hub
 from livesupport.settings import Settings
 from livesupport.store.database import Database
@@ -32,6 +37,11 @@ class Services:
     feedback: Feedbacks
     templates: Jinja2Templates
     attachments: Attachments
+    mailer: Mailer
+    two_factor: TwoFactor
+    magic_links: MagicLinks
+    contacts: Contacts
+    chat_limits: TokenBuckets
 
 
 def services(conn: HTTPConnection) -> Services:

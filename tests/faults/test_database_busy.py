@@ -27,7 +27,7 @@ async def burst(c: Client, topic: str, who: int) -> list[dict]:
 async def test_concurrent_writers_lose_nothing(deployment: Deployment) -> None:
     """On SQLite two processes share the file; on PostgreSQL two processes share the database."""
     d = deployment
-    env = d.env(WS_RATE="0")
+    env = d.env(WS_RATE="0", CHAT_RATE="0")
     async with run_server(env) as a, run_server(env) as b:
         tid = await open_ticket(a, d, "Busy database")
         topic = f"ticket:{tid}"

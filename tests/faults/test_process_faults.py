@@ -59,7 +59,7 @@ async def test_clients_of_a_killed_process_resume_on_the_survivor(
 ) -> None:
     url, prefix = redis_url
     d = postgres_deployment
-    env = d.env(REDIS_URL=url, REDIS_PREFIX=prefix + "sigkill:", PRESENCE_TTL="3", WS_RATE="0")
+    env = d.env(REDIS_URL=url, REDIS_PREFIX=prefix + "sigkill:", PRESENCE_TTL="3", WS_RATE="0", CHAT_RATE="0")
     async with run_server(env) as a, run_server(env) as b:
         tid = await open_ticket(a, d, "Mass reconnect")
         topic = f"ticket:{tid}"

@@ -36,7 +36,7 @@ async def test_every_subscriber_gets_all_messages_through_a_redis_fault(
     postgres_deployment: Deployment, own_redis: OwnRedis, fault: str
 ) -> None:
     d = postgres_deployment
-    env = d.env(REDIS_URL=own_redis.url, WS_RATE="0")
+    env = d.env(REDIS_URL=own_redis.url, WS_RATE="0", CHAT_RATE="0")
     async with run_server(env) as a, run_server(env) as b:
         tid = await open_ticket(a, d, f"Redis {fault}")
         topic = f"ticket:{tid}"

@@ -90,7 +90,7 @@ async def sentinel() -> AsyncIterator[SentinelSetup]:
 
 async def test_failover_behind_sentinel_loses_nothing(postgres_deployment: Deployment, sentinel: SentinelSetup) -> None:
     d = postgres_deployment
-    env = d.env(REDIS_URL=sentinel.url, WS_RATE="0")
+    env = d.env(REDIS_URL=sentinel.url, WS_RATE="0", CHAT_RATE="0")
     async with run_server(env) as a, run_server(env) as b:
         tid = await open_ticket(a, d, "Failover")
         topic = f"ticket:{tid}"

@@ -46,7 +46,7 @@ async def publish(publisher: Client, topic: str, count: int) -> None:
 
 async def test_slow_consumer_is_dropped_without_slowing_the_others(sqlite_deployment: Deployment) -> None:
     d = sqlite_deployment
-    async with run_server(d.env(WS_RATE="0")) as srv:
+    async with run_server(d.env(WS_RATE="0", CHAT_RATE="0")) as srv:
         tid = await open_ticket(srv, d, "Slow consumer")
         topic = f"ticket:{tid}"
         token = await token_for(srv, d, "engineer")
@@ -95,7 +95,7 @@ async def test_slow_consumer_is_dropped_without_slowing_the_others(sqlite_deploy
 async def test_a_reader_that_pauses_catches_up_without_being_dropped(sqlite_deployment: Deployment) -> None:
     """Back-pressure for a while is not a slow consumer: the frames wait, then arrive, all and in order."""
     d = sqlite_deployment
-    async with run_server(d.env(WS_RATE="0")) as srv:
+    async with run_server(d.env(WS_RATE="0", CHAT_RATE="0")) as srv:
         tid = await open_ticket(srv, d, "Pausing reader")
         topic = f"ticket:{tid}"
         token = await token_for(srv, d, "engineer")

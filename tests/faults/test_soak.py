@@ -99,7 +99,7 @@ class SoakClient:
 async def test_soak(postgres_deployment: Deployment, redis_url: tuple[str, str]) -> None:
     url, prefix = redis_url
     d = postgres_deployment
-    env = d.env(REDIS_URL=url, REDIS_PREFIX=prefix + "soak:", PRESENCE_TTL="5")
+    env = d.env(REDIS_URL=url, REDIS_PREFIX=prefix + "soak:", PRESENCE_TTL="5", CHAT_RATE="0")  # 300 sockets, 5 people
     async with run_server(env) as a, run_server(env) as b:
         topics = [f"ticket:{await open_ticket(a, d, f'Soak {i}')}" for i in range(TICKETS)]
         tokens = {who: await token_for(a, d, who) for who in USERS}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from livesupport.domain.people import Person
-from livesupport.web.security import csrf_token
+from livesupport.web.security import csrf_token, person_from_session
 from livesupport.web.services import services
 
 
@@ -20,3 +21,18 @@ def render(request: Request, template: str, person: Person | None, status_code: 
     response = services(request).templates.TemplateResponse(request, template, ctx, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+async def login_first(request: Request) -> tuple[Person | None, Response | None]:
+    """The signed-in person, or a redirect to the sign-in page that comes back here afterwards."""
+    person = await person_from_session(request)
+    if person is None:
+        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&")
+        return None, RedirectResponse(f"/login?next={target}", status_code=303)
+    return person, None
+
+
+def not_found(request: Request, person: Person | None) -> Response:
+    """What someone sees for a page that is not theirs: the same as for a page that does not exist."""
+    return render(request, "not_found.html", person, 404, title="Not found",
+                  message="There is no such page, or it is not yours to see.")
