@@ -44,7 +44,8 @@ async def _add_user(settings: config.Settings, args: argparse.Namespace) -> None
     db = Database(settings.database_url)
     try:
         person = await Accounts(db, SystemClock()).add_user(
-            email=args.email, password=args.password, role=args.role, name=args.name, org=args.org, tier=args.tier
+            email=args.email, password=args.password, role=args.role, name=args.name, org=args.org, tier=args.tier,
+            domain=args.domain,
         )
     finally:
         await db.dispose()
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--role", required=True, choices=["client", "domain_admin", "partner", "staff", "admin"])
     add.add_argument("--org", help="organisation name (created when new)")
     add.add_argument("--tier", type=int, choices=[1, 2, 3], help="support level, for staff")
+    add.add_argument("--domain", help="for a domain administrator: the domain they sign in with (acme.com)")
     add.add_argument("--name", help="display name (default: from the e-mail address)")
     demo = sub.add_parser("demo", help="migrate, seed demo data, print the logins and serve")
     demo.add_argument("--host", default="127.0.0.1")

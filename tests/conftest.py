@@ -32,7 +32,10 @@ USERS = {
     "outsider": ("carol@globex.test", "Carol Outsider", "client", None, "Globex"),
     "engineer": ("dana@support.test", "Dana Engineer", "staff", 2, None),
     "engineer2": ("sam@support.test", "Sam Senior", "staff", 3, None),
+    "domain_admin": ("it@acme.test", "Acme IT", "domain_admin", None, "Acme"),
+    "admin": ("root@support.test", "Root Admin", "admin", None, None),
 }
+DOMAINS = {"Acme": "acme.test"}  # a domain administrator signs in with the bare domain
 
 
 def unavailable(what: str) -> None:
@@ -64,7 +67,8 @@ async def _seed(url: str) -> dict[str, dict[str, Any]]:
     out = {}
     try:
         for key, (email, name, role, tier, org) in USERS.items():
-            person = await accounts.add_user(email=email, password=PASSWORD, role=role, name=name, org=org, tier=tier)
+            person = await accounts.add_user(email=email, password=PASSWORD, role=role, name=name, org=org, tier=tier,
+                                             domain=DOMAINS.get(org) if role == "domain_admin" else None)
             out[key] = {"email": email, "password": PASSWORD, "id": person.id, "name": name, "org_id": person.org_id}
     finally:
         await db.dispose()

@@ -159,8 +159,9 @@ class Accounts:
 
     async def add_user(
         self, *, email: str, password: str, role: str, name: str | None = None,
-        org: str | None = None, tier: int | None = None,
+        org: str | None = None, tier: int | None = None, domain: str | None = None,
     ) -> Person:
+        """A new account; a domain administrator's organisation gets `domain`, the name they sign in with."""
         email = email.strip().lower()
         if "@" not in email or len(email) > 320:
             raise BadRequestError(f"{email!r} is not an e-mail address.")
@@ -179,7 +180,15 @@ class Accounts:
                 org_id = None
                 if org:
                     kind = "partner" if role_ is Role.PARTNER else "client"
-                    org_id = (await people.get_or_create_org(s, org, now, kind=kind)).id
+                    found = await people.get_or_create_org(s, org, now, kind=kind)
+                    if domain:
+                        if role_ is not Role.DOMAIN_ADMIN:
+                            raise BadRequestError("Only a domain administrator signs in with a domain.")
+                        clash = await people.user_by_login(s, domain)
+                        if clash is not None:
+                            raise ConflictError(f"{domain} already has a domain administrator: {clash.email}.")
+                        found.domain = domain.strip().lower()
+                    org_id = found.id
                 user = User(
                     email=email, name=name or email.split("@")[0].replace(".", " ").title(),
                     password_hash=hashed, role=role_.value, tier=tier if role_ is Role.STAFF else None,
