@@ -4,6 +4,7 @@ changes and the e-mails they send, through a real server and a real SMTP server 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import AsyncIterator
@@ -246,9 +247,9 @@ async def test_a_domain_administrator_manages_their_own_organisation(desk: Desk)
         r = await http.get(f"/api/tickets/{gid}", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 403
     async with connect(f"{desk.server.ws_url}?token={token}") as ws:
-        await ws.send('{"type": "join", "topic": "ticket:%d", "ref": "j"}' % gid)
+        await ws.send(json.dumps({"type": "join", "topic": f"ticket:{gid}", "ref": "j"}))
         assert '"forbidden"' in await ws.recv()
-        await ws.send('{"type": "join", "topic": "org:%d", "ref": "o"}' % desk.d.users["outsider"]["org_id"])
+        await ws.send(json.dumps({"type": "join", "topic": f"org:{desk.d.users['outsider']['org_id']}", "ref": "o"}))
         assert '"forbidden"' in await ws.recv()
 
     # Removing a contact ends their sessions at once.
