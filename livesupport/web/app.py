@@ -42,7 +42,7 @@ from livesupport.web import api, observability
 from livesupport.web.channels import ws_endpoint
 from livesupport.web.observability import RequestIds
 from livesupport.web.pages import account, auth, feedback, tickets
-from livesupport.web.security import SESSION_COOKIE, SESSION_MAX_AGE, SecurityHeaders, read_session
+from livesupport.web.security import SESSION_COOKIE, SecurityHeaders, read_session
 from livesupport.web.services import Services
 
 log = logging.getLogger("livesupport")
@@ -110,7 +110,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         Middleware(SecurityHeaders),
         Middleware(
             SessionMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,
-            max_age=SESSION_MAX_AGE, same_site="lax", https_only=settings.session_https_only,
+            max_age=int(settings.session_max_days * 86400), same_site="lax", https_only=settings.session_https_only,
         ),
     ]
     return App(Starlette(routes=routes, middleware=middleware, lifespan=lifespan), settings.secret_key)
