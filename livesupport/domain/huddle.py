@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from livesupport.domain.errors import BadRequestError, ForbiddenError, TooLargeError
+from livesupport.domain.ids import is_id
 from livesupport.domain.people import Person, Role
 from livesupport.domain.tickets import parse_instant
 
@@ -48,9 +49,9 @@ def require_pinner(person: Person) -> None:
 
 
 def whole_number(value: object, field: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise BadRequestError(f"{field} must be a positive whole number.")
-    return value
+    if not is_id(value) or value == 0:
+        raise BadRequestError(f"{field} must be a positive whole number (an id or a seq).")
+    return value  # type: ignore[return-value]
 
 
 def optional_id(value: object, field: str) -> int | None:

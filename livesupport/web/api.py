@@ -19,6 +19,7 @@ from livesupport.domain.errors import (
     OtpRequiredError,
     TooLargeError,
 )
+from livesupport.domain.ids import is_id
 from livesupport.realtime.frames import decode
 from livesupport.web.errors import JSONResponse, json_error
 from livesupport.web.security import api_person, bearer
@@ -113,7 +114,7 @@ async def ticket_events(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)
         raw = request.query_params.get("since", "0")
-        if not raw.isdigit():
+        if not raw.isdigit() or not is_id(int(raw)):
             raise BadRequestError("since must be a whole number: the last seq you saw.")
         events, more = await services(request).tickets.events(person, ticket_id(request), int(raw))
     except LivesupportError as exc:
@@ -181,9 +182,9 @@ routes = [
     Route("/api/otp/verify", verify_otp, methods=["POST"]),
     Route("/api/tickets", create_ticket, methods=["POST"]),
     Route("/api/tickets", list_tickets, methods=["GET"]),
-    Route("/api/tickets/{ticket_id:int}", get_ticket, methods=["GET"]),
-    Route("/api/tickets/{ticket_id:int}/events", ticket_events, methods=["GET"]),
-    Route("/api/tickets/{ticket_id:int}/attachments", upload_attachments, methods=["POST"]),
+    Route("/api/tickets/{ticket_id:id}", get_ticket, methods=["GET"]),
+    Route("/api/tickets/{ticket_id:id}/events", ticket_events, methods=["GET"]),
+    Route("/api/tickets/{ticket_id:id}/attachments", upload_attachments, methods=["POST"]),
     Route("/api/staff", list_staff, methods=["GET"]),
-    Route("/attachments/{attachment_id:int}/{name}", download_attachment, methods=["GET"]),
+    Route("/attachments/{attachment_id:id}/{name}", download_attachment, methods=["GET"]),
 ]

@@ -22,6 +22,7 @@ from livesupport.domain.errors import (
     UnavailableError,
     UnknownTypeError,
 )
+from livesupport.domain.ids import is_id
 from livesupport.logs import context_id, new_id
 from livesupport.realtime.frames import decode, encode, refusal, reply_ok, ticket_id_of
 from livesupport.realtime.outbox import Outbox
@@ -230,7 +231,7 @@ class Channel:
             return
         ticket_id = ticket_id_of(topic)
         since = frame.get("since")
-        if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
+        if since is not None and not is_id(since):
             raise BadRequestError("since must be a whole number: the last seq you saw.")
         name = f"ticket:{ticket_id}"
         tickets, hub = self.svc.tickets, self.svc.hub
@@ -254,7 +255,7 @@ class Channel:
     async def join_feed(self, topic: str, ref: Any) -> None:
         """`user:<id>` (one's own notices), `queue` and `org:<id>` (live lists)."""
         if topic.startswith("user:"):
-            if topic != f"user:{self.person.id}":
+            if topic != f"user:{self.person.id}":  # compared as text: no number is parsed
                 raise ForbiddenError("You cannot open that topic.")
             await self.svc.hub.attach_feed(self.box, topic)
             await self.box.send(encode({"type": "joined", "topic": topic, "ref": ref, "seq": 0, "state": {}}))
@@ -331,9 +332,9 @@ class Channel:
     async def seen(self, frame: dict[str, Any], ref: Any) -> None:
         topic, ticket_id = self.joined_topic(frame)
         seq = frame.get("seq")
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        if not is_id(seq):
             raise BadRequestError("seen needs seq: the latest seq you have read.")
-        self.review(ticket_id, seq)
+        self.review(ticket_id, seq)  # type: ignore[arg-type]  # is_id checked it
 
     async def ping(self, frame: dict[str, Any], ref: Any) -> None:
         await self.box.send(encode({"type": "pong", "ref": ref}))

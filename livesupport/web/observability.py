@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livesupport.logs import context_id, new_id
 from livesupport.metrics import REGISTRY
-from livesupport.web.errors import JSONResponse
+from livesupport.web.errors import JSONResponse, error_body
 from livesupport.web.security import with_headers
 from livesupport.web.services import services
 
+log = logging.getLogger("livesupport.web")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -33,10 +36,34 @@ class RequestIds:
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = given if _SAFE_ID.match(given) else new_id("req")
         token = context_id.set(rid)
+        started = False
+        tagged = with_headers(send, [(b"x-request-id", rid.encode())])
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await tagged(message)
+
         try:
-            await self.app(scope, receive, with_headers(send, [(b"x-request-id", rid.encode())]))
+            await self.app(scope, receive, watch)
+        except Exception:
+            # Logged with the request id; the person gets that id and a plain sentence, never a trace.
+            log.exception("request failed: %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                await _server_error(scope, rid, tagged)
         finally:
             context_id.reset(token)
+
+
+async def _server_error(scope: Scope, rid: str, send: Send) -> None:
+    words = f"Something went wrong on our side; please try again. If it keeps happening, quote {rid}."
+    if scope.get("path", "").startswith("/api/"):
+        body, kind = orjson.dumps(error_body("unavailable", words)), b"application/json"
+    else:
+        body, kind = words.encode(), b"text/plain; charset=utf-8"
+    await send({"type": "http.response.start", "status": 500,
+                "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def healthz(request: Request) -> JSONResponse:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import Deployment
+from tests.realtime.helpers import http_get
 from tests.utils import ROOT, Server
 
 
@@ -126,3 +127,12 @@ async def test_api_refusals(server: Server, d: Deployment) -> None:
         assert r.status_code == 400
         listed = (await http.get("/api/tickets", headers=auth)).json()["tickets"]
         assert listed and all(t["org"]["id"] == d.users["client"]["org_id"] for t in listed)
+
+
+async def test_ids_too_long_for_the_database_are_simply_not_found(server: Server, d: Deployment) -> None:
+    r = await http_get(server, d, "client", "/api/tickets/99999999999999999999999")
+    assert r.status_code == 404
+    for big in ("2147483647", "2147483648", "9999999999"):  # the largest id; beyond: nothing, answered alike
+        r = await http_get(server, d, "client", f"/api/tickets/{big}")
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+        assert (await http_get(server, d, "client", f"/api/tickets/1/events?since={big}0")).status_code == 400
