@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             width = max(len(e) for e, _, _ in logins)
             for email, password, who in logins:
                 print(f"  {email:<{width}}  {password}   {who}")
+            print("\nE-mail (sign-in links, warnings) is kept in the outbox: log in as root@support.example "
+                  f"and open {url}/outbox" if not settings.smtp_url else "\nE-mail goes out through the SMTP server of SMTP_URL")
             print()
             sys.stdout.flush()
             if not args.no_serve:

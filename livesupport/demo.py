@@ -110,5 +110,7 @@ def _logins() -> list[tuple[str, str, str]]:
     out = []
     for email, name, role, tier, org in USERS:
         who = f"Level {tier} engineer" if role is Role.STAFF else labels[role]
+        if role is Role.DOMAIN_ADMIN:
+            who += " (or sign in with the domain acme.example)"
         out.append((email, PASSWORD, f"{name}, {who}" + (f" at {org}" if org else "")))
     return out
