@@ -3,12 +3,10 @@
 // User content is only ever put in the page as text (textContent), never as HTML.
 import { attachmentList, createAttachments } from "./attachments.js";
 import { h, joinNames, roleBadge, timeEl } from "./dom.js";
-import {
-  CLOSED_STATUSES, fullTime, initials, isStaffRole, nextUpdateText, parseInstant,
-  shortTime, statusLabel, toLocalInputValue,
-} from "./format.js";
+import { CLOSED_STATUSES, initials, isStaffRole, parseInstant, shortTime, statusLabel } from "./format.js";
 import { createGuidance } from "./guidance.js";
 import { createHuddle } from "./huddle.js";
+import { createNextUpdate } from "./nextupdate.js";
 import { live, newRef, startLive } from "./socket.js";
 import { createTasks } from "./tasks.js";
 import { createThreads, quoteEl } from "./threads.js";
@@ -39,9 +37,6 @@ const els = {
   connDetail: $("conn-detail"),
   connRetry: $("conn-retry"),
   status: $("status"),
-  nextUpdate: $("next-update"),
-  nextUpdatePill: $("next-update-pill"),
-  nextUpdateSource: $("next-update-source"),
   viewerCount: $("viewer-count"),
   presence: $("presence"),
   workingNote: $("working-note"),
@@ -73,8 +68,6 @@ const state = {
   replayTimer: 0,
   joinRef: null,
   status: page.dataset.status || "",
-  nextUpdateAt: page.dataset.nextUpdate || null,
-  nextUpdateSource: page.dataset.nextUpdateSource || null,
   seenSent: 0,
   seenTimer: 0,
   working: false, // what I asked for; re-announced after each reconnect
@@ -89,10 +82,22 @@ const rendered = new Map();
 /** ref -> {kind, frame, li, generation}: sent and not yet answered, or waiting to be sent. */
 const pending = new Map();
 
+const promise = createNextUpdate({
+  page, ticketId, input: els.nextUpdateInput, inputDirty: () => state.statusDirty,
+});
 const tasks = createTasks({ topic, isStaff, canManage: page.dataset.canTasks === "true" });
 const huddle = createHuddle({ topic, me, isStaff });
 const guidance = createGuidance({ topic, canPin });
-const threads = createThreads();
+const threads = createThreads({
+  // A reply to an internal note stays internal: the server refuses a public one.
+  onSet: (parent) => {
+    if (parent?.dataset.visibility === "internal" && els.internal && !els.internal.checked) {
+      els.internal.checked = true;
+      applyComposerMode();
+      saveDraft();
+    }
+  },
+});
 const attachments = createAttachments({
   ticketId,
   maxBytes: Number(page.dataset.maxUpload) || 0,
@@ -221,9 +226,8 @@ function replayDone() {
 }
 
 function applyTicketState(t) {
-  if (typeof t.next_update_source === "string" || t.next_update_source === null) state.nextUpdateSource = t.next_update_source;
   if (typeof t.status === "string") setStatus(t.status);
-  if ("next_update_at" in t) setNextUpdate(t.next_update_at);
+  if ("next_update_at" in t) promise.set(t.next_update_at, t.next_update_source);
   tasks.applyState(t);
   huddle.applyState(t);
   guidance.applyState(t);
@@ -243,52 +247,7 @@ function setStatus(status) {
   els.status.dataset.status = status;
   els.status.className = `badge status status-${status}`;
   if (els.statusSelect && !state.statusDirty) els.statusSelect.value = status;
-  renderNextUpdate();
-}
-
-function setNextUpdate(iso) {
-  state.nextUpdateAt = iso || null;
-  page.dataset.nextUpdate = iso || "";
-  if (els.nextUpdateInput && !state.statusDirty) {
-    const at = parseInstant(iso);
-    els.nextUpdateInput.value = at ? toLocalInputValue(at) : "";
-  }
-  renderNextUpdate();
-}
-
-const SOURCE_WORDS = { staff: "set by staff", sla: "service level target" };
-let nextUpdateTimer = 0;
-
-/** "Next update by 14:30 (in 25 min)", counting down, and "overdue" the moment it passes. */
-function renderNextUpdate() {
-  clearTimeout(nextUpdateTimer);
-  const now = new Date();
-  let { text, state: kind, at } = nextUpdateText(state.nextUpdateAt, now);
-  if (!at && CLOSED_STATUSES.has(state.status)) text = "No update scheduled";
-  if (at && CLOSED_STATUSES.has(state.status)) {
-    text = "No update scheduled";
-    kind = "none";
-  }
-  els.nextUpdate.textContent = text;
-  els.nextUpdate.dataset.state = kind;
-  els.nextUpdatePill.dataset.state = kind;
-  page.dataset.overdue = kind === "overdue" ? "true" : "false";
-  if (at) els.nextUpdatePill.title = fullTime(at);
-  else els.nextUpdatePill.removeAttribute("title");
-
-  const detail = [];
-  if (kind === "overdue") detail.push(`was due ${shortTime(at, now)}`);
-  if (kind !== "none" && SOURCE_WORDS[state.nextUpdateSource]) detail.push(SOURCE_WORDS[state.nextUpdateSource]);
-  const detailText = detail.length ? `(${detail.join(", ")})` : "";
-  els.nextUpdateSource.textContent = detailText;
-  els.nextUpdateSource.hidden = !detailText;
-
-  // Again when the minutes shown change, and right when it falls due.
-  if (at && kind !== "none") {
-    const toDue = at - now;
-    const delay = toDue > 0 ? Math.min(toDue + 50, 15_000) : 30_000;
-    nextUpdateTimer = setTimeout(renderNextUpdate, delay);
-  }
+  promise.setStatus(status);
 }
 
 // ---------------------------------------------------------------------------
@@ -450,10 +409,9 @@ function onEvent(ev) {
     if (actor.id === me.id) {
       adoptPending("status", (f) => f.status === data.status, seq);
     }
-    if (typeof data.next_update_source === "string") state.nextUpdateSource = data.next_update_source;
-    else if ("next_update_at" in data) state.nextUpdateSource = data.next_update_at ? "staff" : null;
     if (typeof data.status === "string") setStatus(data.status);
-    if ("next_update_at" in data) setNextUpdate(data.next_update_at);
+    // Replayed events are older than the state `joined` brought: only live ones move the promise.
+    if (seq > state.replayTo) promise.fromStatusEvent(data);
     li = statusLine(ev, actor);
   } else if (ev.kind === "task") {
     tasks.onEvent(ev);
@@ -468,9 +426,8 @@ function onEvent(ev) {
     li = pinLine(ev, actor);
   }
   // A server that moves the promise with other events may say so in their data too.
-  if (ev.kind !== "status" && data.next_update_at !== undefined) {
-    if (typeof data.next_update_source === "string") state.nextUpdateSource = data.next_update_source;
-    setNextUpdate(data.next_update_at);
+  if (ev.kind !== "status" && data.next_update_at !== undefined && seq > state.replayTo) {
+    promise.set(data.next_update_at, data.next_update_source);
   }
 
   if (li) {
@@ -980,7 +937,7 @@ live.addEventListener("close", () => {
 loadDraft();
 applyComposerMode();
 setStatus(state.status);
-setNextUpdate(state.nextUpdateAt);
+promise.set(page.dataset.nextUpdate || null);
 renderBanner();
 // The socket is the page's, shared with the notices: it may be open already.
 if (live.isOpen) join();

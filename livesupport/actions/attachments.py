@@ -95,6 +95,9 @@ class Attachments:
                 data["reply_to"] = request.reply_to
             changes = await self.tickets.sla_after_chat(s, person, ticket_id, now) \
                 if request.visibility == "public" else None
+            if changes is not None:
+                data.update(next_update_at=store.iso(changes["next_update_at"]),
+                            next_update_source=changes["next_update_source"])
             ev = await store.append_event(s, ticket_id, kind="chat", visibility=request.visibility, actor=person,
                                           data=data, now=now, changes=changes)
             for r in rows:

@@ -152,9 +152,20 @@ class Tickets:
             return [store.event_frame(e, staff=person.is_staff) for e in batch[:limit]], len(batch) > limit
 
     async def list_for(self, person: Person) -> list[dict[str, Any]]:
+        """The tickets this person may see, newest activity first, as the live lists show them."""
+        now = self.clock.now()
         async with self.db.read() as s:
             rows = await store.list_for(s, person)
-        return [{**store.snapshot(t, o), "org_name": o.name} for t, o in rows]
+            ids = [t.id for t, _ in rows]
+            assignees = await huddle_store.assignees(s, ids)
+            reviewed = await huddle_store.reviews_of(s, person.id, ids)
+        out = []
+        for t, o in rows:
+            latest = t.last_seq if person.is_staff else t.last_public_seq
+            out.append({**store.snapshot(t, o, assignees[t.id]), "org_name": o.name,
+                        "overdue": sla.is_overdue(t.status, t.next_update_at, now),
+                        "unreviewed": latest > reviewed.get(t.id, 0)})
+        return out
 
     async def open(
         self, person: Person, subject: object, body: object, priority: object = None, org_id: object = None
@@ -271,10 +282,14 @@ class Tickets:
         ticket_id = run[0].ticket_id
         changes = await self.sla_after_chat(s, person, ticket_id, now) if any(
             r.visibility == "public" for r in run) else None
-        events = await store.append_events(
-            s, ticket_id, kind="chat", actor=person, now=now, changes=changes,
-            payloads=[(r.visibility, chat_data(r)) for r in run],
-        )
+        payloads = [(r.visibility, chat_data(r)) for r in run]
+        if changes is not None:  # the message moved the promise of the next update: say so to everyone
+            for vis, data in payloads:
+                if vis == "public":
+                    data.update(next_update_at=store.iso(changes["next_update_at"]),
+                                next_update_source=changes["next_update_source"])
+        events = await store.append_events(s, ticket_id, kind="chat", actor=person, now=now, changes=changes,
+                                           payloads=payloads)
         return [(ticket_id, e) for e in events]
 
     async def sla_after_chat(self, s: Any, person: Person, ticket_id: int, now: datetime) -> dict[str, Any] | None:
@@ -303,7 +318,7 @@ class Tickets:
                 due = sla.on_staff_update(self.sla, Priority(ticket.priority), status_, now)
                 when, source = due.at, due.source
             changes: dict[str, Any] = {"status": status_.value, "next_update_at": when, "next_update_source": source}
-            data = {"status": status_.value, "next_update_at": store.iso(when)}
+            data = {"status": status_.value, "next_update_at": store.iso(when), "next_update_source": source}
             ev = await store.append_event(s, ticket_id, kind="status", visibility="public", actor=person,
                                           data=data, now=now, changes=changes)
             published = to_ev(ev)

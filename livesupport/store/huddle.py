@@ -132,3 +132,12 @@ async def reviewed(session: AsyncSession, ticket_id: int, user_ids: Iterable[int
         TicketReview.ticket_id == ticket_id, TicketReview.user_id.in_(list(user_ids))
     )
     return {u: s for u, s in (await session.execute(stmt)).all()}
+
+
+async def reviews_of(session: AsyncSession, user_id: int, ticket_ids: Sequence[int]) -> dict[int, int]:
+    """How far one person has read each of these tickets."""
+    if not ticket_ids:
+        return {}
+    stmt = select(TicketReview.ticket_id, TicketReview.seq).where(
+        TicketReview.user_id == user_id, TicketReview.ticket_id.in_(list(ticket_ids)))
+    return {t: q for t, q in (await session.execute(stmt)).all()}

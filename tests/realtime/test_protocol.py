@@ -39,7 +39,9 @@ async def test_chat_is_stored_replied_and_fanned_out(server: Server, d: Deployme
         for who in (client, eng):
             ev = await who.expect(type="event", seq=2)
             assert ev["kind"] == "chat" and ev["topic"] == topic
-            assert ev["data"] == {"body": "On it — 🔧 \"quotes\" too", "visibility": "public"}
+            assert ev["data"]["body"] == "On it — 🔧 \"quotes\" too" and ev["data"]["visibility"] == "public"
+            # A public answer from staff restarts the SLA clock, and the event says to when.
+            assert ev["data"]["next_update_source"] == "sla" and ev["data"]["next_update_at"].endswith("Z")
             assert ev["actor"]["id"] == d.users["engineer"]["id"] and ev["actor"]["role"] == "staff"
             assert ev["at"].endswith("Z")
     r = await http_get(server, d, "client", f"/api/tickets/{tid}/events?since=1")
@@ -92,7 +94,8 @@ async def test_status_and_next_update_at(server: Server, d: Deployment) -> None:
                                "next_update_at": "2030-01-02T15:30:00+01:00"})
         assert r["ok"] is True
         ev = await client.expect(type="event", kind="status")
-        assert ev["data"] == {"status": "in_progress", "next_update_at": "2030-01-02T14:30:00Z"}
+        assert ev["data"] == {"status": "in_progress", "next_update_at": "2030-01-02T14:30:00Z",
+                              "next_update_source": "staff"}
         refused = await client.request({"type": "status", "topic": topic, "status": "closed"})
         assert refused["ok"] is False and refused["error"]["code"] == "forbidden"
         bad = await eng.request({"type": "status", "topic": topic, "status": "in_progress",

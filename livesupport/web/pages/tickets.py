@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from typing import Any
 
 from sqlalchemy import select
 from starlette.requests import Request
@@ -10,21 +10,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from livesupport.domain.errors import ForbiddenError, LivesupportError
-from livesupport.domain.people import Person
+from livesupport.domain.people import Person, Role
 from livesupport.domain.tickets import Status
-from livesupport.store.models import Organisation, User
+from livesupport.store import huddle as huddle_store
+from livesupport.store.models import Organisation
 from livesupport.web.errors import STATUS
-from livesupport.web.pages import render
-from livesupport.web.security import csrf_ok, person_from_session
+from livesupport.web.pages import login_first, render
+from livesupport.web.security import csrf_ok
 from livesupport.web.services import services
-
-
-async def _login_first(request: Request) -> tuple[Person | None, Response | None]:
-    person = await person_from_session(request)
-    if person is None:
-        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&")
-        return None, RedirectResponse(f"/login?next={target}", status_code=303)
-    return person, None
 
 
 async def _org_name(request: Request, person: Person) -> str | None:
@@ -41,25 +34,40 @@ async def _client_orgs(request: Request) -> list[dict[str, object]]:
         return [{"id": o.id, "name": o.name} for o in rows.scalars()]
 
 
-async def _staff(request: Request) -> list[dict[str, object]]:
+async def _staff(request: Request) -> list[dict[str, Any]]:
     """The engineers one may assign, give a task to or invite: for the staff's selects."""
     async with services(request).db.read() as s:
-        rows = await s.execute(select(User).where(User.role.in_(("staff", "admin"))).order_by(User.name))
-        return [{"id": u.id, "name": u.name, "role": u.role, "tier": u.tier} for u in rows.scalars()]
+        return [huddle_store.shown(u) for u in (await huddle_store.staff_users(s)).values()]
+
+
+async def _list_topics(request: Request, person: Person) -> list[str]:
+    """What the live list follows: the queue for staff; one's organisation, and a partner's clients too."""
+    if person.is_staff:
+        return ["queue"]
+    if person.org_id is None:
+        return []
+    org_ids = [person.org_id]
+    if person.role is Role.PARTNER:
+        async with services(request).db.read() as s:
+            rows = await s.execute(select(Organisation.id).where(Organisation.partner_id == person.org_id)
+                                   .order_by(Organisation.id))
+            org_ids += [i for i in rows.scalars() if i != person.org_id]
+    return [f"org:{i}" for i in org_ids]
 
 
 async def ticket_list(request: Request) -> Response:
-    person, redirect = await _login_first(request)
+    person, redirect = await login_first(request)
     if redirect:
         return redirect
     assert person is not None
     tickets = await services(request).tickets.list_for(person)
     return render(request, "tickets.html", person, title="Tickets", tickets=tickets, is_staff=person.is_staff,
-                  me=person.public(), org_id=person.org_id, org_name=await _org_name(request, person))
+                  topics=await _list_topics(request, person),
+                  org_name=await _org_name(request, person))
 
 
 async def new_ticket_page(request: Request) -> Response:
-    person, redirect = await _login_first(request)
+    person, redirect = await login_first(request)
     if redirect:
         return redirect
     assert person is not None
@@ -69,7 +77,7 @@ async def new_ticket_page(request: Request) -> Response:
 
 
 async def new_ticket(request: Request) -> Response:
-    person, redirect = await _login_first(request)
+    person, redirect = await login_first(request)
     if redirect:
         return redirect
     assert person is not None
@@ -92,7 +100,7 @@ async def new_ticket(request: Request) -> Response:
 
 
 async def ticket_page(request: Request) -> Response:
-    person, redirect = await _login_first(request)
+    person, redirect = await login_first(request)
     if redirect:
         return redirect
     assert person is not None
@@ -102,7 +110,7 @@ async def ticket_page(request: Request) -> Response:
         return render(request, "not_found.html", person, 404, title="Ticket not found",
                       message="We could not find that ticket, or it belongs to another organisation.")
     staff = await _staff(request) if person.is_staff else []
-    max_upload = getattr(services(request).settings, "max_attachment_bytes", None)
+    max_upload = services(request).settings.max_attachment_bytes
     return render(request, "ticket.html", person, title=f"#{state['id']} {state['subject']}", ticket=state,
                   is_staff=person.is_staff, me=person.public(), statuses=[s.value for s in Status],
                   staff=staff, max_upload=max_upload, org_name=await _org_name(request, person))
@@ -112,5 +120,5 @@ routes = [
     Route("/tickets", ticket_list, methods=["GET"]),
     Route("/tickets/new", new_ticket_page, methods=["GET"]),
     Route("/tickets/new", new_ticket, methods=["POST"]),
-    Route("/tickets/{ticket_id:int}", ticket_page, methods=["GET"]),
+    Route("/tickets/{ticket_id:id}", ticket_page, methods=["GET"]),
 ]
