@@ -1,4 +1,4 @@
-"""The `livesupport` command: serve, migrate, user add, demo."""
+"""The `livesupport` command: serve, worker, migrate, user add, service add, demo."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import Any
 
 from livesupport import logs
 from livesupport import settings as config
@@ -63,18 +64,91 @@ async def _seed(settings: config.Settings) -> list[tuple[str, str, str]]:
         await db.dispose()
 
 
+async def _add_service(settings: config.Settings, args: argparse.Namespace) -> None:
+    from livesupport.actions.billing import Billing
+    from livesupport.domain.tickets import parse_instant
+    from livesupport.store.database import Database
+
+    started = parse_instant(args.started, "--started") if args.started else None
+    db = Database(settings.database_url)
+    try:
+        service_id = await Billing(db, SystemClock(), settings.billing_policy()).add_service(
+            args.org, args.name, args.monthly_cents, started)
+    finally:
+        await db.dispose()
+    print(f"added service {service_id}: {args.name} for {args.org}, {args.monthly_cents} cents a month")
+
+
+async def _worker(settings: config.Settings, once: bool, now: str | None) -> None:
+    from livesupport.actions.billing import Billing
+    from livesupport.actions.mail import Mailer
+    from livesupport.clock import Clock, FixedClock
+    from livesupport.domain.tickets import parse_instant
+    from livesupport.realtime.brokers.memory import MemoryBroker
+    from livesupport.realtime.hub import Hub, new_origin
+    from livesupport.realtime.presence import MemoryPresence
+    from livesupport.store.database import Database
+    from livesupport.worker import run_once, run_worker
+
+    clock: Clock = SystemClock()
+    if now:
+        at = parse_instant(now, "--now")
+        assert at is not None
+        clock = FixedClock(at)
+    db = Database(settings.database_url)
+    broker: Any = MemoryBroker()
+    if settings.redis_url:  # to tell the web processes (a suspension banner), as they tell each other
+        from livesupport.realtime.brokers.redis import RedisBroker
+
+        broker = RedisBroker(settings.redis_url, settings.redis_prefix, "worker")
+    hub = Hub(broker, MemoryPresence(), _NoHistory(), new_origin())
+    await hub.start()
+    mailer = Mailer(db, clock, settings.mail_from, settings.smtp_url)
+    billing = Billing(db, clock, settings.billing_policy(), mailer, hub)
+    try:
+        if once:
+            print(await run_once(billing, mailer))
+        else:
+            await run_worker(billing, mailer, settings.worker_interval)
+    finally:
+        await asyncio.sleep(0.3)  # let the last announcements reach Redis
+        await mailer.stop()
+        await hub.stop()
+        await db.dispose()
+
+
+class _NoHistory:
+    """The worker joins no tickets: it only announces."""
+
+    async def latest(self, ticket_id: int) -> int:
+        return 0
+
+    async def fetch(self, ticket_id: int, after: int, upto: int | None) -> list[Any]:
+        return []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="livesupport", description="Real-time ticket collaboration server.")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    worker = sub.add_parser("worker", help="run the scheduled jobs (invoices, fees, suspensions, reminders)")
+    worker.add_argument("--once", action="store_true", help="run what is due once, print what was done, exit")
+    worker.add_argument("--now", help="with --once: the instant to run at (ISO-8601 with offset)")
     sub.add_parser("migrate", help="create or upgrade the database schema")
+    service = sub.add_parser("service", help="manage services").add_subparsers(dest="action", required=True)
+    service_add = service.add_parser("add", help="add a service to an organisation")
+    service_add.add_argument("--org", required=True, help="the organisation's name")
+    service_add.add_argument("--name", required=True)
+    service_add.add_argument("--monthly-cents", type=int, required=True, help="the monthly price in cents")
+    service_add.add_argument("--started", help="when it started (ISO-8601 with offset; default now)")
     user = sub.add_parser("user", help="manage accounts").add_subparsers(dest="action", required=True)
     add = user.add_parser("add", help="add an account")
     add.add_argument("--email", required=True)
     add.add_argument("--password", required=True)
-    add.add_argument("--role", required=True, choices=["client", "domain_admin", "partner", "staff", "admin"])
+    add.add_argument("--role", required=True,
+                     choices=["client", "domain_admin", "partner", "staff", "admin", "billing"])
     add.add_argument("--org", help="organisation name (created when new)")
     add.add_argument("--tier", type=int, choices=[1, 2, 3], help="support level, for staff")
     add.add_argument("--domain", help="for a domain administrator: the domain they sign in with (acme.com)")
@@ -97,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
             print("database schema is up to date")
         elif args.command == "user":
             asyncio.run(_add_user(settings, args))
+        elif args.command == "service":
+            asyncio.run(_add_service(settings, args))
+        elif args.command == "worker":
+            if args.now and not args.once:
+                parser.error("--now needs --once")
+            asyncio.run(_worker(settings, args.once, args.now))
         elif args.command == "demo":
             _migrate(settings)
             logins = asyncio.run(_seed(settings))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from livesupport.domain.billing import Policy
 from livesupport.domain.sla import DEFAULT_TARGETS, Target, parse_targets
 from livesupport.domain.tickets import Priority
 
@@ -39,6 +41,13 @@ class Settings:
     session_max_days: float = 7.0
     chat_rate: float = 5.0  # chat messages per second per user, over all their connections to this process
     chat_burst: float = 20.0
+    holidays: frozenset[date] = frozenset()  # not business days (billing's cancellation window)
+    last_business_days: int = 3
+    in_process_worker: bool = True  # run the scheduled jobs inside `serve` (one machine); else `livesupport worker`
+    worker_interval: float = 30.0
+
+    def billing_policy(self) -> Policy:
+        return Policy(self.timezone, self.holidays, self.last_business_days)
     templates_dir: Path = field(default=ROOT / "templates")
     static_dir: Path = field(default=ROOT / "static")
 
@@ -93,4 +102,29 @@ def load(env: dict[str, str] | None = None) -> Settings:
         session_max_days=float(env.get("SESSION_MAX_DAYS", 7)),
         chat_rate=float(env.get("CHAT_RATE", 5)),
         chat_burst=float(env.get("CHAT_BURST", 20)),
+        holidays=_holidays(env.get("HOLIDAYS", "")),
+        last_business_days=_business_days(env.get("BILLING_LAST_BUSINESS_DAYS", "3")),
+        in_process_worker=_worker_mode(env.get("WORKER", "auto"), bool(env.get("REDIS_URL"))),
+        worker_interval=float(env.get("WORKER_INTERVAL", 30)),
     )
+
+
+def _holidays(text: str) -> frozenset[date]:
+    try:
+        return frozenset(date.fromisoformat(d.strip()) for d in text.split(",") if d.strip())
+    except ValueError:
+        raise ValueError(f"HOLIDAYS is a comma-separated list of dates like 2026-12-25, not {text!r}") from None
+
+
+def _business_days(text: str) -> int:
+    if text.strip() not in ("1", "2", "3", "4", "5"):
+        raise ValueError(f"BILLING_LAST_BUSINESS_DAYS is a number of business days from 1 to 5, not {text!r}")
+    return int(text)
+
+
+def _worker_mode(text: str, scaled_out: bool) -> bool:
+    """`auto`: inside `serve` on one machine; with Redis, run `livesupport worker` (the Procfile does)."""
+    mode = text.strip().lower()
+    if mode not in ("auto", "in-process", "separate"):
+        raise ValueError(f"WORKER is auto, in-process or separate, not {text!r}")
+    return mode == "in-process" or (mode == "auto" and not scaled_out)

@@ -12,6 +12,7 @@ class Role(StrEnum):
     PARTNER = "partner"
     STAFF = "staff"
     ADMIN = "admin"
+    BILLING = "billing"  # billing staff: invoices, payments and services of every organisation
 
 
 STAFF_ROLES = frozenset({Role.STAFF, Role.ADMIN})

@@ -87,6 +87,11 @@ class Topic:
         self.presence_timer: asyncio.TimerHandle | None = None
 
 
+def _has_channel(feed: str) -> bool:
+    """Personal notices (`user:<id>`) and an organisation's (`org:<id>`: billing) have a channel of their own."""
+    return feed.startswith(("user:", "org:"))
+
+
 def new_origin() -> str:
     """A name for this process, unique across machines and restarts."""
     return f"{os.getpid()}-{secrets.token_hex(4)}"
@@ -260,7 +265,7 @@ class Hub:
         subs = self.feeds.get(name)
         if subs is None:
             subs = self.feeds[name] = {}
-            if name.startswith("user:"):  # lists travel on LISTS; personal notices on their own channel
+            if _has_channel(name):  # list rows travel on LISTS; notices to a person or organisation on their own
                 await self.broker.subscribe("f:" + name)
         subs[box] = box.person
         box.topics.add(name)
@@ -273,7 +278,7 @@ class Hub:
         subs.pop(box, None)
         if not subs:
             del self.feeds[name]
-            if name.startswith("user:"):
+            if _has_channel(name):
                 self._spawn(self._unsubscribe_feed(name))
 
     async def _unsubscribe_feed(self, name: str) -> None:

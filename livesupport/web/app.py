@@ -22,6 +22,7 @@ from livesupport import metrics
 from livesupport import settings as config
 from livesupport.actions.accounts import Accounts
 from livesupport.actions.attachments import Attachments
+from livesupport.actions.billing import Billing
 from livesupport.actions.contacts import Contacts
 from livesupport.actions.feedback import Feedbacks
 from livesupport.actions.huddle import Huddle
@@ -38,12 +39,13 @@ from livesupport.realtime.hub import Hub, new_origin
 from livesupport.realtime.presence import MemoryPresence, RedisPresence
 from livesupport.store.database import Database
 from livesupport.store.files import LocalFiles
-from livesupport.web import api, observability
+from livesupport.web import api, billing_api, observability
 from livesupport.web.channels import ws_endpoint
 from livesupport.web.observability import RequestIds
 from livesupport.web.pages import account, auth, feedback, tickets
 from livesupport.web.security import SESSION_COOKIE, SecurityHeaders, read_session
 from livesupport.web.services import Services
+from livesupport.worker import run_worker
 
 log = logging.getLogger("livesupport")
 
@@ -73,6 +75,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             mailer=mailer, two_factor=TwoFactor(db, clock, throttle), magic_links=links,
             contacts=Contacts(db, clock, accounts, links),
             chat_limits=TokenBuckets(settings.chat_rate, settings.chat_burst),
+            billing=Billing(db, clock, settings.billing_policy(), mailer, hub),
             tickets=tickets, huddle=Huddle(tickets), lists=Lists(db, hub, clock),
             feedback=Feedbacks(db, clock), templates=templates,
             attachments=Attachments(tickets, LocalFiles(settings.data_dir / "attachments"),
@@ -83,6 +86,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         await hub.start()
         sweeper = asyncio.create_task(_sweep(hub, settings.presence_ttl / 6)) if settings.redis_url else None
         pending_mail = asyncio.create_task(mailer.deliver_pending())  # what an earlier run could not send
+        worker = asyncio.create_task(run_worker(app.state.services.billing, mailer, settings.worker_interval)) \
+            if settings.in_process_worker else None
         log.info("livesupport ready: database %s, %s, mail through %s", settings.database_url.split("://")[0],
                  broker.status, mailer.delivery)
         try:
@@ -91,6 +96,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             if sweeper:
                 sweeper.cancel()
             pending_mail.cancel()
+            if worker:
+                worker.cancel()
             await mailer.stop()
             await hub.stop()
             await presence.stop()
@@ -102,6 +109,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *tickets.routes,
         *feedback.routes,
         *api.routes,
+        *billing_api.routes,
         *observability.routes,
         Mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static"),
     ]

@@ -9,6 +9,7 @@ from starlette.templating import Jinja2Templates
 
 from livesupport.actions.accounts import Accounts
 from livesupport.actions.attachments import Attachments
+from livesupport.actions.billing import Billing
 from livesupport.actions.contacts import Contacts
 from livesupport.actions.feedback import Feedbacks
 from livesupport.actions.huddle import Huddle
@@ -42,6 +43,7 @@ class Services:
     magic_links: MagicLinks
     contacts: Contacts
     chat_limits: TokenBuckets
+    billing: Billing
 
 
 def services(conn: HTTPConnection) -> Services:
