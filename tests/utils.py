@@ -172,3 +172,10 @@ async def ws_client(server: Server, token: str | None = None, **kwargs: Any) -> 
     url = server.ws_url + (f"?token={token}" if token else "")
     async with connect(url, compression=None, max_size=None, open_timeout=10, **kwargs) as ws:
         yield Client(ws)
+
+
+def cli(deployment: Any, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """Run the `livesupport` command on a test deployment's database (as an operator would)."""
+    env = {**os.environ, **deployment.env(**extra_env)}
+    return subprocess.run([sys.executable, "-m", "livesupport", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import unicodedata
 
 import httpx
@@ -13,18 +10,12 @@ import pytest
 
 from tests.conftest import Deployment
 from tests.realtime.helpers import http_get
-from tests.utils import ROOT, Server
+from tests.utils import Server, cli
 
 
 @pytest.fixture
 def d(server: Server) -> Deployment:
     return server.deployment  # type: ignore[attr-defined,no-any-return]
-
-
-def cli(d: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **d.env()}
-    return subprocess.run([sys.executable, "-m", "livesupport", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
 
 
 async def token(srv: Server, email: str, password: str) -> httpx.Response:
