@@ -24,6 +24,7 @@ const ROLE_LABELS = {
   partner: "Partner",
   staff: "Support",
   admin: "Admin",
+  billing: "Billing",
 };
 
 export function isStaffRole(role) {

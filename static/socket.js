@@ -69,12 +69,13 @@ export function request(frame, timeoutMs = 15_000) {
 /**
  * Join `topic` now and after every reconnection. `onJoined(frame)` gets the `joined` answer,
  * `onFrame(frame)` every later frame of that topic, `onRefused(error)` a refused join.
+ * `options` are more fields of the join frame (e.g. `{state: false}`).
  */
-export function follow(topic, { onJoined, onFrame, onRefused } = {}) {
+export function follow(topic, { onJoined, onFrame, onRefused, options = {} } = {}) {
   let joinRef = null;
   const join = () => {
     joinRef = newRef("join");
-    live.send({ type: "join", topic, ref: joinRef });
+    live.send({ ...options, type: "join", topic, ref: joinRef });
   };
   live.addEventListener("open", join);
   live.addEventListener("frame", (ev) => {

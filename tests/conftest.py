@@ -34,6 +34,7 @@ USERS = {
     "engineer2": ("sam@support.test", "Sam Senior", "staff", 3, None),
     "domain_admin": ("it@acme.test", "Acme IT", "domain_admin", None, "Acme"),
     "admin": ("root@support.test", "Root Admin", "admin", None, None),
+    "phone": ("lee@support.test", "Lee Phones", "staff", 1, None),  # Level 1: the phones
 }
 DOMAINS = {"Acme": "acme.test"}  # a domain administrator signs in with the bare domain
 

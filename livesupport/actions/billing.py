@@ -21,6 +21,7 @@ from livesupport.domain import billing as rules
 from livesupport.domain.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from livesupport.domain.ids import is_id
 from livesupport.domain.people import Person, Role, can_see_org
+from livesupport.domain.phone import ACTIONS
 from livesupport.realtime.frames import encode
 from livesupport.realtime.hub import Hub
 from livesupport.store.database import Database
@@ -112,6 +113,8 @@ class Billing:
             invoices = await self._invoices(s, org.id)
         unpaid = [i for i in invoices if i["amount_due_cents"] > 0]
         standing = rules.standing(self.policy, now, [date.fromisoformat(i["period_start"]) for i in unpaid])
+        if org.suspended_at is not None:  # suspended until everything owed is paid, whatever falls due meanwhile
+            standing = rules.Standing.SUSPENDED
         deadline = None
         for inv in unpaid:
             found = rules.next_deadline(self.policy, date.fromisoformat(inv["period_start"]), now, True)
@@ -168,6 +171,9 @@ class Billing:
         now = self.clock.now()
         async with self.db.read() as s:
             invoices = await self._invoices(s, org_id)
+            org = await s.get(Organisation, org_id)
+        if org is not None and org.suspended_at is not None:
+            return rules.Standing.SUSPENDED
         return rules.standing(self.policy, now, [date.fromisoformat(i["period_start"]) for i in invoices
                                                  if i["amount_due_cents"] > 0])
 
@@ -216,6 +222,8 @@ class Billing:
     # -- cancellation ------------------------------------------------------------------------
 
     def _may_cancel(self, person: Person, org: Organisation, waive: bool) -> None:
+        if person.role is Role.STAFF and (person.tier or 0) < 2:  # Level 1 is phone support: a red line
+            raise ForbiddenError(ACTIONS["delete_service"].why)
         if waive and not (person.is_staff or may_bill(person)):
             raise ForbiddenError("Only our staff can waive the 30 days' notice.")
         if not (person.is_staff or may_bill(person) or (person.role is Role.DOMAIN_ADMIN
@@ -231,7 +239,8 @@ class Billing:
             org = await self._org(s, person, sv.org_id)
         self._may_cancel(person, org, waive)
         if sv.status == "cancelled":
-            raise ConflictError(f"{sv.name} is already cancelled; it ends {sv.ends_on}.")
+            ends = f"{sv.ends_on:%b} {sv.ends_on.day}, {sv.ends_on.year}" if sv.ends_on else "soon"
+            raise ConflictError(f"{sv.name} is already cancelled; it ends {ends}.")
         started = sv.started_at.astimezone(self.policy.tz).date()
         return sv, rules.cancellation(self.policy, at or self.clock.now(), started, waive, sv.monthly_cents)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+from collections.abc import Coroutine
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import update
 
@@ -18,7 +21,10 @@ from livesupport.store.database import Database
 from livesupport.store.models import MagicLink, User
 
 LINK_TTL = timedelta(minutes=15)
-EXPIRED = "This sign-in link has expired or was already used. Ask for a new one below."
+EXPIRED = {
+    "signin": "This sign-in link has expired or was already used. Ask for a new one below.",
+    "pin": "This link to set a new PIN has expired or was already used. Ask for a new one at /pin.",
+}
 
 
 def _hash(token: str) -> str:
@@ -28,6 +34,7 @@ def _hash(token: str) -> str:
 class MagicLinks:
     def __init__(self, db: Database, clock: Clock, throttle: Throttle, mailer: Mailer) -> None:
         self.db, self.clock, self.throttle, self.mailer = db, clock, throttle, mailer
+        self._pending: set[asyncio.Task[None]] = set()
 
     async def request(self, email: object, address: str, base_url: str) -> None:
         """Send a link if the address has an account; the caller answers the same either way."""
@@ -41,14 +48,27 @@ class MagicLinks:
             user = await people.user_by_email(s, email)
         if user is None or user.disabled_at is not None:
             return
-        await self.send(user, base_url, "Your sign-in link", "Here is the link you asked for to sign in")
+        self.later(self.send(user, base_url, "Your sign-in link", "Here is the link you asked for to sign in"))
 
-    async def send(self, user: User, base_url: str, subject: str, intro: str) -> None:
+    def later(self, job: Coroutine[Any, Any, None]) -> None:
+        """Make and mail the link after answering: the answer takes as long whether or not the address is known."""
+        task = asyncio.create_task(job)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def settle(self) -> None:
+        """Wait for links still being made (tests, shutdown)."""
+        await asyncio.gather(*self._pending, return_exceptions=True)
+
+    async def send(self, user: User, base_url: str, subject: str, intro: str, purpose: str = "signin") -> None:
+        """E-mail a single-use link: to sign in (`/login/link/…`), or to set a new phone PIN (`/pin/set/…`)."""
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
         async with self.db.write() as s:
-            s.add(MagicLink(user_id=user.id, token_hash=_hash(token), created_at=now, expires_at=now + LINK_TTL))
-        link = f"{base_url.rstrip('/')}/login/link/{token}"
+            s.add(MagicLink(user_id=user.id, token_hash=_hash(token), created_at=now, expires_at=now + LINK_TTL,
+                            purpose=purpose))
+        path = "/login/link/" if purpose == "signin" else "/pin/set/"
+        link = f"{base_url.rstrip('/')}{path}{token}"
         minutes = int(LINK_TTL.total_seconds() // 60)
         await self.mailer.send(user.email, subject, (
             f"Hello {user.name},\n\n{intro}:\n\n{link}\n\n"
@@ -56,18 +76,19 @@ class MagicLinks:
             "nobody can sign in without opening the link.\n"
         ))
 
-    async def consume(self, token: str) -> Person:
+    async def consume(self, token: str, purpose: str = "signin") -> Person:
         """The link's account, once: a second click, an expired or an unknown link are refused alike."""
         now = self.clock.now()
         async with self.db.write() as s:
             found = await s.execute(
                 update(MagicLink)
-                .where(MagicLink.token_hash == _hash(token), MagicLink.used_at.is_(None), MagicLink.expires_at > now)
+                .where(MagicLink.token_hash == _hash(token), MagicLink.used_at.is_(None), MagicLink.expires_at > now,
+                       MagicLink.purpose == purpose)
                 .values(used_at=now)
                 .returning(MagicLink.user_id)
             )
             user_id = found.scalar_one_or_none()
             user = await s.get(User, user_id) if user_id is not None else None
         if user is None or user.disabled_at is not None:
-            raise UnauthorizedError(EXPIRED)
+            raise UnauthorizedError(EXPIRED[purpose])
         return people.person_of(user)

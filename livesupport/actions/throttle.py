@@ -22,6 +22,7 @@ OTP_ADDRESS = Limit("otp-address", 30, 15 * 60)
 OTP_API_KEY = Limit("otp-api-key", 600, 60 * 60)
 PIN_ACCOUNT = Limit("pin-account", 5, 15 * 60)
 PIN_ADDRESS = Limit("pin-address", 30, 15 * 60)
+PIN_STAFF = Limit("pin-staff", 30, 15 * 60)  # one member of staff trying many callers' PINs
 KEEP = timedelta(days=1)  # failures older than this are deleted
 
 

@@ -68,6 +68,19 @@ async def verify_otp(request: Request) -> JSONResponse:
     return JSONResponse(result)
 
 
+async def verify_pin(request: Request) -> JSONResponse:
+    """For telephony integrations (a staff token): does the caller's PIN match? Throttled and audited."""
+    svc = services(request)
+    try:
+        person = await api_person(request)
+        body = await json_body(request)
+        address = request.client.host if request.client else "?"
+        result = await svc.phone.verify(person, body.get("email"), body.get("pin"), address)
+    except LivesupportError as exc:
+        return json_error(exc)
+    return JSONResponse(result)
+
+
 async def revoke_token(request: Request) -> Response:
     """Log out a token: it stops working and the sockets it opened are closed with 4401."""
     try:
@@ -180,6 +193,7 @@ routes = [
     Route("/api/tokens", create_token, methods=["POST"]),
     Route("/api/tokens", revoke_token, methods=["DELETE"]),
     Route("/api/otp/verify", verify_otp, methods=["POST"]),
+    Route("/api/pin/verify", verify_pin, methods=["POST"]),
     Route("/api/tickets", create_ticket, methods=["POST"]),
     Route("/api/tickets", list_tickets, methods=["GET"]),
     Route("/api/tickets/{ticket_id:id}", get_ticket, methods=["GET"]),

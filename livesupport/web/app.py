@@ -29,6 +29,7 @@ from livesupport.actions.huddle import Huddle
 from livesupport.actions.lists import Lists
 from livesupport.actions.magic_links import MagicLinks
 from livesupport.actions.mail import Mailer
+from livesupport.actions.phone import PhoneSupport
 from livesupport.actions.throttle import Throttle
 from livesupport.actions.tickets import StoredHistory, Tickets
 from livesupport.actions.two_factor import TwoFactor
@@ -39,10 +40,10 @@ from livesupport.realtime.hub import Hub, new_origin
 from livesupport.realtime.presence import MemoryPresence, RedisPresence
 from livesupport.store.database import Database
 from livesupport.store.files import LocalFiles
-from livesupport.web import api, billing_api, observability
+from livesupport.web import api, billing_api, observability, phone_api
 from livesupport.web.channels import ws_endpoint
 from livesupport.web.observability import RequestIds
-from livesupport.web.pages import account, auth, feedback, tickets
+from livesupport.web.pages import account, auth, billing, feedback, phone, tickets
 from livesupport.web.security import SESSION_COOKIE, SecurityHeaders, read_session
 from livesupport.web.services import Services
 from livesupport.worker import run_worker
@@ -70,12 +71,14 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         accounts = Accounts(db, clock, hub, throttle, mailer, timedelta(days=settings.session_max_days),
                             timedelta(hours=settings.session_idle_hours))
         links = MagicLinks(db, clock, throttle, mailer)
+        ledger = Billing(db, clock, settings.billing_policy(), mailer, hub)
         app.state.services = Services(
             settings=settings, clock=clock, db=db, hub=hub, accounts=accounts,
             mailer=mailer, two_factor=TwoFactor(db, clock, throttle), magic_links=links,
             contacts=Contacts(db, clock, accounts, links),
             chat_limits=TokenBuckets(settings.chat_rate, settings.chat_burst),
-            billing=Billing(db, clock, settings.billing_policy(), mailer, hub),
+            billing=ledger,
+            phone=PhoneSupport(db, clock, throttle, mailer, links, ledger, tickets, settings.secret_key),
             tickets=tickets, huddle=Huddle(tickets), lists=Lists(db, hub, clock),
             feedback=Feedbacks(db, clock), templates=templates,
             attachments=Attachments(tickets, LocalFiles(settings.data_dir / "attachments"),
@@ -96,6 +99,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             if sweeper:
                 sweeper.cancel()
             pending_mail.cancel()
+            await links.settle()
             if worker:
                 worker.cancel()
             await mailer.stop()
@@ -108,8 +112,11 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *account.routes,
         *tickets.routes,
         *feedback.routes,
+        *billing.routes,
+        *phone.routes,
         *api.routes,
         *billing_api.routes,
+        *phone_api.routes,
         *observability.routes,
         Mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static"),
     ]

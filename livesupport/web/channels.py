@@ -227,7 +227,7 @@ class Channel:
     async def join(self, frame: dict[str, Any], ref: Any) -> None:
         topic = frame.get("topic")
         if isinstance(topic, str) and not topic.startswith("ticket:"):
-            await self.join_feed(topic, ref)
+            await self.join_feed(topic, ref, want_state=frame.get("state") is not False)
             return
         ticket_id = ticket_id_of(topic)
         since = frame.get("since")
@@ -252,7 +252,7 @@ class Channel:
             raise
         self.review(ticket_id, visible)  # opening a ticket marks it reviewed
 
-    async def join_feed(self, topic: str, ref: Any) -> None:
+    async def join_feed(self, topic: str, ref: Any, want_state: bool = True) -> None:
         """`user:<id>` (one's own notices), `queue` and `org:<id>` (live lists)."""
         if topic.startswith("user:"):
             if topic != f"user:{self.person.id}":  # compared as text: no number is parsed
@@ -264,7 +264,7 @@ class Channel:
         await lists.authorize(self.person, topic)
         await self.svc.hub.attach_feed(self.box, topic)  # listening first: no change between state and live
         try:
-            state = await lists.state(self.box, topic)
+            state = await lists.state(self.box, topic) if want_state else {}
         except BaseException:
             self.svc.hub.detach(self.box, topic)
             raise

@@ -16,6 +16,7 @@ from livesupport.actions.huddle import Huddle
 from livesupport.actions.lists import Lists
 from livesupport.actions.magic_links import MagicLinks
 from livesupport.actions.mail import Mailer
+from livesupport.actions.phone import PhoneSupport
 from livesupport.actions.tickets import Tickets
 from livesupport.actions.two_factor import TwoFactor
 from livesupport.clock import Clock
@@ -44,6 +45,7 @@ class Services:
     contacts: Contacts
     chat_limits: TokenBuckets
     billing: Billing
+    phone: PhoneSupport
 
 
 def services(conn: HTTPConnection) -> Services:

@@ -131,6 +131,12 @@ async def test_paid_on_the_14th_no_suspension_unpaid_on_the_15th_suspended(
     assert suspended["owed_cents"] == 2500 + 3900 + 6900
     assert await mails_to(billing, late, "suspended") == 1
 
+    # While suspended, it stays so even when the next month's invoice (not yet past its 15th) is all that's open.
+    await billing.run_due(local("2027-01-03T10:00:00"))
+    clock.at = local("2027-01-03T10:00:00")
+    assert (await billing.summary(late.admin, late.id))["standing"] == "suspended"
+    assert await billing.standing_of(late.id) == "suspended"
+
     # Paying everything owed restores the services at once.
     clock.at = local("2026-12-16T10:00:00")
     with pytest.raises(ConflictError):
@@ -138,6 +144,9 @@ async def test_paid_on_the_14th_no_suspension_unpaid_on_the_15th_suspended(
     with pytest.raises(ForbiddenError):
         await billing.record_payment(late.admin, suspended["invoices"][0]["id"], 100)
     await billing.record_payment(billing_staff(deployment), suspended["invoices"][0]["id"], 13300)
+    assert (await billing.summary(late.admin, late.id))["standing"] == "suspended"  # January is owed too
+    january = (await invoices(billing, late))[0]
+    await billing.record_payment(billing_staff(deployment), january["id"], january["amount_due_cents"])
     restored = await billing.summary(late.admin, late.id)
     assert restored["standing"] == "good" and [s["status"] for s in restored["services"]] == ["active"]
     async with billing.db.read() as s:
@@ -174,6 +183,11 @@ async def test_cancellations(billing: Billing, clock: FixedClock, deployment: De
     clock.at = local("2026-11-30T12:00:00")
     locked = await billing.cancel(org.admin, org.service_id)
     assert not locked.accepted and locked.reason == "cancellation_locked"
+    assert await mails_to(billing, org, "not accepted") == 1  # the reason goes out by e-mail too
+    assert billing.mailer is not None
+    refusal = next(m for m in await billing.mailer.outbox(1000) if "not accepted" in m.subject
+                   and m.to_addr == f"it@{org.name.split()[1]}.test")
+    assert "last 12 hours" in refusal.body and "no one" in refusal.body
     staff = Person(deployment.users["engineer"]["id"], "Dana", Role.STAFF, tier=2)
     assert not (await billing.cancel(staff, org.service_id, waive=True)).accepted  # no override, staff included
     with pytest.raises(ForbiddenError):

@@ -2,25 +2,62 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
 
-from livesupport.domain.people import Person
+from livesupport.domain.people import Person, Role
+from livesupport.store.models import Organisation
 from livesupport.web.security import csrf_token, person_from_session
 from livesupport.web.services import services
+
+log = logging.getLogger("livesupport.pages")
+
+BILLED_ROLES = (Role.CLIENT, Role.DOMAIN_ADMIN)  # the people a suspension banner is for
 
 
 def render(request: Request, template: str, person: Person | None, status_code: int = 200, **context: Any) -> Response:
     user = None
     if person is not None:
-        user = {**person.public(), "tier": person.tier, "org_name": context.pop("org_name", None)}
-    ctx = {"user": user, "csrf": csrf_token(request), "title": context.pop("title", "livesupport"), **context}
-    response = services(request).templates.TemplateResponse(request, template, ctx, status_code=status_code)
+        user = {**person.public(), "tier": person.tier, "org_id": person.org_id,
+                "org_name": context.pop("org_name", None)}
+    ctx = {"user": user, "csrf": csrf_token(request), "title": context.pop("title", "livesupport"),
+           "org_suspended": False, **context}
+    response: Response
+    if person is not None and person.org_id is not None and person.role in BILLED_ROLES:
+        response = _BannerPage(request, template, ctx, status_code, person.org_id)
+    else:
+        response = services(request).templates.TemplateResponse(request, template, ctx, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+class _BannerPage(Response):
+    """A page for someone whose organisation may be suspended, rendered as it is sent: templates render
+    synchronously, and whether it is suspended takes one query (the banner is shown on every page)."""
+
+    def __init__(self, request: Request, template: str, ctx: dict[str, Any], status_code: int, org_id: int) -> None:
+        super().__init__(status_code=status_code, media_type="text/html")
+        self.request, self.template, self.ctx, self.org_id = request, template, ctx, org_id
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        svc = services(self.request)
+        suspended = False
+        try:
+            async with svc.db.read() as s:
+                stmt = select(Organisation.suspended_at).where(Organisation.id == self.org_id)
+                suspended = (await s.execute(stmt)).scalar_one_or_none() is not None
+        except Exception:  # noqa: BLE001 - the page matters more than its banner, which also arrives live
+            log.exception("could not read whether organisation %s is suspended", self.org_id)
+        page = svc.templates.TemplateResponse(self.request, self.template, {**self.ctx, "org_suspended": suspended},
+                                              status_code=self.status_code)
+        page.raw_headers.extend((k, v) for k, v in self.raw_headers if k not in (b"content-length", b"content-type"))
+        await page(scope, receive, send)
 
 
 async def login_first(request: Request) -> tuple[Person | None, Response | None]:

@@ -14,6 +14,7 @@ from livesupport.domain.people import Person, Role
 from livesupport.web.errors import STATUS
 from livesupport.web.pages import login_first, not_found, render
 from livesupport.web.pages.auth import EXPIRED_FORM, base_url, client_address
+from livesupport.web.pages.phone import pin_notice
 from livesupport.web.security import csrf_ok
 from livesupport.web.services import services
 
@@ -31,6 +32,7 @@ async def _account(request: Request, person: Person, status: int = 200, **extra:
         "title": "Your account", "two_factor_on": on, "error": None, "enrolment": None, "recovery_codes": None,
         "codes_left": await svc.two_factor.recovery_codes_left(person.id) if on else 0,
         "saved": SAVED.get(request.query_params.get("saved", "")),
+        "pin": await svc.phone.pin_of(person), "pin_notice": pin_notice(request),
     }
     if not on and "enrolment" not in extra:
         context["enrolment"] = await svc.two_factor.pending(person)

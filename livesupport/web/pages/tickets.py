@@ -16,6 +16,7 @@ from livesupport.store import huddle as huddle_store
 from livesupport.store.models import Organisation
 from livesupport.web.errors import STATUS
 from livesupport.web.pages import login_first, render
+from livesupport.web.pages.phone import pin_notice
 from livesupport.web.security import csrf_ok
 from livesupport.web.services import services
 
@@ -63,6 +64,7 @@ async def ticket_list(request: Request) -> Response:
     tickets = await services(request).tickets.list_for(person)
     return render(request, "tickets.html", person, title="Tickets", tickets=tickets, is_staff=person.is_staff,
                   topics=await _list_topics(request, person),
+                  pin=await services(request).phone.pin_of(person), pin_notice=pin_notice(request),
                   org_name=await _org_name(request, person))
 
 
