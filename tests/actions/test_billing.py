@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -41,15 +40,6 @@ class Org:
     name: str
     admin: Person
     service_id: int
-
-
-@pytest.fixture
-async def db(deployment: Deployment) -> AsyncIterator[Database]:
-    database = Database(deployment.database_url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture

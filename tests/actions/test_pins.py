@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,15 +21,6 @@ from livesupport.store.database import Database
 from tests.conftest import Deployment
 
 T0 = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(deployment: Deployment) -> AsyncIterator[Database]:
-    database = Database(deployment.database_url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 def phone_support(db: Database, clock: FixedClock) -> tuple[PhoneSupport, Mailer]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pyotp
@@ -23,15 +22,6 @@ from livesupport.store.models import User
 from tests.conftest import Deployment
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(deployment: Deployment) -> AsyncIterator[Database]:
-    database = Database(deployment.database_url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 def person(d: Deployment, who: str) -> Person:
