@@ -60,6 +60,13 @@ async def test_verification_right_wrong_and_the_lock(server: Server, d: Deployme
         assert r.status_code == 200 and r.json() == {"verified": False, "message": r.json()["message"]}
     locked = await api(server, phone, "POST", "/api/pin/verify", json={"email": email, "pin": pin})
     assert locked.status_code == 429 and "Try again in" in locked.json()["error"]["message"]
+    # The contact is told, by e-mail, that their PIN is being guessed at.
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        page = await http.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        await http.post("/login", data={"email": d.users["admin"]["email"], "password": PASSWORD, "csrf": csrf})
+        outbox = (await http.get("/outbox")).text
+    assert "Someone tried your support PIN" in outbox and email in outbox
     for bad in ({"email": email, "pin": "12345"}, {"email": email, "pin": 123456}, {"email": "x", "pin": "123456"}):
         assert (await api(server, phone, "POST", "/api/pin/verify", json=bad)).status_code == 400
     assert (await api(server, contact, "POST", "/api/pin/verify", json={"email": email, "pin": pin})).status_code \
