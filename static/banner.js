@@ -52,6 +52,19 @@ function showRestored(message) {
   region.append(note);
 }
 
+// The billing page's own standing badge follows too, so the page never says two things at once.
+const STANDING_WORDS = { good: "In good standing", late: "Payment overdue", suspended: "Services suspended" };
+
+function showStanding(standing) {
+  const badge = document.getElementById("standing");
+  const words = STANDING_WORDS[standing];
+  if (!badge || !words) return;
+  badge.textContent = words;
+  badge.className = `badge billing-standing billing-standing-${standing}`;
+  const summary = document.getElementById("billing-summary");
+  if (summary) summary.dataset.standing = standing;
+}
+
 if (orgId && region) {
   follow(`org:${orgId}`, {
     options: { state: false }, // only the billing notices: not the organisation's list
@@ -61,6 +74,7 @@ if (orgId && region) {
       const message = typeof frame.message === "string" ? frame.message : "";
       if (frame.standing === "suspended") showSuspended(message);
       else if (frame.standing === "good") showRestored(message);
+      showStanding(frame.standing);
     },
     onRefused: (error) => console.info("livesupport: no billing notices on this page:", error.code),
   });

@@ -105,6 +105,7 @@ async def test_a_suspension_shows_at_once_and_paying_removes_it(browser: Any, re
             await expect(banner).to_contain_text("$69.00 reconnection fee")
             await expect(banner.locator("a")).to_have_attribute("href", link)
             assert await page.evaluate("() => window.sameDocument === true"), "the page was reloaded"
+        await expect(a.locator("#standing")).to_have_text("Services suspended")  # the page's badge follows
         await admin.shot("billing-suspended-banner")
 
         # Any page opened meanwhile has it from the server.
