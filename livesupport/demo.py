@@ -12,7 +12,7 @@ from livesupport.store import huddle as huddle_store
 from livesupport.store import people
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
-from livesupport.store.models import Task, User
+from livesupport.store.models import Service, Task, User
 
 PASSWORD = "demo-password-1"
 
@@ -27,6 +27,7 @@ USERS = [
     ("dana@support.example", "Dana Novak", Role.STAFF, 2, None),
     ("sam@support.example", "Sam Rivera", Role.STAFF, 3, None),
     ("root@support.example", "Support Admin", Role.ADMIN, None, None),
+    ("billing@support.example", "Bea Ledger", Role.BILLING, None, None),
 ]
 
 
@@ -38,7 +39,16 @@ async def seed(db: Database, clock: Clock) -> list[tuple[str, str, str]]:
             return _logins()
         partner = await people.get_or_create_org(s, "Northwind IT", now, kind="partner")
         acme = await people.get_or_create_org(s, "Acme Dental", now, domain="acme.example", partner_id=partner.id)
-        await people.get_or_create_org(s, "Globex Law", now, domain="globex.example", partner_id=partner.id)
+        globex = await people.get_or_create_org(s, "Globex Law", now, domain="globex.example",
+                                                partner_id=partner.id)
+        # Billing: Acme signed up two days ago (free until the next 1st); Globex two months ago and has not paid,
+        # so the worker issues its invoices, adds the fees and suspends it as the rules say.
+        for customer, service, cents, started in [
+            (acme.id, "Mail filtering", 2500, now - timedelta(days=2)),
+            (acme.id, "Archiving", 1200, now - timedelta(days=2)),
+            (globex.id, "Mail filtering", 2500, now - timedelta(days=62)),
+        ]:
+            s.add(Service(org_id=customer, name=service, monthly_cents=cents, started_at=started, status="active"))
         orgs = {"Northwind IT": partner.id, "Acme Dental": acme.id}
         hashed = await hash_password(PASSWORD)
         users: dict[str, Person] = {}
@@ -106,7 +116,7 @@ async def _huddle(s: Any, ticket_id: int, dana: Person, sam: Person, at: datetim
 
 def _logins() -> list[tuple[str, str, str]]:
     labels = {Role.CLIENT: "client contact", Role.DOMAIN_ADMIN: "domain administrator", Role.PARTNER: "partner",
-              Role.ADMIN: "admin"}
+              Role.ADMIN: "admin", Role.BILLING: "billing staff"}
     out = []
     for email, name, role, tier, org in USERS:
         who = f"Level {tier} engineer" if role is Role.STAFF else labels[role]
