@@ -80,14 +80,31 @@ class Billing:
     # -- operators ---------------------------------------------------------------------
 
     async def add_service(self, org_name: str, name: str, monthly_cents: int, started_at: datetime | None = None) -> int:
-        if not name.strip():
+        """For operators (`livesupport service add`): by the organisation's name."""
+        async with self.db.read() as s:
+            org = (await s.execute(select(Organisation).where(Organisation.name == org_name))).scalar_one_or_none()
+        if org is None:
+            raise NotFoundError(f"There is no organisation called {org_name!r}.")
+        return await self._add_service(org.id, name, monthly_cents, started_at)
+
+    async def add_service_for(self, person: Person, org_id: int, name: object, monthly_cents: int,
+                              started_at: datetime | None = None) -> int:
+        """For billing staff on the organisation's billing page."""
+        if not may_bill(person):
+            raise ForbiddenError("Only billing staff can add services.")
+        return await self._add_service(org_id, name, monthly_cents, started_at)
+
+    async def _add_service(self, org_id: int, name: object, monthly_cents: int, started_at: datetime | None) -> int:
+        if not isinstance(name, str) or not name.strip():
             raise BadRequestError("Name the service.")
+        if len(name.strip()) > 200:
+            raise BadRequestError("A service's name has at most 200 characters.")
         if isinstance(monthly_cents, bool) or not isinstance(monthly_cents, int) or monthly_cents < 0:
             raise BadRequestError("The monthly price is a whole number of cents (e.g. 2500 for $25.00).")
         async with self.db.write() as s:
-            org = (await s.execute(select(Organisation).where(Organisation.name == org_name))).scalar_one_or_none()
+            org = await s.get(Organisation, org_id) if is_id(org_id) else None
             if org is None:
-                raise NotFoundError(f"There is no organisation called {org_name!r}.")
+                raise NotFoundError("There is no such organisation.")
             service = Service(org_id=org.id, name=name.strip(), monthly_cents=monthly_cents,
                               started_at=started_at or self.clock.now(), status="active")
             s.add(service)

@@ -312,3 +312,26 @@ async def test_a_cancellation_in_the_last_12_hours_is_refused_with_its_reason(
         assert a_minute_before.status_code == 200 and 'id="cancel-refused"' not in a_minute_before.text
         bad = await staff.get(f"/billing/services/{service_id}/cancel", params={"at": "tomorrow"})
         assert bad.status_code == 400 and "ISO-8601" in text_of(bad.text, "cancel-error")
+
+
+async def test_billing_staff_add_a_service_from_the_page(live_server: LiveServer, billing_email: str) -> None:
+    email, _ = await new_customer(deployment(live_server))
+    async with logged_in(live_server, email) as admin:
+        org_id = await org_id_of(admin)
+        page = await admin.get(f"/billing/org/{org_id}")
+        assert 'id="add-service"' not in page.text  # a domain administrator cannot
+        r = await admin.post(f"/billing/org/{org_id}/services",
+                             data={"csrf": csrf_of(page.text), "name": "Archiving", "price": "12.00"})
+        assert r.status_code == 404
+    async with logged_in(live_server, billing_email) as staff:
+        page = await staff.get(f"/billing/org/{org_id}")
+        bad = await staff.post(f"/billing/org/{org_id}/services",
+                               data={"csrf": csrf_of(page.text), "name": "Archiving", "price": "twelve"})
+        assert bad.status_code == 400 and 'id="service-error"' in bad.text
+        assert 'value="Archiving"' in bad.text and 'value="twelve"' in bad.text  # what was typed stays
+        done = await staff.post(f"/billing/org/{org_id}/services",
+                                data={"csrf": csrf_of(page.text), "name": "Archiving", "price": "12.00"})
+        assert done.status_code == 303
+        shown = await staff.get(done.headers["location"].split("#")[0])
+        assert "Archiving added at $12.00 a month" in text_of(shown.text, "billing-saved")
+        assert re.search(r'<th scope="row">Archiving<span', shown.text)  # in the services table

@@ -203,6 +203,7 @@ async def _org(request: Request, person: Person, org_id: int, status: int = 200,
         "saved": saved["text"] if isinstance(saved, dict) and saved.get("org") == org_id else None,
         "may_bill": may_bill(person), "may_cancel": may_cancel(person, summary["org"]["id"]),
         "pay_error": None, "pay_invoice": None, "pay_amount": "",
+        "service_error": None, "service_name": "", "service_price": "",
     }
     context.update(extra)
     if context["pay_invoice"] not in [i["id"] for i in view["invoices"] if i["status"] == "open"]:
@@ -250,6 +251,32 @@ async def record_payment(request: Request) -> Response:
         text += " It is paid in full."
     request.session["billing_saved"] = {"org": org_id, "text": text}
     return RedirectResponse(f"/billing/org/{org_id}#invoice-{invoice_id}", status_code=303)
+
+
+async def add_service(request: Request) -> Response:
+    """Billing staff add a service; it is free until the next 1st, then billed monthly."""
+    person, redirect = await login_first(request)
+    if person is None:
+        return redirect  # type: ignore[return-value]
+    org_id = request.path_params["org_id"]
+    form = await request.form()
+    kept = {"service_name": str(form.get("name", ""))[:300], "service_price": str(form.get("price", ""))[:100]}
+    if not csrf_ok(request, form.get("csrf")):
+        return await _org(request, person, org_id, 403, service_error=EXPIRED_FORM, **kept)
+    if not may_bill(person):
+        return not_found(request, person)
+    svc = services(request)
+    try:
+        cents = parse_amount(kept["service_price"])
+        await svc.billing.add_service_for(person, org_id, kept["service_name"], cents)
+    except LivesupportError as exc:
+        if exc.code in ("forbidden", "not_found"):
+            return not_found(request, person)
+        return await _org(request, person, org_id, STATUS.get(exc.code, 400), service_error=exc.message, **kept)
+    request.session["billing_saved"] = {
+        "org": org_id, "text": f"{kept['service_name'].strip()} added at {rules.money(cents)} a month: free until "
+                               "the next 1st, then on each invoice."}
+    return RedirectResponse(f"/billing/org/{org_id}#billing-services", status_code=303)
 
 
 # -- cancellation --------------------------------------------------------------------------------
@@ -336,6 +363,7 @@ routes = [
     Route("/billing/orgs", orgs_page, methods=["GET"]),
     Route("/billing/org/{org_id:id}", org_page, methods=["GET"]),
     Route("/billing/org/{org_id:id}/payments", record_payment, methods=["POST"]),
+    Route("/billing/org/{org_id:id}/services", add_service, methods=["POST"]),
     Route("/billing/services/{service_id:id}/cancel", cancel_page, methods=["GET"]),
     Route("/billing/services/{service_id:id}/cancel", cancel_service, methods=["POST"]),
 ]
