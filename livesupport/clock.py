@@ -6,6 +6,11 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 
+def iso(at: datetime | None) -> str | None:
+    """UTC, ISO-8601, with a Z: one spelling of an instant on the wire."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at is not None else None
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 

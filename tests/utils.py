@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -179,3 +180,10 @@ def cli(deployment: Any, *args: str, **extra_env: str) -> subprocess.CompletedPr
     env = {**os.environ, **deployment.env(**extra_env)}
     return subprocess.run([sys.executable, "-m", "livesupport", *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a page's form."""
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no csrf field in the form"
+    return match.group(1)

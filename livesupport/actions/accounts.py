@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from livesupport.actions.mail import Mailer
 from livesupport.actions.passwords import check_new_password, hash_password, verify_password
 from livesupport.actions.throttle import LOGIN_ACCOUNT, LOGIN_ADDRESS, Throttle
-from livesupport.clock import Clock
+from livesupport.clock import Clock, iso
 from livesupport.domain.errors import (
     BadRequestError,
     ConflictError,
@@ -88,7 +88,7 @@ class Accounts:
         async with self.db.write() as s:
             await people.purge_tokens(s, now)
             await people.add_token(s, person.id, token_hash(token), now, expires, kind)
-        return token, expires.isoformat().replace("+00:00", "Z")
+        return token, str(iso(expires))
 
     async def start_session(self, person: Person) -> str:
         token, _ = await self.issue_token(person, self.session_ttl, kind="session")

@@ -13,10 +13,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from livesupport.actions.mail import Mailer
-from livesupport.clock import Clock
+from livesupport.clock import Clock, iso
 from livesupport.domain import billing as rules
 from livesupport.domain.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from livesupport.domain.ids import is_id
@@ -24,7 +23,7 @@ from livesupport.domain.people import Person, Role, can_see_org
 from livesupport.domain.phone import ACTIONS
 from livesupport.realtime.frames import encode
 from livesupport.realtime.hub import Hub
-from livesupport.store.database import Database
+from livesupport.store.database import Database, upsert_insert
 from livesupport.store.models import (
     Invoice,
     InvoiceLine,
@@ -142,7 +141,7 @@ class Billing:
             "standing": standing.value,
             "owed_cents": sum(i["amount_due_cents"] for i in invoices),
             "next_deadline": None if deadline is None else {
-                "kind": deadline.kind, "at": deadline.at.isoformat().replace("+00:00", "Z"),
+                "kind": deadline.kind, "at": iso(deadline.at),
                 "cents": deadline.cents, "message": deadline.message},
             "services": [self._service_view(sv) for sv in services],
             "invoices": invoices,
@@ -151,7 +150,7 @@ class Billing:
     @staticmethod
     def _service_view(sv: Service) -> dict[str, Any]:
         return {"id": sv.id, "name": sv.name, "monthly_cents": sv.monthly_cents, "status": sv.status,
-                "started_at": sv.started_at.isoformat().replace("+00:00", "Z"),
+                "started_at": iso(sv.started_at),
                 "ends_on": sv.ends_on.isoformat() if sv.ends_on else None,
                 "billed_through": sv.billed_through.isoformat() if sv.billed_through else None}
 
@@ -175,7 +174,7 @@ class Billing:
             due = max(0, total - paid.get(inv.id, 0))
             out.append({
                 "id": inv.id, "period_start": inv.period_start.isoformat(),
-                "issued_at": inv.issued_at.isoformat().replace("+00:00", "Z"),
+                "issued_at": iso(inv.issued_at),
                 "lines": [{"kind": ln.kind, "description": ln.description, "cents": ln.cents,
                            "service_id": ln.service_id} for ln in lines[inv.id]],
                 "total_cents": total, "paid_cents": paid.get(inv.id, 0), "amount_due_cents": due,
@@ -289,13 +288,25 @@ class Billing:
         for org_id in org_ids:
             report.invoices += await self._invoice(org_id, now)
         async with self.db.read() as s:
-            open_or_paid = list((await s.execute(select(Invoice))).scalars())
-        for inv in open_or_paid:
-            fees, suspended = await self._fees(inv, now)
-            report.fees += fees
-            report.suspended += suspended
-            report.reminders += await self._remind(inv, now)
+            billed = list((await s.execute(select(Invoice.org_id).distinct())).scalars())
+        for org_id in billed:  # each organisation's invoices are read once per run, and again only if fees came
+            rows, views = await self._org_invoices(org_id)
+            added = 0
+            for view in views:
+                fees, suspended = await self._fees(rows[view["id"]], view, now)
+                added += fees
+                report.suspended += suspended
+            report.fees += added
+            if added:
+                rows, views = await self._org_invoices(org_id)
+            for view in views:
+                report.reminders += await self._remind(rows[view["id"]], view, now)
         return report
+
+    async def _org_invoices(self, org_id: int) -> tuple[dict[int, Invoice], list[dict[str, Any]]]:
+        async with self.db.read() as s:
+            rows = {i.id: i for i in (await s.execute(select(Invoice).where(Invoice.org_id == org_id))).scalars()}
+            return rows, await self._invoices(s, org_id)
 
     async def _invoice(self, org_id: int, now: datetime) -> int:
         """Issue every monthly invoice of this organisation due by `now` that is missing (a late worker catches up)."""
@@ -319,12 +330,12 @@ class Billing:
     async def _issue(self, org_id: int, period: date, services: list[Service], now: datetime) -> int:
         issued_at = rules.wall_clock(self.policy, period, time(0, 0))
         async with self.db.write() as s:
-            ins = self._insert(s, Invoice).values(org_id=org_id, period_start=period, issued_at=issued_at)
+            ins = upsert_insert(s, Invoice).values(org_id=org_id, period_start=period, issued_at=issued_at)
             created = (await s.execute(ins.on_conflict_do_nothing().returning(Invoice.id))).scalar_one_or_none()
             inv_id = created or (await s.execute(select(Invoice.id).where(
                 Invoice.org_id == org_id, Invoice.period_start == period))).scalar_one()
             for sv in services:
-                await s.execute(self._insert(s, InvoiceLine).values(
+                await s.execute(upsert_insert(s, InvoiceLine).values(
                     invoice_id=inv_id, kind="service", service_id=sv.id, cents=sv.monthly_cents, created_at=now,
                     description=f"{sv.name}, {period.strftime('%B %Y')}", dedupe_key=f"inv:{inv_id}:service:{sv.id}",
                 ).on_conflict_do_nothing())
@@ -335,9 +346,7 @@ class Billing:
                                  f"{rules.next_deadline(self.policy, period, issued_at, True).message}")  # type: ignore[union-attr]
         return 1 if created else 0
 
-    async def _fees(self, inv: Invoice, now: datetime) -> tuple[int, int]:
-        async with self.db.read() as s:
-            view = next(i for i in await self._invoices(s, inv.org_id) if i["id"] == inv.id)
+    async def _fees(self, inv: Invoice, view: dict[str, Any], now: datetime) -> tuple[int, int]:
         unpaid = view["amount_due_cents"] > 0
         kinds = {line["kind"] for line in view["lines"]}
         paid_at = None if unpaid else inv.paid_at
@@ -348,7 +357,7 @@ class Billing:
         for fee in due:
             words = "Late fee" if fee.kind is rules.FeeKind.LATE_FEE else "Reconnection fee"
             async with self.db.write() as s:
-                done = await s.execute(self._insert(s, InvoiceLine).values(
+                done = await s.execute(upsert_insert(s, InvoiceLine).values(
                     invoice_id=inv.id, kind=fee.kind.value, service_id=None, cents=fee.cents, created_at=now,
                     description=f"{words}, {inv.period_start.strftime('%B %Y')} invoice unpaid on "
                                 f"{fee.due_at.astimezone(self.policy.tz).strftime('%b %-d, %H:%M')}",
@@ -385,9 +394,7 @@ class Billing:
                              words)
         return 1
 
-    async def _remind(self, inv: Invoice, now: datetime) -> int:
-        async with self.db.read() as s:
-            view = next(i for i in await self._invoices(s, inv.org_id) if i["id"] == inv.id)
+    async def _remind(self, inv: Invoice, view: dict[str, Any], now: datetime) -> int:
         if view["amount_due_cents"] == 0:
             return 0
         deadline = rules.next_deadline(self.policy, inv.period_start, now, True)
@@ -411,7 +418,7 @@ class Billing:
         if self.mailer is None:
             return False
         async with self.db.write() as s:
-            done = await s.execute(self._insert(s, SentNotice).values(key=key[:200], at=self.clock.now())
+            done = await s.execute(upsert_insert(s, SentNotice).values(key=key[:200], at=self.clock.now())
                                    .on_conflict_do_nothing().returning(SentNotice.id))
             if done.scalar_one_or_none() is None:
                 return False  # sent already
@@ -423,7 +430,3 @@ class Billing:
                                    "plain words: /billing\n")
         return True
 
-    @staticmethod
-    def _insert(s: Any, model: Any) -> Any:
-        dialect = s.bind.dialect.name if s.bind is not None else "sqlite"
-        return postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)

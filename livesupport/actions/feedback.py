@@ -6,14 +6,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from livesupport.clock import Clock
+from livesupport.clock import Clock, iso
 from livesupport.domain.errors import ForbiddenError, RateLimitedError
 from livesupport.domain.feedback import check_feedback, clean_page
 from livesupport.domain.people import Person
 from livesupport.domain.throttle import FailureThrottle
 from livesupport.store.database import Database
 from livesupport.store.models import Feedback, User
-from livesupport.store.tickets import iso
 
 
 class Feedbacks:

@@ -34,6 +34,17 @@ OPEN = [s.value for s in sla.OPEN]
 ROWS_LIMIT = 200
 
 
+def row_of(ticket: Ticket, org: Organisation, assignees: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """A ticket as the lists show it, before who is on it and what is new to whom."""
+    return {**store.snapshot(ticket, org, assignees), "org_name": org.name,
+            "overdue": sla.is_overdue(ticket.status, ticket.next_update_at, now)}
+
+
+def unreviewed(ticket: Ticket, person: Person, reviewed_seq: int) -> bool:
+    """Has this ticket anything this person may see and has not read? (Clients do not count internal events.)"""
+    return (ticket.last_seq if person.is_staff else ticket.last_public_seq) > reviewed_seq
+
+
 def counted(row: dict[str, Any], person: Person) -> tuple[Any, ...]:
     """What of a row the counters depend on."""
     return (row["status"], row["overdue"], row["unreviewed"], bool(row["assignees"]),
@@ -57,6 +68,8 @@ class Lists:
         self._sent: dict[tuple[Outbox, str], dict[str, int]] = {}  # the counters each listener last got
         # What of each ticket the listener's counters depend on: when none of it moved, the counts did not either.
         self._counted: dict[tuple[Outbox, str], dict[int, tuple[Any, ...]]] = {}
+        # Listeners that joined with "state": false want the organisation's notices, not its rows and counters.
+        self._quiet: set[tuple[Outbox, str]] = set()
         self._due: dict[int, datetime] = {}  # open tickets not yet overdue, and when they will be
         self._due_timer: asyncio.TimerHandle | None = None
         self._lock = asyncio.Lock()
@@ -89,9 +102,16 @@ class Lists:
             rows = await self._rows(s, found, [person])
             counts = await self._counts(s, person, org_id)
         self._sent[(box, topic)] = counts
+        self._quiet.discard((box, topic))
         shown = [rows[(person.id, t.id)] for t, _ in found]
         self._counted[(box, topic)] = {r["id"]: counted(r, person) for r in shown}
         return {"counts": counts, "tickets": shown}
+
+    def quiet(self, box: Outbox, topic: str) -> None:
+        """This listener gets no rows or counters (a page that only shows billing notices), unless the same
+        connection also joined for them (a list page whose banner shares its socket)."""
+        if (box, topic) not in self._sent:
+            self._quiet.add((box, topic))
 
     # -- what changed ------------------------------------------------------------------
 
@@ -104,9 +124,11 @@ class Lists:
                 log.exception("refreshing the live lists failed")
 
     async def _refresh(self, ids: list[int] | None) -> None:
-        listeners = [(box, topic, scope_of(topic)) for topic, subs in self.hub.feeds.items()
-                     if not topic.startswith("user:") for box in subs]
-        self._sent = {k: v for k, v in self._sent.items() if k[0] in self.hub.feeds.get(k[1], {})}
+        feeds = self.hub.feeds
+        self._quiet = {k for k in self._quiet if k[0] in feeds.get(k[1], {})}
+        listeners = [(box, topic, scope_of(topic)) for topic, subs in feeds.items()
+                     if not topic.startswith("user:") for box in subs if (box, topic) not in self._quiet]
+        self._sent = {k: v for k, v in self._sent.items() if k[0] in feeds.get(k[1], {})}
         self._counted = {k: v for k, v in self._counted.items() if k in self._sent}
         if not listeners:
             return
@@ -156,9 +178,7 @@ class Lists:
         now = self.clock.now()
         out: dict[tuple[int, int], dict[str, Any]] = {}
         for (t, o), present in zip(found, members, strict=True):
-            base = store.snapshot(t, o, assignees[t.id])
-            base["org_name"] = o.name
-            base["overdue"] = sla.is_overdue(t.status, t.next_update_at, now)
+            base = row_of(t, o, assignees[t.id], now)
             base["viewers"] = len(present)
             base["members"] = present
             if t.next_update_at is not None and t.status in OPEN and t.next_update_at > now:
@@ -166,8 +186,7 @@ class Lists:
             else:
                 self._due.pop(t.id, None)
             for p in people:
-                latest = t.last_seq if p.is_staff else t.last_public_seq
-                out[(p.id, t.id)] = {**base, "unreviewed": latest > reviews.get((p.id, t.id), 0)}
+                out[(p.id, t.id)] = {**base, "unreviewed": unreviewed(t, p, reviews.get((p.id, t.id), 0))}
         self._schedule_due(now)
         return out
 

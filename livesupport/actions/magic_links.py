@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 from collections.abc import Coroutine
 from datetime import timedelta
@@ -11,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from livesupport.actions.accounts import token_hash
 from livesupport.actions.mail import Mailer
 from livesupport.actions.throttle import MAGIC_ACCOUNT, MAGIC_ADDRESS, Throttle
 from livesupport.clock import Clock
@@ -26,9 +26,6 @@ EXPIRED = {
     "pin": "This link to set a new PIN has expired or was already used. Ask for a new one at /pin.",
 }
 
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class MagicLinks:
@@ -65,7 +62,7 @@ class MagicLinks:
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
         async with self.db.write() as s:
-            s.add(MagicLink(user_id=user.id, token_hash=_hash(token), created_at=now, expires_at=now + LINK_TTL,
+            s.add(MagicLink(user_id=user.id, token_hash=token_hash(token), created_at=now, expires_at=now + LINK_TTL,
                             purpose=purpose))
         path = "/login/link/" if purpose == "signin" else "/pin/set/"
         link = f"{base_url.rstrip('/')}{path}{token}"
@@ -82,7 +79,7 @@ class MagicLinks:
         async with self.db.write() as s:
             found = await s.execute(
                 update(MagicLink)
-                .where(MagicLink.token_hash == _hash(token), MagicLink.used_at.is_(None), MagicLink.expires_at > now,
+                .where(MagicLink.token_hash == token_hash(token), MagicLink.used_at.is_(None), MagicLink.expires_at > now,
                        MagicLink.purpose == purpose)
                 .values(used_at=now)
                 .returning(MagicLink.user_id)

@@ -31,7 +31,7 @@ from livesupport.actions.throttle import (
     Throttle,
 )
 from livesupport.actions.tickets import Tickets
-from livesupport.clock import Clock
+from livesupport.clock import Clock, iso
 from livesupport.domain import phone as rules
 from livesupport.domain.billing import Standing, money
 from livesupport.domain.errors import (
@@ -189,7 +189,7 @@ class PhoneSupport:
                             "allowed": allowed, "why": why})
         return {
             "verified": verified, "verification_id": v.id,
-            "expires_at": v.expires_at.isoformat().replace("+00:00", "Z"),
+            "expires_at": iso(v.expires_at),
             "contact": {"id": user.id, "name": user.name, "email": user.email, "role": user.role},
             "org": {"id": org.id, "name": org.name} if org else None,
             "standing": standing, "good_standing": good, "actions": actions,
@@ -268,7 +268,7 @@ class PhoneSupport:
             stmt = stmt.where(PhoneAudit.at >= since)
         async with self.db.read() as s:
             rows = (await s.execute(stmt.order_by(PhoneAudit.id.desc()).limit(limit))).all()
-        return [{"at": a.at.isoformat().replace("+00:00", "Z"), "staff": name, "staff_id": a.staff_id,
+        return [{"at": iso(a.at), "staff": name, "staff_id": a.staff_id,
                  "caller_email": a.caller_email, "contact_id": a.contact_id, "action": a.action,
                  "result": a.result, "detail": a.detail} for a, name in rows]
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from livesupport.actions.lists import row_of, unreviewed
 from livesupport.clock import Clock
 from livesupport.domain import sla
 from livesupport.domain import tickets as rules
@@ -159,13 +160,8 @@ class Tickets:
             ids = [t.id for t, _ in rows]
             assignees = await huddle_store.assignees(s, ids)
             reviewed = await huddle_store.reviews_of(s, person.id, ids)
-        out = []
-        for t, o in rows:
-            latest = t.last_seq if person.is_staff else t.last_public_seq
-            out.append({**store.snapshot(t, o, assignees[t.id]), "org_name": o.name,
-                        "overdue": sla.is_overdue(t.status, t.next_update_at, now),
-                        "unreviewed": latest > reviewed.get(t.id, 0)})
-        return out
+        return [{**row_of(t, o, assignees[t.id], now), "unreviewed": unreviewed(t, person, reviewed.get(t.id, 0))}
+                for t, o in rows]
 
     async def open(
         self, person: Person, subject: object, body: object, priority: object = None, org_id: object = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -10,6 +9,7 @@ import pyotp
 import segno
 from sqlalchemy import insert, select, update
 
+from livesupport.actions.accounts import token_hash
 from livesupport.actions.throttle import OTP_ACCOUNT, OTP_ADDRESS, OTP_API_KEY, Throttle
 from livesupport.clock import Clock
 from livesupport.domain import otp
@@ -29,9 +29,6 @@ ISSUER = "livesupport"
 APP_KEY_PREFIX = "lsk_"
 WRONG_CODE = "That code is not right, or it was already used. Codes change every 30 seconds."
 
-
-def _hash(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _recovery_code() -> str:
@@ -94,7 +91,7 @@ class TwoFactor:
             step = otp.matching_step(user.totp_secret, cleaned, now.timestamp(), None)
             if step is not None:
                 user.totp_confirmed_at, user.totp_last_step = now, step
-                await s.execute(insert(RecoveryCode), [{"user_id": person.id, "code_hash": _hash(c)} for c in codes])
+                await s.execute(insert(RecoveryCode), [{"user_id": person.id, "code_hash": token_hash(c)} for c in codes])
         if step is None:
             await self.throttle.fail((OTP_ACCOUNT, str(person.id)), (OTP_ADDRESS, address))
             raise UnauthorizedError(WRONG_CODE)
@@ -126,7 +123,7 @@ class TwoFactor:
         if "-" in text and len(text) == 11:  # a recovery code: consumed atomically, so a double submit wins once
             async with self.db.write() as s:
                 done = await s.execute(update(RecoveryCode).where(
-                    RecoveryCode.user_id == user_id, RecoveryCode.code_hash == _hash(text),
+                    RecoveryCode.user_id == user_id, RecoveryCode.code_hash == token_hash(text),
                     RecoveryCode.used_at.is_(None)).values(used_at=now))
                 return bool(done.rowcount)  # type: ignore[attr-defined]
         cleaned = otp.clean_code(text)
@@ -158,7 +155,7 @@ class TwoFactor:
             raise BadRequestError("Name the application (up to 100 characters), so you know which key is which.")
         key = APP_KEY_PREFIX + secrets.token_urlsafe(32)
         async with self.db.write() as s:
-            s.add(AppKey(name=name.strip(), key_hash=_hash(key), created_by=person.id, created_at=self.clock.now()))
+            s.add(AppKey(name=name.strip(), key_hash=token_hash(key), created_by=person.id, created_at=self.clock.now()))
         return key
 
     async def app_keys(self) -> list[AppKey]:
@@ -173,7 +170,7 @@ class TwoFactor:
         if not key or not key.startswith(APP_KEY_PREFIX):
             raise UnauthorizedError("Send an application key as Authorization: Bearer lsk_…; an admin creates one.")
         async with self.db.write() as s:
-            app = (await s.execute(select(AppKey).where(AppKey.key_hash == _hash(key)))).scalar_one_or_none()
+            app = (await s.execute(select(AppKey).where(AppKey.key_hash == token_hash(key)))).scalar_one_or_none()
             if app is None or app.revoked_at is not None:
                 raise UnauthorizedError("That application key is not valid, or it was revoked.")
             app.last_used_at = self.clock.now()

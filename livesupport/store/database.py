@@ -9,12 +9,19 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+
+def upsert_insert(session: Any, model: Any) -> Any:
+    """An INSERT that knows ON CONFLICT, in the session's own dialect (SQLite or PostgreSQL)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
 
 
 class Database:

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from livesupport.clock import iso
 from livesupport.domain.huddle import progress
 from livesupport.domain.people import Role
+from livesupport.store.database import upsert_insert
 from livesupport.store.models import (
     Task,
     TicketAssignee,
@@ -20,7 +21,6 @@ from livesupport.store.models import (
     TicketReview,
     User,
 )
-from livesupport.store.tickets import iso
 
 STAFF_ROLES = (Role.STAFF.value, Role.ADMIN.value)
 
@@ -116,9 +116,7 @@ async def pinned(session: AsyncSession, ticket_id: int, seq: int | None) -> dict
 
 async def mark_reviewed(session: AsyncSession, user_id: int, ticket_id: int, seq: int, now: datetime) -> None:
     """Remember that this person has read the ticket up to `seq` (never moves backwards)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    ins: Any = postgresql.insert(TicketReview) if dialect == "postgresql" else sqlite.insert(TicketReview)
-    stmt = ins.values(user_id=user_id, ticket_id=ticket_id, seq=seq, at=now)
+    stmt = upsert_insert(session, TicketReview).values(user_id=user_id, ticket_id=ticket_id, seq=seq, at=now)
     stmt = stmt.on_conflict_do_update(
         index_elements=[TicketReview.user_id, TicketReview.ticket_id],
         set_={"seq": stmt.excluded.seq, "at": stmt.excluded.at},

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from livesupport.clock import iso as iso  # spoken as store.iso by its callers
 from livesupport.domain.people import Person
 from livesupport.store.models import Organisation, Ticket, TicketEvent
 
 # Core tables: the hot write path skips the ORM's unit of work.
 _TICKETS = cast(Table, Ticket.__table__)
 _EVENTS = cast(Table, TicketEvent.__table__)
-
-
-def iso(at: datetime | None) -> str | None:
-    """UTC, ISO-8601, with a Z: one spelling of an instant on the wire."""
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at is not None else None
 
 
 async def get(session: AsyncSession, ticket_id: int) -> tuple[Ticket, Organisation] | None:

@@ -22,7 +22,7 @@ from livesupport.domain.errors import (
 from livesupport.domain.ids import is_id
 from livesupport.realtime.frames import decode
 from livesupport.web.errors import JSONResponse, json_error
-from livesupport.web.security import api_person, bearer
+from livesupport.web.security import api_person, bearer, client_address
 from livesupport.web.services import services
 
 MAX_JSON = 64 * 1024
@@ -44,12 +44,11 @@ async def create_token(request: Request) -> JSONResponse:
     svc = services(request)
     try:
         body = await json_body(request)
-        address = request.client.host if request.client else "?"
-        person = await svc.accounts.authenticate(body.get("email"), body.get("password"), address)
+        person = await svc.accounts.authenticate(body.get("email"), body.get("password"), client_address(request))
         if await svc.two_factor.is_on(person.id):
             if body.get("otp") in (None, ""):
                 return json_error(OtpRequiredError("This account uses two-factor sign-in: send the code as otp."))
-            await svc.two_factor.verify(person.id, body.get("otp"), address)
+            await svc.two_factor.verify(person.id, body.get("otp"), client_address(request))
         token, expires_at = await svc.accounts.issue_token(person)
     except LivesupportError as exc:
         return json_error(exc)
@@ -61,8 +60,8 @@ async def verify_otp(request: Request) -> JSONResponse:
     svc = services(request)
     try:
         body = await json_body(request)
-        address = request.client.host if request.client else "?"
-        result = await svc.two_factor.verify_for_app(bearer(request), body.get("email"), body.get("code"), address)
+        result = await svc.two_factor.verify_for_app(bearer(request), body.get("email"), body.get("code"),
+                                                     client_address(request))
     except LivesupportError as exc:
         return json_error(exc)
     return JSONResponse(result)
@@ -74,8 +73,7 @@ async def verify_pin(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)
         body = await json_body(request)
-        address = request.client.host if request.client else "?"
-        result = await svc.phone.verify(person, body.get("email"), body.get("pin"), address)
+        result = await svc.phone.verify(person, body.get("email"), body.get("pin"), client_address(request))
     except LivesupportError as exc:
         return json_error(exc)
     return JSONResponse(result)

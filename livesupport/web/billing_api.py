@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
+from livesupport.clock import iso
 from livesupport.domain.billing import CancellationOutcome
 from livesupport.domain.errors import BadRequestError, LivesupportError
 from livesupport.domain.tickets import parse_instant
@@ -23,7 +24,7 @@ def outcome_view(o: CancellationOutcome) -> dict[str, Any]:
         "months_billed": [m.isoformat() for m in o.months_billed], "billed_cents": o.billed_cents,
         "refund_cents": o.refund_cents, "explanation": o.explanation,
         "notice_ends": o.notice_ends.isoformat() if o.notice_ends else None,
-        "retry_at": o.retry_at.isoformat().replace("+00:00", "Z") if o.retry_at else None,
+        "retry_at": iso(o.retry_at),
     }
 
 

@@ -264,7 +264,11 @@ class Channel:
         await lists.authorize(self.person, topic)
         await self.svc.hub.attach_feed(self.box, topic)  # listening first: no change between state and live
         try:
-            state = await lists.state(self.box, topic) if want_state else {}
+            if want_state:
+                state = await lists.state(self.box, topic)
+            else:
+                state = {}
+                lists.quiet(self.box, topic)
         except BaseException:
             self.svc.hub.detach(self.box, topic)
             raise

@@ -106,6 +106,11 @@ async def api_person(request: Request) -> Person:
     return person
 
 
+def client_address(conn: HTTPConnection) -> str:
+    """The caller's address, for throttles and logs ("?" when the server cannot tell)."""
+    return conn.client.host if conn.client else "?"
+
+
 def csrf_token(conn: HTTPConnection) -> str:
     token = conn.session.get("csrf")
     if not isinstance(token, str):

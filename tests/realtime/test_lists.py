@@ -114,3 +114,14 @@ async def test_counters_and_notices_cross_processes(pair: tuple[Server, Server])
         assert notice["ticket"]["id"] == tid and notice["kind"] == "invited"
 
 
+
+
+async def test_a_page_that_only_wants_notices_gets_no_rows(server: Server, d: Deployment) -> None:
+    acme = d.users["client"]["org_id"]
+    async with connected(server, d, "client2") as banner, connected(server, d, "client2") as listing:
+        joined = await banner.request({"type": "join", "topic": f"org:{acme}", "state": False})
+        assert joined["type"] == "joined" and joined["state"] == {}
+        await listing.join(f"org:{acme}")
+        tid = await open_ticket(server, d, "Only the list hears of this")
+        await listing.expect(row(tid))
+        assert not [f for f in await banner.drain(0.5) if f["type"] in ("ticket", "counters")]

@@ -20,7 +20,7 @@ import pytest
 
 from livesupport.domain import billing as rules
 from tests.conftest import PASSWORD, Deployment, LiveServer
-from tests.utils import cli
+from tests.utils import cli, csrf_of
 
 TZ = ZoneInfo("America/New_York")
 POLICY = rules.Policy(TZ)
@@ -40,12 +40,6 @@ def local(day: date, hour: int, minute: int) -> str:
 
 PERIOD = months_ahead(4)  # the month these tests bill
 STARTED = local(months_ahead(3).replace(day=10), 9, 0)  # free until PERIOD's 1st
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no csrf field in the page"
-    return found.group(1)
 
 
 def deployment(live: LiveServer) -> Deployment:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD, Deployment
-from tests.utils import Server, cli
+from tests.utils import Server, cli, csrf_of
 
 LINK = re.compile(r"http://\S+?/pin/set/[A-Za-z0-9_-]+")
 
@@ -24,11 +24,6 @@ LINK = re.compile(r"http://\S+?/pin/set/[A-Za-z0-9_-]+")
 def d(server: Server) -> Deployment:
     return server.deployment  # type: ignore[attr-defined,no-any-return]
 
-
-def csrf_of(page: str) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert match, "no csrf field in the form"
-    return match.group(1)
 
 
 @asynccontextmanager

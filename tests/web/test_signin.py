@@ -21,7 +21,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import PASSWORD, Deployment, _deployment
-from tests.utils import Server, free_port, run_server
+from tests.utils import Server, csrf_of, free_port, run_server
 
 
 @dataclass
@@ -72,11 +72,6 @@ async def desk() -> AsyncIterator[Desk]:
     finally:
         smtp.stop()
 
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert match, "no csrf field in the form"
-    return match.group(1)
 
 
 def link_in(mail: Message) -> str:

@@ -13,9 +13,9 @@ from livesupport.domain.errors import LivesupportError
 from livesupport.domain.people import Person, Role
 from livesupport.web.errors import STATUS
 from livesupport.web.pages import login_first, not_found, render
-from livesupport.web.pages.auth import EXPIRED_FORM, base_url, client_address
+from livesupport.web.pages.auth import EXPIRED_FORM, base_url
 from livesupport.web.pages.phone import pin_notice
-from livesupport.web.security import csrf_ok
+from livesupport.web.security import client_address, csrf_ok
 from livesupport.web.services import services
 
 SAVED = {

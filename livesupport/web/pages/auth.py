@@ -12,15 +12,18 @@ from livesupport.domain.errors import LivesupportError, UnauthorizedError
 from livesupport.domain.people import Person
 from livesupport.web.errors import STATUS
 from livesupport.web.pages import render
-from livesupport.web.security import csrf_ok, person_from_session, safe_next, session_token
+from livesupport.web.security import (
+    client_address,
+    csrf_ok,
+    person_from_session,
+    safe_next,
+    session_token,
+)
 from livesupport.web.services import services
 
 EXPIRED_FORM = "This form expired. Please try again."
 PENDING_FOR = 300  # seconds between the first step and the code
 
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "?"
 
 
 def base_url(request: Request) -> str:

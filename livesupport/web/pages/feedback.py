@@ -10,7 +10,7 @@ from livesupport.domain.errors import ForbiddenError, LivesupportError
 from livesupport.domain.feedback import clean_page
 from livesupport.web.errors import STATUS
 from livesupport.web.pages import render
-from livesupport.web.security import csrf_ok, person_from_session
+from livesupport.web.security import client_address, csrf_ok, person_from_session
 from livesupport.web.services import services
 
 
@@ -28,8 +28,7 @@ async def leave_feedback(request: Request) -> Response:
     try:
         if not csrf_ok(request, form.get("csrf")):
             raise ForbiddenError("This form expired. Please send it again.")
-        address = request.client.host if request.client else "?"
-        await services(request).feedback.leave(person, page, body, address)
+        await services(request).feedback.leave(person, page, body, client_address(request))
     except LivesupportError as exc:
         return render(request, "feedback.html", person, STATUS.get(exc.code, 400), title="Give us feedback",
                       page=page, body=body, error=exc.message, saved=False)
