@@ -88,7 +88,7 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
     from livesupport.realtime.hub import Hub, new_origin
     from livesupport.realtime.presence import MemoryPresence
     from livesupport.store.database import Database
-    from livesupport.worker import run_once, run_worker
+    from livesupport.worker import billing_job, run_once, run_worker
 
     clock: Clock = SystemClock()
     if now:
@@ -105,11 +105,12 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
     await hub.start()
     mailer = Mailer(db, clock, settings.mail_from, settings.smtp_url)
     billing = Billing(db, clock, settings.billing_policy(), mailer, hub)
+    jobs = [billing_job(billing)]
     try:
         if once:
-            print(await run_once(billing, mailer))
+            print(await run_once(jobs, mailer, clock))
         else:
-            await run_worker(billing, mailer, settings.worker_interval)
+            await run_worker(jobs, mailer, clock, settings.worker_interval)
     finally:
         await asyncio.sleep(0.3)  # let the last announcements reach Redis
         await mailer.stop()

@@ -8,28 +8,40 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from livesupport.actions.billing import Billing
 from livesupport.actions.mail import Mailer
+from livesupport.clock import Clock
 
 log = logging.getLogger("livesupport.worker")
 
+# A job does what is due by `now` (the clock's now when None) and says what it did, in words.
+Job = Callable[[datetime | None], Awaitable[str]]
 
-async def run_once(billing: Billing, mailer: Mailer | None, now: datetime | None = None) -> str:
-    report = await billing.run_due(now)
+
+def billing_job(billing: Billing) -> Job:
+    async def run(now: datetime | None) -> str:
+        report = await billing.run_due(now)
+        return (f"invoices issued {report.invoices}, fees added {report.fees}, organisations suspended "
+                f"{report.suspended}, reminders {report.reminders}")
+    return run
+
+
+async def run_once(jobs: Sequence[Job], mailer: Mailer | None, clock: Clock, now: datetime | None = None) -> str:
+    words = [await job(now) for job in jobs]
     sent = await mailer.deliver_pending() if mailer is not None else 0
-    words = (f"invoices issued {report.invoices}, fees added {report.fees}, organisations suspended "
-             f"{report.suspended}, reminders {report.reminders}, e-mails delivered {sent}")
-    log.info("worker run at %s: %s", (now or billing.clock.now()).isoformat(), words)
-    return words
+    words.append(f"e-mails delivered {sent}")
+    log.info("worker run at %s: %s", (now or clock.now()).isoformat(), "; ".join(words))
+    return "; ".join(words)
 
 
-async def run_worker(billing: Billing, mailer: Mailer | None, interval: float) -> None:
+async def run_worker(jobs: Sequence[Job], mailer: Mailer | None, clock: Clock, interval: float) -> None:
     """Run what is due now, then again every `interval` seconds; a failed run is logged and retried."""
     while True:
         try:
-            await run_once(billing, mailer)
+            await run_once(jobs, mailer, clock)
         except Exception:  # noqa: BLE001 - the next run catches up: every job looks at what is due by now
             log.exception("a worker run failed; trying again in %.0f s", interval)
         await asyncio.sleep(interval)

@@ -46,7 +46,7 @@ from livesupport.web.observability import RequestIds
 from livesupport.web.pages import account, auth, billing, feedback, phone, tickets
 from livesupport.web.security import SESSION_COOKIE, SecurityHeaders, read_session
 from livesupport.web.services import Services
-from livesupport.worker import run_worker
+from livesupport.worker import billing_job, run_worker
 
 log = logging.getLogger("livesupport")
 
@@ -89,7 +89,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         await hub.start()
         sweeper = asyncio.create_task(_sweep(hub, settings.presence_ttl / 6)) if settings.redis_url else None
         pending_mail = asyncio.create_task(mailer.deliver_pending())  # what an earlier run could not send
-        worker = asyncio.create_task(run_worker(app.state.services.billing, mailer, settings.worker_interval)) \
+        jobs = [billing_job(ledger)]
+        worker = asyncio.create_task(run_worker(jobs, mailer, clock, settings.worker_interval)) \
             if settings.in_process_worker else None
         log.info("livesupport ready: database %s, %s, mail through %s", settings.database_url.split("://")[0],
                  broker.status, mailer.delivery)
