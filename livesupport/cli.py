@@ -82,6 +82,7 @@ async def _add_service(settings: config.Settings, args: argparse.Namespace) -> N
 async def _worker(settings: config.Settings, once: bool, now: str | None) -> None:
     from livesupport.actions.billing import Billing
     from livesupport.actions.mail import Mailer
+    from livesupport.actions.transfers import transfers_for
     from livesupport.clock import Clock, FixedClock
     from livesupport.domain.tickets import parse_instant
     from livesupport.realtime.brokers.memory import MemoryBroker
@@ -105,7 +106,7 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
     await hub.start()
     mailer = Mailer(db, clock, settings.mail_from, settings.smtp_url)
     billing = Billing(db, clock, settings.billing_policy(), mailer, hub)
-    jobs = [billing_job(billing)]
+    jobs = [billing_job(billing), transfers_for(settings, db, clock, hub, mailer).run_due]
     try:
         if once:
             print(await run_once(jobs, mailer, clock))

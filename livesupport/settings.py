@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from livesupport.domain.billing import Policy
 from livesupport.domain.sla import DEFAULT_TARGETS, Target, parse_targets
 from livesupport.domain.tickets import Priority
+from livesupport.domain.transfers import DEFAULT_DAYS, Kind, parse_days
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,6 +46,11 @@ class Settings:
     last_business_days: int = 3
     in_process_worker: bool = True  # run the scheduled jobs inside `serve` (one machine); else `livesupport worker`
     worker_interval: float = 30.0
+    company_name: str = "livesupport"  # who "we" are in transfer e-mails and the partner's waiver
+    transfer_days: dict[Kind, int] = field(default_factory=lambda: parse_days(DEFAULT_DAYS))
+    transfer_link_days: int = 30  # how long a party's personal link works
+    transfer_reminder_hours: float = 24.0  # a reminder goes this long before a milestone's deadline
+    transfer_desk_email: str | None = None  # staff reminders and escalations; every admin when unset
 
     def billing_policy(self) -> Policy:
         return Policy(self.timezone, self.holidays, self.last_business_days)
@@ -106,7 +112,18 @@ def load(env: dict[str, str] | None = None) -> Settings:
         last_business_days=_business_days(env.get("BILLING_LAST_BUSINESS_DAYS", "3")),
         in_process_worker=_worker_mode(env.get("WORKER", "auto"), bool(env.get("REDIS_URL"))),
         worker_interval=float(env.get("WORKER_INTERVAL", 30)),
+        company_name=(env.get("COMPANY_NAME") or "livesupport").strip()[:100],
+        transfer_days=parse_days(env.get("TRANSFER_DAYS") or DEFAULT_DAYS),
+        transfer_link_days=_whole(env.get("TRANSFER_LINK_DAYS", "30"), "TRANSFER_LINK_DAYS", 1, 365),
+        transfer_reminder_hours=float(env.get("TRANSFER_REMINDER_HOURS", 24)),
+        transfer_desk_email=env.get("TRANSFER_DESK_EMAIL") or None,
     )
+
+
+def _whole(text: str, name: str, low: int, high: int) -> int:
+    if not text.strip().isdigit() or not low <= int(text) <= high:
+        raise ValueError(f"{name} is a whole number from {low} to {high}, not {text!r}")
+    return int(text)
 
 
 def _holidays(text: str) -> frozenset[date]:

@@ -187,3 +187,14 @@ def csrf_of(html: str) -> str:
     match = re.search(r'name="csrf" value="([^"]+)"', html)
     assert match, "no csrf field in the form"
     return match.group(1)
+
+
+@asynccontextmanager
+async def signed_in(server: Any, email: str, password: str = "correct horse battery staple") -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client signed in through the login form, as a browser would be."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=20) as http:
+        page = await http.get("/login")
+        r = await http.post("/login", data={"email": email, "password": password, "csrf": csrf_of(page.text),
+                                            "next": "/tickets"})
+        assert r.status_code == 303, r.text
+        yield http

@@ -23,6 +23,8 @@ OTP_API_KEY = Limit("otp-api-key", 600, 60 * 60)
 PIN_ACCOUNT = Limit("pin-account", 5, 15 * 60)
 PIN_ADDRESS = Limit("pin-address", 30, 15 * 60)
 PIN_STAFF = Limit("pin-staff", 30, 15 * 60)  # one member of staff trying many callers' PINs
+TRANSFER_ADDRESS = Limit("transfer-address", 10, 60 * 60)  # transfers filed and survey links e-mailed
+TRANSFER_LINK = Limit("transfer-link", 3, 60 * 60)  # fresh links asked for, per party
 KEEP = timedelta(days=1)  # failures older than this are deleted
 
 

@@ -15,6 +15,8 @@ from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from livesupport.domain import calendar
+
 NOTICE_DAYS = 30
 LATE_FEE_DAY = 5
 SUSPENSION_DAY = 15
@@ -219,7 +221,7 @@ def first_invoice_period(signup: datetime, policy: Policy) -> date:
 
 def is_business_day(policy: Policy, day: date) -> bool:
     """Monday to Friday, except the company's holidays."""
-    return day.weekday() < 5 and day not in policy.holidays
+    return calendar.is_business_day(day, policy.holidays)
 
 
 def business_days_before_first(policy: Policy, first_of_month: date) -> list[date]:

@@ -88,8 +88,9 @@ class Topic:
 
 
 def _has_channel(feed: str) -> bool:
-    """Personal notices (`user:<id>`) and an organisation's (`org:<id>`: billing) have a channel of their own."""
-    return feed.startswith(("user:", "org:"))
+    """Personal notices (`user:<id>`), an organisation's (`org:<id>`: billing) and transfers (`transfer:<id>`, the
+    `transfers` board) have a channel of their own; the lists' rows travel on LISTS."""
+    return feed.startswith(("user:", "org:", "transfer"))
 
 
 def new_origin() -> str:
@@ -311,7 +312,7 @@ class Hub:
         self._lists_changed(ids)
 
     def _lists_changed(self, ids: list[int] | None) -> None:
-        if self.on_lists_changed is not None and any(not n.startswith("user:") for n in self.feeds):
+        if self.on_lists_changed is not None and any(n == "queue" or n.startswith("org:") for n in self.feeds):
             self._spawn(self.on_lists_changed(ids))
 
     async def members_of(self, ticket_id: int) -> list[Member]:

@@ -405,6 +405,7 @@ class Transfer(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # waiting on staff since
     escalation: Mapped[str] = mapped_column(String(500), default="")  # why, in words
+    site_url: Mapped[str] = mapped_column(String(300))  # the address it was filed at: for links in later e-mails
 
 
 class TransferParty(Base):

@@ -32,6 +32,8 @@ from livesupport.actions.mail import Mailer
 from livesupport.actions.phone import PhoneSupport
 from livesupport.actions.throttle import Throttle
 from livesupport.actions.tickets import StoredHistory, Tickets
+from livesupport.actions.transfer_survey import TransferSurvey
+from livesupport.actions.transfers import transfers_for
 from livesupport.actions.two_factor import TwoFactor
 from livesupport.clock import Clock, SystemClock
 from livesupport.domain.throttle import TokenBuckets
@@ -43,7 +45,8 @@ from livesupport.store.files import LocalFiles
 from livesupport.web import api, billing_api, observability, phone_api
 from livesupport.web.channels import ws_endpoint
 from livesupport.web.observability import RequestIds
-from livesupport.web.pages import account, auth, billing, feedback, phone, tickets
+from livesupport.web.pages import account, auth, billing, feedback, phone, tickets, transfer_survey
+from livesupport.web.pages import transfers as transfer_pages
 from livesupport.web.security import SESSION_COOKIE, SecurityHeaders, read_session
 from livesupport.web.services import Services
 from livesupport.worker import billing_job, run_worker
@@ -72,12 +75,14 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
                             timedelta(hours=settings.session_idle_hours))
         links = MagicLinks(db, clock, throttle, mailer)
         ledger = Billing(db, clock, settings.billing_policy(), mailer, hub)
+        transfers = transfers_for(settings, db, clock, hub, mailer)
         app.state.services = Services(
             settings=settings, clock=clock, db=db, hub=hub, accounts=accounts,
             mailer=mailer, two_factor=TwoFactor(db, clock, throttle), magic_links=links,
             contacts=Contacts(db, clock, accounts, links),
             chat_limits=TokenBuckets(settings.chat_rate, settings.chat_burst),
-            billing=ledger,
+            billing=ledger, transfers=transfers,
+            survey=TransferSurvey(db, clock, transfers, throttle, mailer, settings.timezone),
             phone=PhoneSupport(db, clock, throttle, mailer, links, ledger, tickets, settings.secret_key),
             tickets=tickets, huddle=Huddle(tickets), lists=Lists(db, hub, clock),
             feedback=Feedbacks(db, clock), templates=templates,
@@ -89,7 +94,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         await hub.start()
         sweeper = asyncio.create_task(_sweep(hub, settings.presence_ttl / 6)) if settings.redis_url else None
         pending_mail = asyncio.create_task(mailer.deliver_pending())  # what an earlier run could not send
-        jobs = [billing_job(ledger)]
+        jobs = [billing_job(ledger), transfers.run_due]
         worker = asyncio.create_task(run_worker(jobs, mailer, clock, settings.worker_interval)) \
             if settings.in_process_worker else None
         log.info("livesupport ready: database %s, %s, mail through %s", settings.database_url.split("://")[0],
@@ -115,6 +120,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *feedback.routes,
         *billing.routes,
         *phone.routes,
+        *transfer_survey.routes,
+        *transfer_pages.routes,
         *api.routes,
         *billing_api.routes,
         *phone_api.routes,

@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket
 from livesupport import metrics
 from livesupport.actions.accounts import token_hash
 from livesupport.actions.tickets import ChatRequest
+from livesupport.actions.transfers import Visitor
 from livesupport.domain import tickets as rules
 from livesupport.domain.errors import (
     BadRequestError,
@@ -23,6 +24,7 @@ from livesupport.domain.errors import (
     UnknownTypeError,
 )
 from livesupport.domain.ids import is_id
+from livesupport.domain.people import Person, Role
 from livesupport.logs import context_id, new_id
 from livesupport.realtime.frames import decode, encode, refusal, reply_ok, ticket_id_of
 from livesupport.realtime.outbox import Outbox
@@ -40,6 +42,9 @@ MAX_BATCH = 200  # chat frames stored in one transaction
 async def ws_endpoint(ws: WebSocket, receive: Receive, send: Send) -> None:
     """One connection. `receive`/`send` are the raw ASGI callables: the hot path skips middleware wrappers."""
     svc = services(ws)
+    if "party" in ws.query_params:
+        await party_endpoint(ws, receive, send)
+        return
     token = ws.query_params.get("token")
     credential = token or session_token(ws)
     person = await svc.accounts.person_by_token(credential) if credential else None
@@ -52,12 +57,37 @@ async def ws_endpoint(ws: WebSocket, receive: Receive, send: Send) -> None:
         return
     context_id.set(new_id(f"ws{person.id}"))
     box = Outbox(person, svc.settings.outbound_queue, token_hash(credential), send)  # type: ignore[arg-type]
+    await serve(ws, receive, box, Channel(svc, box))
+
+
+async def party_endpoint(ws: WebSocket, receive: Receive, send: Send) -> None:
+    """An outside party of a transfer, by their personal link: `?party=<token>&transfer=<id>`, one topic only."""
+    svc = services(ws)
+    await ws.accept()
+    if not origin_allowed(ws, svc.settings.allowed_origins):
+        await ws.close(ORIGIN_REFUSED, "This page's origin may not open a session socket.")
+        return
+    raw_id = ws.query_params.get("transfer", "")
+    try:
+        if not raw_id.isdigit() or len(raw_id) > 10:
+            raise ForbiddenError("Connect with ?transfer=<id> and your link's token.")
+        visitor = await svc.transfers.visitor(int(raw_id), ws.query_params["party"])
+    except LivesupportError as exc:
+        await ws.close(NOT_AUTHENTICATED, exc.message[:120])
+        return
+    context_id.set(new_id(f"wsp{visitor.party_id}"))
+    guest = Person(id=0, name=visitor.name, role=Role.CLIENT)  # no account: may open this transfer's topic only
+    box = Outbox(guest, svc.settings.outbound_queue, f"party:{visitor.party_id}", send)  # type: ignore[arg-type]
+    await serve(ws, receive, box, PartyChannel(svc, box, visitor))
+
+
+async def serve(ws: WebSocket, receive: Receive, box: Outbox, channel: Channel) -> None:
+    svc = channel.svc
     me = asyncio.current_task()
     assert me is not None
     box.on_close = me.cancel  # wakes the read loop below to close the socket
     svc.hub.register(box)
     metrics.CONNECTIONS.inc()
-    channel = Channel(svc, box)
     try:
         await channel.read(receive)
     except asyncio.CancelledError:
@@ -253,7 +283,10 @@ class Channel:
         self.review(ticket_id, visible)  # opening a ticket marks it reviewed
 
     async def join_feed(self, topic: str, ref: Any, want_state: bool = True) -> None:
-        """`user:<id>` (one's own notices), `queue` and `org:<id>` (live lists)."""
+        """`user:<id>` (one's own notices), `queue` and `org:<id>` (live lists), `transfers` and `transfer:<id>`."""
+        if topic.startswith("transfer"):
+            await self.join_transfer(topic, ref)
+            return
         if topic.startswith("user:"):
             if topic != f"user:{self.person.id}":  # compared as text: no number is parsed
                 raise ForbiddenError("You cannot open that topic.")
@@ -272,6 +305,19 @@ class Channel:
         except BaseException:
             self.svc.hub.detach(self.box, topic)
             raise
+        await self.box.send(encode({"type": "joined", "topic": topic, "ref": ref, "seq": 0, "state": state}))
+
+    async def join_transfer(self, topic: str, ref: Any) -> None:
+        """Staff: the board (`transfers`) or one transfer (`transfer:<id>`), as they see it."""
+        transfers = self.svc.transfers
+        if topic == "transfers":
+            state: dict[str, Any] = {"rows": await transfers.board(self.person)}  # authorises too
+        else:
+            kind, _, ident = topic.partition(":")
+            if kind != "transfer" or not ident.isdigit() or len(ident) > 10:
+                raise ForbiddenError("You cannot open that topic.")
+            state = await transfers.view(transfers.staff(self.person, int(ident), acting=False))
+        await self.svc.hub.attach_feed(self.box, topic)
         await self.box.send(encode({"type": "joined", "topic": topic, "ref": ref, "seq": 0, "state": state}))
 
     def review(self, ticket_id: int, seq: int) -> None:
@@ -342,3 +388,20 @@ class Channel:
 
     async def ping(self, frame: dict[str, Any], ref: Any) -> None:
         await self.box.send(encode({"type": "pong", "ref": ref}))
+
+
+class PartyChannel(Channel):
+    """A transfer's outside party: they may open their transfer's topic, and nothing else."""
+
+    def __init__(self, svc: Services, box: Outbox, visitor: Visitor) -> None:
+        super().__init__(svc, box)
+        self.visitor = visitor
+        self.handlers = {"join": self.join, "leave": self.leave, "ping": self.ping}
+
+    async def join(self, frame: dict[str, Any], ref: Any) -> None:
+        topic = frame.get("topic")
+        if topic != f"transfer:{self.visitor.transfer_id}":
+            raise ForbiddenError("Your link opens your own transfer only.")
+        await self.svc.hub.attach_feed(self.box, topic)
+        state = await self.svc.transfers.view(self.visitor, history=True)
+        await self.box.send(encode({"type": "joined", "topic": topic, "ref": ref, "seq": 0, "state": state}))

@@ -18,6 +18,8 @@ from livesupport.actions.magic_links import MagicLinks
 from livesupport.actions.mail import Mailer
 from livesupport.actions.phone import PhoneSupport
 from livesupport.actions.tickets import Tickets
+from livesupport.actions.transfer_survey import TransferSurvey
+from livesupport.actions.transfers import Transfers
 from livesupport.actions.two_factor import TwoFactor
 from livesupport.clock import Clock
 from livesupport.domain.throttle import TokenBuckets
@@ -46,6 +48,8 @@ class Services:
     chat_limits: TokenBuckets
     billing: Billing
     phone: PhoneSupport
+    transfers: Transfers
+    survey: TransferSurvey
 
 
 def services(conn: HTTPConnection) -> Services:

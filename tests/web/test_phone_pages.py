@@ -8,14 +8,12 @@ import asyncio
 import html
 import re
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 
 from tests.conftest import PASSWORD, Deployment
-from tests.utils import Server, cli, csrf_of
+from tests.utils import Server, cli, csrf_of, signed_in
 
 LINK = re.compile(r"http://\S+?/pin/set/[A-Za-z0-9_-]+")
 
@@ -24,16 +22,6 @@ LINK = re.compile(r"http://\S+?/pin/set/[A-Za-z0-9_-]+")
 def d(server: Server) -> Deployment:
     return server.deployment  # type: ignore[attr-defined,no-any-return]
 
-
-
-@asynccontextmanager
-async def signed_in(srv: Server, email: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=srv.url) as http:
-        page = await http.get("/login")
-        r = await http.post("/login", data={"email": email, "password": PASSWORD, "csrf": csrf_of(page.text),
-                                            "next": "/tickets"})
-        assert r.status_code == 303, r.text
-        yield http
 
 
 async def new_contact(d: Deployment) -> str:

@@ -37,6 +37,7 @@ def upgrade() -> None:
     sa.Column('closed_at', livesupport.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('escalated_at', livesupport.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('escalation', sa.String(length=500), nullable=False),
+    sa.Column('site_url', sa.String(length=300), nullable=False),
     sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id')
     )
