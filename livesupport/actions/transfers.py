@@ -348,7 +348,7 @@ class Transfers:
                 why = (f"{step.label}: no answer by the deadline; the transfer goes on without "
                        f"{rules.PARTY_NAMES[step.owner]}." if went_on else f"{step.label}: the deadline passed.")
                 loaded.transfer.escalated_at = loaded.transfer.escalated_at or now
-                loaded.transfer.escalation = why[:500]
+                loaded.transfer.escalation = " ".join(filter(None, (loaded.transfer.escalation, why)))[-500:]
                 self._log(s, transfer_id, "livesupport", "escalated", f"Escalated to staff. {why}")
             for m in reminders:
                 self._log(s, transfer_id, "livesupport", "reminder",
