@@ -32,7 +32,9 @@ class LogfmtFormatter(logging.Formatter):
         return " ".join(parts)
 
 
-_SECRET = re.compile(r"(token=)[^&\s\"]+")
+_SECRET = re.compile(r"((?:token|party)=)[^&\s\"]+")
+# Links whose last part is the credential: a party's transfer page, a survey's resume link, sign-in and PIN links.
+_PATH_SECRET = re.compile(r"(/(?:p|resume|link|set)/)[A-Za-z0-9._-]{16,}")
 _NOISE = frozenset({"connection open", "connection closed"})
 
 
@@ -43,8 +45,9 @@ class Redact(logging.Filter):
         message = record.getMessage()
         if message in _NOISE:
             return False
-        if "token=" in message:
-            record.msg, record.args = _SECRET.sub(r"\1***", message), None
+        masked = _PATH_SECRET.sub(r"\1***", _SECRET.sub(r"\1***", message))
+        if masked != message:
+            record.msg, record.args = masked, None
         return True
 
 

@@ -76,13 +76,15 @@ async def test_a_party_sees_their_transfer_live_and_nothing_else(server: Server)
             r = await partner.post(f"/transfer/{tid}/p/{partner_token}/sign", data={
                 "csrf": csrf_of(page.text), "full_name": "Pat Old", "consent": "yes",
                 "waiver_sha256": waiver_hash(page.text)})
-            assert r.status_code == 200
+            assert r.status_code == 303
         frame = await party.expect(lambda f: f["type"] == "transfer"
                                    and milestone(f["transfer"], "partner")["outcome"] == "signed")
         assert frame["topic"] == f"transfer:{tid}" and "waiver" not in frame["transfer"]
         row = await staff.expect(lambda f: f["type"] == "transfer" and f["topic"] == "transfers"
                                  and f["transfer"]["id"] == tid)
         assert row["transfer"]["done"] == 2
+    log = server.log.read_text(errors="replace")
+    assert "WebSocket /ws?party=***" in log and client_token not in log  # a link is a credential: never logged
 
 
 async def add_note(srv: Server, d: Deployment, tid: int, note: str) -> None:

@@ -93,7 +93,9 @@ async def test_a_whole_transfer_with_three_parties(server: Server, d: Deployment
         signed = await partner.post(f"/transfer/{tid}/p/{partner_token}/sign", data={
             "csrf": csrf_of(page.text), "full_name": "Pat Old", "consent": "yes",
             "waiver_sha256": waiver_hash(page.text)}, headers={"User-Agent": "PartnerBrowser/1.0"})
-        assert signed.status_code == 200 and "the waiver is signed" in signed.text
+        assert signed.status_code == 303 and signed.headers["location"].endswith("?done=sign")
+        after = await partner.get(signed.headers["location"])
+        assert "the waiver is signed" in after.text and 'id="sign-form"' not in after.text
 
     async with visitor(server.url) as provider:
         assert (await party_post(provider, tid, provider_token, "accept")).status_code == 200
@@ -137,7 +139,7 @@ async def test_the_waiver_record_cannot_be_changed_or_signed_twice(server: Serve
         assert stale.status_code == 409 and "changed while you were reading" in stale.text
         ok = await partner.post(f"/transfer/{tid}/p/{partner_token}/sign", data={
             "csrf": csrf_of(page.text), "full_name": "Pat Old", "consent": "yes", "waiver_sha256": waiver_hash(page.text)})
-        assert ok.status_code == 200
+        assert ok.status_code == 303
         twice = await partner.post(f"/transfer/{tid}/p/{partner_token}/sign", data={
             "csrf": csrf_of(page.text), "full_name": "Someone Else", "consent": "yes",
             "waiver_sha256": waiver_hash(page.text)})

@@ -84,7 +84,8 @@ async def party_post(http: httpx.AsyncClient, transfer_id: int, token: str, acti
                      **fields: str) -> httpx.Response:
     page = await http.get(f"/transfer/{transfer_id}/p/{token}")
     assert page.status_code == 200, page.text[-1500:]
-    return await http.post(f"/transfer/{transfer_id}/p/{token}/{action}", data={"csrf": csrf_of(page.text), **fields})
+    return await http.post(f"/transfer/{transfer_id}/p/{token}/{action}", data={"csrf": csrf_of(page.text), **fields},
+                           follow_redirects=True)
 
 
 def waiver_hash(page: str) -> str:

@@ -53,7 +53,7 @@ async def party_page(request: Request) -> Response:
     visitor = await _party(request)
     if isinstance(visitor, Response):
         return visitor
-    return await _party_page(request, visitor)
+    return await _party_page(request, visitor, done=DONE.get(request.query_params.get("done", "")))
 
 
 async def party_status(request: Request) -> Response:
@@ -104,7 +104,8 @@ async def party_act(request: Request) -> Response:
             await transfers.withdraw(visitor, form.get("reason"))
     except LivesupportError as exc:
         return await _party_page(request, visitor, STATUS.get(exc.code, 400), exc.message, form=kept)
-    return await _party_page(request, visitor, done=DONE[action])
+    # Back to the page by GET: reloading it never sends the answer again.
+    return RedirectResponse(f"{_party_url(request)}?done={action}", status_code=303)
 
 
 async def party_relink(request: Request) -> Response:
