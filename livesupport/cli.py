@@ -53,13 +53,15 @@ async def _add_user(settings: config.Settings, args: argparse.Namespace) -> None
     print(f"added {args.email} (id {person.id}, {person.role}{f', level {person.tier}' if person.tier else ''})")
 
 
-async def _seed(settings: config.Settings) -> list[tuple[str, str, str]]:
-    from livesupport.demo import seed
+async def _seed(settings: config.Settings, site_url: str) -> list[tuple[str, str, str]]:
+    from livesupport.demo import seed, seed_transfer
     from livesupport.store.database import Database
 
     db = Database(settings.database_url)
     try:
-        return await seed(db, SystemClock())
+        logins = await seed(db, SystemClock())
+        await seed_transfer(db, SystemClock(), settings, settings.base_url or site_url)
+        return logins
     finally:
         await db.dispose()
 
@@ -181,13 +183,15 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_worker(settings, args.once, args.now))
         elif args.command == "demo":
             _migrate(settings)
-            logins = asyncio.run(_seed(settings))
             url = f"http://{args.host}:{args.port}"
+            logins = asyncio.run(_seed(settings, url))
             print(f"\nlivesupport demo on {url}  (data in {settings.data_dir})\n\nLog in as any of these:")
             width = max(len(e) for e, _, _ in logins)
             for email, password, who in logins:
                 print(f"  {email:<{width}}  {password}   {who}")
-            print("\nE-mail (sign-in links, warnings) is kept in the outbox: log in as root@support.example "
+            print(f"\nA transfer of service is under way: {url}/transfers as a Level 2 engineer; the partner's and "
+                  "the new provider's links to their pages are in their e-mails.")
+            print("\nE-mail (sign-in links, warnings, transfer links) is kept in the outbox: log in as root@support.example "
                   f"and open {url}/outbox" if not settings.smtp_url else "\nE-mail goes out through the SMTP server of SMTP_URL")
             print()
             sys.stdout.flush()

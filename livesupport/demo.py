@@ -1,18 +1,24 @@
-"""Demo data: an IT partner, a client organisation, its contacts, engineers of each level, tickets with history."""
+"""Demo data: an IT partner, client organisations, contacts, engineers of each level, tickets with history, billing,
+a transfer of service under way."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from livesupport.actions.mail import Mailer
 from livesupport.actions.passwords import hash_password
+from livesupport.actions.transfers import Visitor, transfers_for
 from livesupport.clock import Clock
 from livesupport.domain.people import Person, Role
+from livesupport.settings import Settings
 from livesupport.store import huddle as huddle_store
 from livesupport.store import people
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
-from livesupport.store.models import Service, Task, User
+from livesupport.store.models import Service, Task, Transfer, TransferParty, User
 
 PASSWORD = "demo-password-1"
 
@@ -124,3 +130,31 @@ def _logins() -> list[tuple[str, str, str]]:
             who += " (or sign in with the domain acme.example)"
         out.append((email, PASSWORD, f"{name}, {who}" + (f" at {org}" if org else "")))
     return out
+
+
+async def seed_transfer(db: Database, clock: Clock, settings: Settings, site_url: str) -> None:
+    """A transfer under way, once: Globex Law leaving Northwind IT for a new provider, confirmed by Carol, so the
+    staff board has something on it and the partner's and provider's e-mails (with their links) are in the outbox."""
+    async with db.read() as s:
+        if (await s.execute(select(Transfer.id).limit(1))).first() is not None:
+            return
+    transfers = transfers_for(settings, db, clock, None, Mailer(db, clock, settings.mail_from, None))
+    today = clock.now().astimezone(settings.timezone).date()
+    answers: dict[str, Any] = {
+        "org_name": "Globex Law", "contact_name": "Carol Diaz", "contact_email": "carol@globex.example",
+        "reason": "new_provider", "reason_detail": "We hired Harbor Networks for all our IT.",
+        "partner_org_id": None, "partner_name": "Northwind IT", "partner_contact": "Pat Okafor",
+        "partner_email": "pat@northwind-it.example", "destination": "partner", "provider_name": "Harbor Networks",
+        "provider_contact": "Hugo Reyes", "provider_email": "hugo@harbor-networks.example",
+        "services": ["Mail filtering"], "services_other": "", "desired_date": (today + timedelta(days=14)).isoformat(),
+    }
+    async with db.write() as s:
+        globex = await people.get_or_create_org(s, "Globex Law", clock.now())
+        northwind = await people.get_or_create_org(s, "Northwind IT", clock.now(), kind="partner")
+        answers["partner_org_id"] = northwind.id
+        transfer = await transfers.create(s, answers, globex.id, site_url)
+    await transfers.after_filing(transfer.id)
+    async with db.read() as s:
+        requester = (await s.execute(select(TransferParty).where(
+            TransferParty.transfer_id == transfer.id, TransferParty.role == "requester"))).scalar_one()
+    await transfers.confirm(Visitor(transfer.id, "requester", requester.name, requester.id))

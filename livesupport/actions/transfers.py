@@ -497,8 +497,16 @@ class Transfers:
             for role in loaded.parties:
                 if role == "requester" or loaded.milestone(rules.Kind.CONFIRM).state == "done":  # type: ignore[union-attr]
                     await self._mail_party(loaded, role, subject, f"{what}\n\nYour page for this transfer:\n\n{{link}}\n")
-        elif what and started and state == "open" and rules.Kind.CONFIRM not in started:
-            await self._mail_party(loaded, "requester", f"Your transfer moved on: {what[:80]}",
+        elif rules.Kind.PARTNER in started:  # the requester just confirmed: say who was asked, and until when
+            asked = [f"{loaded.parties[role].org_name} ({rules.PARTY_NAMES[rules.Party(role)]}), who has until "
+                     f"{self._when(m.due_at)}" for role, m in (("current_partner", loaded.milestone(rules.Kind.PARTNER)),
+                                                               ("new_provider", loaded.milestone(rules.Kind.PROVIDER)))
+                     if m is not None and role in loaded.parties]
+            await self._mail_party(loaded, "requester", "Your transfer request is confirmed", (
+                "Thank you for confirming. We have written to " + " and to ".join(asked) + ".\n\n"
+                "Follow every step on your page:\n\n{link}\n"))
+        elif what and started and state == "open":
+            await self._mail_party(loaded, "requester", "Your transfer moved on",
                                    f"{what}\n\nFollow every step on your page:\n\n{{link}}\n")
         await self._announce(transfer_id, loaded)
 
