@@ -260,10 +260,9 @@ class Transfers:
             loaded = await self._locked(s, visitor.transfer_id)
             owner = loaded.milestone(rules.Kind(kind))
             self._close(loaded, rules.Kind(kind), owner.owner if owner else "staff", outcome, now, note=written)
-            if kind == "move":
-                moved = await self._move(s, loaded)
-                text += f" {moved}"
             self._log(s, loaded.transfer.id, visitor.actor, outcome, text + (f" Note: {written}" if written else ""))
+            if kind == "move":  # how the records changed is for staff
+                self._log(s, loaded.transfer.id, visitor.actor, "records", await self._move(s, loaded), staff_only=True)
             loaded.transfer.escalated_at, loaded.transfer.escalation = None, ""
             started = self._advance(s, loaded, now)
         await self._after(visitor.transfer_id, started, text)
