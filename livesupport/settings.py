@@ -45,6 +45,7 @@ class Settings:
     last_business_days: int = 3
     in_process_worker: bool = True  # run the scheduled jobs inside `serve` (one machine); else `livesupport worker`
     worker_interval: float = 30.0
+    notify_coalesce_minutes: float = 5.0  # one e-mail per ticket per follower at most this often
 
     def billing_policy(self) -> Policy:
         return Policy(self.timezone, self.holidays, self.last_business_days)
@@ -106,6 +107,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         last_business_days=_business_days(env.get("BILLING_LAST_BUSINESS_DAYS", "3")),
         in_process_worker=_worker_mode(env.get("WORKER", "auto"), bool(env.get("REDIS_URL"))),
         worker_interval=float(env.get("WORKER_INTERVAL", 30)),
+        notify_coalesce_minutes=_minutes(env.get("NOTIFY_COALESCE_MINUTES", "5")),
     )
 
 
@@ -120,6 +122,16 @@ def _business_days(text: str) -> int:
     if text.strip() not in ("1", "2", "3", "4", "5"):
         raise ValueError(f"BILLING_LAST_BUSINESS_DAYS is a number of business days from 1 to 5, not {text!r}")
     return int(text)
+
+
+def _minutes(text: str) -> float:
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = -1.0
+    if not 0 <= minutes <= 24 * 60:
+        raise ValueError(f"NOTIFY_COALESCE_MINUTES is a number of minutes from 0 to 1440 (e.g. 5 or 0.5), not {text!r}")
+    return minutes
 
 
 def _worker_mode(text: str, scaled_out: bool) -> bool:

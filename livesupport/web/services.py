@@ -12,6 +12,7 @@ from livesupport.actions.attachments import Attachments
 from livesupport.actions.billing import Billing
 from livesupport.actions.contacts import Contacts
 from livesupport.actions.feedback import Feedbacks
+from livesupport.actions.following import Following
 from livesupport.actions.huddle import Huddle
 from livesupport.actions.lists import Lists
 from livesupport.actions.magic_links import MagicLinks
@@ -46,6 +47,7 @@ class Services:
     chat_limits: TokenBuckets
     billing: Billing
     phone: PhoneSupport
+    following: Following
 
 
 def services(conn: HTTPConnection) -> Services:
