@@ -97,6 +97,8 @@ class Following:
         chosen, at = check_mode(mode), check_hour(hour)
         async with self.tickets.writing() as s:
             await store.set_pref(s, person.id, chosen, at, self.clock.now())
+            if chosen is Mode.OFF:
+                await store.tell_everything(s, person.id)
         return chosen, at
 
     # -- unsubscribing by link ------------------------------------------------------------
@@ -123,4 +125,5 @@ class Following:
             else:
                 _, hour = (await store.prefs(s, [user.id]))[user.id]
                 await store.set_pref(s, user.id, Mode.OFF, hour, now)
+                await store.tell_everything(s, user.id)
         return user, ticket if scope == "ticket" else None

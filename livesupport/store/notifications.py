@@ -84,6 +84,13 @@ async def set_pref(session: AsyncSession, user_id: int, mode: Mode, hour: int, n
     await session.execute(stmt)
 
 
+async def tell_everything(session: AsyncSession, user_id: int) -> None:
+    """E-mail was turned off: nothing that waits for this person is sent if they turn it on again."""
+    latest = select(Ticket.last_seq).where(Ticket.id == NotificationCursor.ticket_id).scalar_subquery()
+    await session.execute(update(NotificationCursor).where(NotificationCursor.user_id == user_id)
+                          .values(told_seq=latest, pending_since=None))
+
+
 async def cursors(session: AsyncSession, ticket_ids: Iterable[int]) -> dict[tuple[int, int], NotificationCursor]:
     ids = list(ticket_ids)
     if not ids:

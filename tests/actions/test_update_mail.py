@@ -278,6 +278,29 @@ def header(mail: Message, name: str) -> str:
     return "".join(str(mail[name]).split())
 
 
+async def test_off_means_nothing_now_or_later(desk: Desk) -> None:
+    tid = await open_ticket(desk.server, desk.d, "Toner empty OF-1", who="outsider")
+    await say(desk, "engineer", tid, "A new cartridge is on its way. OFF-1")
+    await desk.worker(minutes(1))  # noted as waiting for her, not due yet
+    async with signed_in(desk, "outsider") as http:
+        page = await http.get("/account")
+        r = await http.post("/account/notifications", data={"mode": "off", "digest_hour": "8",
+                                                            "csrf": csrf_of(page.text)})
+        assert r.status_code == 303
+        await desk.worker(minutes(6))
+        assert desk.about("outsider", tid) == []
+        page = await http.get("/account")
+        r = await http.post("/account/notifications", data={"mode": "immediate", "digest_hour": "8",
+                                                            "csrf": csrf_of(page.text)})
+        assert r.status_code == 303
+    await desk.worker(minutes(18))
+    assert desk.about("outsider", tid) == []  # nothing of the time it was off
+    await say(desk, "engineer", tid, "Did it fit? OFF-3")
+    await desk.worker(minutes(24))
+    (mail,) = desk.about("outsider", tid)
+    assert "OFF-3" in body_of(mail) and "OFF-1" not in body_of(mail)
+
+
 async def outbox_row(desk: Desk, ticket_id: int) -> OutboxEmail:
     db = Database(desk.d.database_url)
     try:
