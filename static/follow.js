@@ -61,3 +61,54 @@ if (line && button && ticketId) {
     if (button.getAttribute("aria-disabled") !== "true") toggle();
   });
 }
+
+// Staff: add a contact of the ticket's organisation, who then gets e-mail about it while away.
+const contactForm = document.getElementById("contact-follow-form");
+const contactSelect = document.getElementById("contact-follow-user");
+
+async function addContact(ev) {
+  ev.preventDefault();
+  const note = document.getElementById("contact-follow-note");
+  const problem = document.getElementById("contact-follow-error");
+  const send = document.getElementById("contact-follow-send");
+  const option = contactSelect.selectedOptions[0];
+  note.textContent = "";
+  problem.hidden = true;
+  if (!option || option.disabled) {
+    problem.textContent = "Choose a contact who is not informed yet.";
+    problem.hidden = false;
+    return;
+  }
+  send.setAttribute("aria-disabled", "true");
+  try {
+    const res = await fetch(`/api/tickets/${encodeURIComponent(ticketId)}/follow`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+      body: JSON.stringify({ user_id: Number(option.value) }),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      problem.textContent = body?.error?.message || "That did not work. Please try again.";
+      problem.hidden = false;
+      return;
+    }
+    const name = option.textContent.trim();
+    option.disabled = true;
+    option.textContent = `${name} (informed)`;
+    const free = [...contactSelect.options].find((o) => !o.disabled);
+    if (free) contactSelect.value = free.value;
+    note.textContent = `${name} will get e-mail about this ticket.`;
+  } catch {
+    problem.textContent = "Not connected just now. Please try again in a moment.";
+    problem.hidden = false;
+  } finally {
+    send.removeAttribute("aria-disabled");
+  }
+}
+
+if (contactForm && contactSelect && ticketId) {
+  const free = [...contactSelect.options].find((o) => !o.disabled);
+  if (free) contactSelect.value = free.value;
+  contactForm.addEventListener("submit", addContact);
+}

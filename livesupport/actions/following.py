@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
 
 from livesupport.actions.tickets import Tickets
 from livesupport.domain.errors import BadRequestError, ForbiddenError, NotFoundError
 from livesupport.domain.huddle import whole_number
 from livesupport.domain.notifications import Mode, check_hour, check_mode
-from livesupport.domain.people import Person, can_see_org
+from livesupport.domain.people import Person, Role, can_see_org
 from livesupport.store import notifications as store
 from livesupport.store.models import Organisation, Ticket, User
 from livesupport.store.people import person_of
@@ -72,6 +73,18 @@ class Following:
             ticket, _ = await self.tickets.visible(s, person, ticket_id)
             await store.choose(s, ticket.id, person.id, "follow", True, self.clock.now())
         return {"following": False, "reason": None}
+
+    async def contacts(self, person: Person, ticket_id: int) -> list[dict[str, Any]]:
+        """For staff: the ticket's organisation's contacts, and whether each follows it (to add them)."""
+        if not person.is_staff:
+            raise ForbiddenError("Only support staff can add someone else to a ticket.")
+        async with self.db.read() as s:
+            ticket, _ = await self.tickets.visible(s, person, ticket_id)
+            people = (await s.execute(select(User).where(
+                User.org_id == ticket.org_id, User.disabled_at.is_(None),
+                User.role.in_([Role.CLIENT.value, Role.DOMAIN_ADMIN.value])).order_by(User.name))).scalars()
+            follow = (await store.followers_of(s, {ticket.id: ticket.opened_by}))[ticket.id]
+            return [{"id": u.id, "name": u.name, "following": u.id in follow} for u in people]
 
     async def _may_follow(self, s: Any, user_id: int, org: Organisation) -> None:
         user = await s.get(User, user_id)

@@ -96,11 +96,25 @@ async def test_staff_are_notified_while_elsewhere(browser: Any, live_server: Any
 
 async def test_a_client_follows_and_unfollows_from_the_ticket_page(browser: Any, live_server: Any) -> None:
     ticket = await live_server.new_ticket("Keyboard missing keys", "The E key fell off.")
+    sam = await log_in(browser, live_server, "engineer2")
     bob = await log_in(browser, live_server, "client2", PHONE)
     try:
+        # Staff keep Alice's colleague informed from the ticket page.
+        s = sam.page
+        await sam.open_ticket(live_server.url, ticket)
+        await s.select_option("#contact-follow-user", label="Bob Client")
+        await s.click("#contact-follow-send")
+        await expect(s.locator("#contact-follow-note")).to_have_text("Bob Client will get e-mail about this ticket.")
+        await expect(s.locator("#contact-follow-user option", has_text="Bob Client")).to_be_disabled()
+        await expect(s.locator("#contact-follow-user option", has_text="Alice Client")).to_have_text(
+            "Alice Client (informed)")  # she opened it
+
         b = bob.page
         await bob.open_ticket(live_server.url, ticket)
         button = b.locator("#follow-toggle")
+        await expect(button).to_have_text("Following")
+        await expect(b.locator("#follow-hint")).to_contain_text("(you were added to it)")
+        await button.click()
         await expect(button).to_have_text("Follow")
         await expect(button).to_have_attribute("aria-pressed", "false")
         await button.click()
@@ -126,6 +140,8 @@ async def test_a_client_follows_and_unfollows_from_the_ticket_page(browser: Any,
         await expect(b.locator("#digest-hour")).to_have_value("7")
         await fits_the_phone(b)
         await bob.shot("notification-preferences-on-phone")
-        bob.assert_clean()
+        for person in (sam, bob):
+            person.assert_clean()
     finally:
-        await bob.context.close()
+        for person in (sam, bob):
+            await person.context.close()

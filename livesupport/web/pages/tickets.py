@@ -116,7 +116,8 @@ async def ticket_page(request: Request) -> Response:
     return render(request, "ticket.html", person, title=f"#{state['id']} {state['subject']}", ticket=state,
                   is_staff=person.is_staff, me=person.public(), statuses=[s.value for s in Status],
                   staff=staff, max_upload=svc.settings.max_attachment_bytes,
-                  follow=await svc.following.status(person, state["id"]), org_name=await _org_name(request, person))
+                  follow=await svc.following.status(person, state["id"]), org_name=await _org_name(request, person),
+                  contacts=await svc.following.contacts(person, state["id"]) if person.is_staff else [])
 
 
 routes = [
