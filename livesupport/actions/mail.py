@@ -28,6 +28,8 @@ log = logging.getLogger("livesupport.mail")
 
 MAX_ATTEMPTS = 12  # with the backoff, about seven hours of trying; then it waits in /outbox with its error
 CLAIM = timedelta(minutes=2)  # a try that never reported back (a crashed worker) is retried after this
+# Failures of the server or of our settings, not of one message: the others would fail alike.
+SERVER_TROUBLE = (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPHeloError, aiosmtplib.SMTPNotSupported)
 HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post", "Auto-Submitted", "Precedence"})
 
 
@@ -99,7 +101,7 @@ class Mailer:
             for mail in waiting:
                 if not await self._claim(mail):
                     continue  # another worker is sending it
-                error = await self._deliver(mail)
+                error, server_down = await self._deliver(mail)
                 async with self.db.write() as s:
                     row = await s.get(OutboxEmail, mail.id)
                     if row is None:
@@ -110,6 +112,10 @@ class Mailer:
                     else:
                         row.last_error = error[:500]
                         row.next_attempt_at = self.clock.now() + retry_delay(row.attempts)
+                if server_down:  # every other message would wait out the same timeout: they go next run
+                    log.warning("the SMTP server is unreachable; %d message(s) wait for the next run",
+                                len(waiting) - waiting.index(mail) - 1)
+                    break
         return sent
 
     async def _claim(self, mail: OutboxEmail) -> bool:
@@ -120,7 +126,8 @@ class Mailer:
             ).values(attempts=mail.attempts + 1, next_attempt_at=self.clock.now() + CLAIM))
         return bool(done.rowcount)  # type: ignore[attr-defined]
 
-    async def _deliver(self, mail: OutboxEmail) -> str | None:
+    async def _deliver(self, mail: OutboxEmail) -> tuple[str | None, bool]:
+        """(the error, or None when it was accepted; whether the server itself is unreachable or refuses us)."""
         assert self.smtp is not None
         msg = EmailMessage()
         msg["From"], msg["To"], msg["Subject"] = self.sender, mail.to_addr, one_line(mail.subject)
@@ -136,9 +143,9 @@ class Mailer:
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
             log.warning("could not deliver mail %d to %s: %s", mail.id, mail.to_addr, exc)
-            return str(exc)
+            return str(exc) or type(exc).__name__, isinstance(exc, (OSError, *SERVER_TROUBLE))
         log.info("mail %d delivered to %s", mail.id, mail.to_addr)
-        return None
+        return None, False
 
     async def outbox(self, limit: int = 100) -> list[OutboxEmail]:
         async with self.db.read() as s:

@@ -4,17 +4,27 @@ headers that cannot be forged; retries that wait their turn."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from livesupport.actions.mail import Mailer
 from livesupport.clock import FixedClock
 from livesupport.store.database import Database
 from livesupport.store.models import OutboxEmail
-from tests.conftest import Deployment
+from tests.conftest import Deployment, _deployment
 from tests.smtp import Inbox, smtp_server
 from tests.utils import free_port
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+async def deployment(request: pytest.FixtureRequest) -> AsyncIterator[Deployment]:
+    """An outbox of its own: these tests count what is waiting in it."""
+    async for d in _deployment(request.param):
+        yield d
 
 
 async def test_two_workers_send_a_message_once(db: Database, deployment: Deployment) -> None:
@@ -45,24 +55,34 @@ async def test_a_failed_try_waits_before_the_next(db: Database, deployment: Depl
     mailer = Mailer(db, clock, "desk <desk@localhost>", f"smtp://127.0.0.1:{port}")
     to = f"later-{deployment.kind}@acme.test"
     async with db.write() as s:
-        message_id = await mailer.queue(s, to, "Later", "When the server is back.")
+        ids = [await mailer.queue(s, to, f"Later {i}", "When the server is back.") for i in range(3)]
 
-    async def row() -> OutboxEmail:
+    async def row(message_id: int) -> OutboxEmail:
         async with db.read() as s:
             found = await s.get(OutboxEmail, message_id)
             assert found is not None
             return found
 
-    for attempts, wait in ((1, 30), (2, 60), (3, 120)):
-        await mailer.deliver_pending()
-        r = await row()
-        assert (r.attempts, r.sent_at) == (attempts, None) and r.last_error
-        assert r.next_attempt_at == clock.now() + timedelta(seconds=wait)
-        await mailer.deliver_pending()  # too early: not tried
-        assert (await row()).attempts == attempts
-        clock.at += timedelta(seconds=wait)
+    async def attempts() -> list[int]:
+        return [(await row(i)).attempts for i in ids]
+
+    await mailer.deliver_pending()  # the server is down: the first fails, and the run stops there
+    assert await attempts() == [1, 0, 0]  # the others would have waited out the same failure
+    first = await row(ids[0])
+    assert first.sent_at is None and "127.0.0.1" in (first.last_error or "")
+    assert first.next_attempt_at == T0 + timedelta(seconds=30)
+    await mailer.deliver_pending()
+    await mailer.deliver_pending()
+    assert await attempts() == [1, 1, 1]
+    await mailer.deliver_pending()  # nothing is due: each waits its 30 s
+    assert await attempts() == [1, 1, 1]
+    clock.at += timedelta(seconds=30)
+    await mailer.deliver_pending()
+    assert await attempts() == [2, 1, 1]
+    assert (await row(ids[0])).next_attempt_at == clock.now() + timedelta(seconds=60)  # then twice as long
+    clock.at += timedelta(seconds=60)
     inbox = Inbox()
     with smtp_server(inbox, port):
-        assert await mailer.deliver_pending() >= 1
+        assert await mailer.deliver_pending() == 3
         await asyncio.sleep(0.3)
-    assert len(inbox.to(to)) == 1 and (await row()).attempts == 4
+    assert len(inbox.to(to)) == 3 and await attempts() == [3, 2, 2]
