@@ -69,6 +69,7 @@ class Prepared:
     was: int
     upto: int
     mail: TicketUpdates | None
+    more_after: bool = False  # more events than one e-mail reads: the next one carries on from `upto`
 
 
 class UpdateMail:
@@ -170,7 +171,8 @@ class UpdateMail:
                 continue
             if prepared.mail is None:
                 async with self.db.write() as s:
-                    await store.tell(s, ticket_id, user_id, told, prepared.upto, None)
+                    await store.tell(s, ticket_id, user_id, told, prepared.upto, None,
+                                     now if prepared.more_after else None)
                 continue
             subject, body = ticket_mail(prepared.user.name, prepared.mail, person_of(prepared.user).is_staff,
                                         self.tz, self._url("/account#notifications"))
@@ -193,16 +195,17 @@ class UpdateMail:
                                                            limit=MAX_READ))
             reviewed = (await huddle_store.reviewed(s, ticket_id, [user_id])).get(user_id, 0)
         upto = events[-1].seq if events else told
+        more_after = len(events) == MAX_READ
         gone = reason is None or user.disabled_at is not None or not can_see_org(person, org.id, org.partner_id)
         shown = [e for e in events if e.seq > reviewed and e.actor_id != user_id
                  and (person.is_staff or e.visibility == "public")]
         if gone or not shown or await self._watching(ticket_id, user_id):
-            return Prepared(ticket_id, user, told, upto, None)
+            return Prepared(ticket_id, user, told, upto, None, more_after)
         updates = [self._update(e, person.is_staff) for e in shown[:MAX_LISTED]]
         mail = TicketUpdates(ticket_id, ticket.subject, self._url(f"/tickets/{ticket_id}"), updates,
                              len(shown) - len(updates), reason or "follow",
                              self._url(f"/unsubscribe/{self.links.token(user_id, ticket_id)}"))
-        return Prepared(ticket_id, user, told, upto, mail)
+        return Prepared(ticket_id, user, told, upto, mail, more_after)
 
     async def _watching(self, ticket_id: int, user_id: int) -> bool:
         if self.watchers is None:
@@ -232,7 +235,8 @@ class UpdateMail:
                 if fresh.scalar_one_or_none() is None:
                     return 0  # sent already
                 for p in told:
-                    if not await store.tell(s, p.ticket_id, user.id, p.was, p.upto, now):
+                    if not await store.tell(s, p.ticket_id, user.id, p.was, p.upto, now,
+                                            now if p.more_after else None):
                         raise _Raced  # someone else told them meanwhile: no e-mail, no record
                 await self.mailer.queue(s, user.email, subject, body, headers)
         except _Raced:
@@ -271,7 +275,7 @@ class UpdateMail:
         if not sections:  # everything was read meanwhile: no digest, nothing waits
             async with self.db.write() as s:
                 for p in prepared:
-                    await store.tell(s, p.ticket_id, user_id, p.was, p.upto, None)
+                    await store.tell(s, p.ticket_id, user_id, p.was, p.upto, None, now if p.more_after else None)
             return 0
         user = prepared[0].user
         unsubscribe = self._url(f"/unsubscribe/{self.links.token(user_id, None)}")

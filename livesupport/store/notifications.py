@@ -115,9 +115,10 @@ async def mark_pending(session: AsyncSession, ticket_id: int, user_id: int, sinc
 
 
 async def tell(session: AsyncSession, ticket_id: int, user_id: int, was: int, upto: int,
-               sent_at: datetime | None) -> bool:
-    """Mark a follower told up to `upto`, only if nobody else moved their cursor since it read `was`."""
-    values: dict[str, object] = {"told_seq": upto, "pending_since": None}
+               sent_at: datetime | None, still_pending: datetime | None = None) -> bool:
+    """Mark a follower told up to `upto`, only if nobody else moved their cursor since it read `was`.
+    `still_pending`: more waits after `upto` (too much for one e-mail), from then."""
+    values: dict[str, object] = {"told_seq": upto, "pending_since": still_pending}
     if sent_at is not None:
         values["last_sent_at"] = sent_at
     done = await session.execute(update(NotificationCursor).where(

@@ -18,6 +18,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from livesupport.actions import update_mail
+from livesupport.actions.mail import Mailer
+from livesupport.clock import SystemClock
 from livesupport.store.database import Database
 from livesupport.store.models import OutboxEmail
 from tests.conftest import PASSWORD, Deployment, _deployment, token_for
@@ -299,6 +302,33 @@ async def test_off_means_nothing_now_or_later(desk: Desk) -> None:
     await desk.worker(minutes(24))
     (mail,) = desk.about("outsider", tid)
     assert "OFF-3" in body_of(mail) and "OFF-1" not in body_of(mail)
+
+
+async def test_more_than_one_email_holds_goes_on_in_the_next(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(update_mail, "MAX_READ", 5)  # the limits of one e-mail, made small
+    monkeypatch.setattr(update_mail, "MAX_LISTED", 3)
+    tid = await open_ticket(desk.server, desk.d, "Many updates MU-1")
+    await say(desk, "engineer", tid, *[f"Update number {i} MU" for i in range(1, 9)])
+    db = Database(desk.d.database_url)
+    try:
+        job = update_mail.UpdateMail(db, SystemClock(), Mailer(db, SystemClock(), "desk <d@localhost>"),
+                                     tz=NY, window=timedelta(minutes=5), secret_key="test-secret-key",
+                                     base_url=desk.server.url)
+        await job.run(minutes(6))
+        await job.run(minutes(8))  # the rest waits out a window of its own
+        await job.run(minutes(12))
+        async with db.read() as s:
+            mails = list((await s.execute(select(OutboxEmail).where(OutboxEmail.subject.like(f"[#{tid}]%"))
+                                          .order_by(OutboxEmail.id))).scalars())
+    finally:
+        await db.dispose()
+    # The first e-mail read five events (her own opening message and updates 1-4), listed three and
+    # counted the fourth; the second goes on from update 5 (5-7 listed, 8 counted).
+    first, second = mails
+    assert [f"Update number {i} MU" in first.body for i in range(1, 9)] == [True] * 3 + [False] * 5
+    assert "4 new updates" in first.body and "… and 1 more update on the ticket." in first.body
+    assert [f"Update number {i} MU" in second.body for i in range(1, 9)] == [False] * 4 + [True] * 3 + [False]
+    assert "4 new updates" in second.body and "… and 1 more update on the ticket." in second.body
 
 
 async def outbox_row(desk: Desk, ticket_id: int) -> OutboxEmail:
