@@ -84,14 +84,15 @@ async def _add_service(settings: config.Settings, args: argparse.Namespace) -> N
 async def _worker(settings: config.Settings, once: bool, now: str | None) -> None:
     from livesupport.actions.billing import Billing
     from livesupport.actions.mail import Mailer
+    from livesupport.actions.staff_notices import StaffNotices
     from livesupport.actions.transfers import transfers_for
     from livesupport.clock import Clock, FixedClock
     from livesupport.domain.tickets import parse_instant
     from livesupport.realtime.brokers.memory import MemoryBroker
     from livesupport.realtime.hub import Hub, new_origin
-    from livesupport.realtime.presence import MemoryPresence
+    from livesupport.realtime.presence import MemoryPresence, RedisPresence
     from livesupport.store.database import Database
-    from livesupport.worker import billing_job, run_once, run_worker
+    from livesupport.worker import billing_job, run_once, run_worker, update_mail_job
 
     clock: Clock = SystemClock()
     if now:
@@ -100,15 +101,19 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
         clock = FixedClock(at)
     db = Database(settings.database_url)
     broker: Any = MemoryBroker()
-    if settings.redis_url:  # to tell the web processes (a suspension banner), as they tell each other
+    origin = new_origin()
+    presence: MemoryPresence | RedisPresence = MemoryPresence()
+    if settings.redis_url:  # to tell the web processes (a suspension banner), and to see who is on a ticket
         from livesupport.realtime.brokers.redis import RedisBroker
 
         broker = RedisBroker(settings.redis_url, settings.redis_prefix, "worker")
-    hub = Hub(broker, MemoryPresence(), _NoHistory(), new_origin())
+        presence = RedisPresence(settings.redis_url, settings.redis_prefix, origin, settings.presence_ttl)
+    hub = Hub(broker, presence, _NoHistory(), origin)
     await hub.start()
     mailer = Mailer(db, clock, settings.mail_from, settings.smtp_url)
     billing = Billing(db, clock, settings.billing_policy(), mailer, hub)
-    jobs = [billing_job(billing), transfers_for(settings, db, clock, hub, mailer).run_due]
+    jobs = [billing_job(billing), transfers_for(settings, db, clock, hub, mailer).run_due,
+            update_mail_job(settings, db, clock, mailer, hub).run, StaffNotices(db, hub, clock).run]
     try:
         if once:
             print(await run_once(jobs, mailer, clock))
@@ -118,6 +123,7 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
         await asyncio.sleep(0.3)  # let the last announcements reach Redis
         await mailer.stop()
         await hub.stop()
+        await presence.stop()
         await db.dispose()
 
 

@@ -51,6 +51,7 @@ class Settings:
     transfer_link_days: int = 30  # how long a party's personal link works
     transfer_reminder_hours: float = 24.0  # a reminder goes this long before a milestone's deadline
     transfer_desk_email: str | None = None  # staff reminders and escalations; every admin when unset
+    notify_coalesce_minutes: float = 5.0  # one e-mail per ticket per follower at most this often
 
     def billing_policy(self) -> Policy:
         return Policy(self.timezone, self.holidays, self.last_business_days)
@@ -117,6 +118,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         transfer_link_days=_whole(env.get("TRANSFER_LINK_DAYS", "30"), "TRANSFER_LINK_DAYS", 1, 365),
         transfer_reminder_hours=float(env.get("TRANSFER_REMINDER_HOURS", 24)),
         transfer_desk_email=env.get("TRANSFER_DESK_EMAIL") or None,
+        notify_coalesce_minutes=_minutes(env.get("NOTIFY_COALESCE_MINUTES", "5")),
     )
 
 
@@ -137,6 +139,16 @@ def _business_days(text: str) -> int:
     if text.strip() not in ("1", "2", "3", "4", "5"):
         raise ValueError(f"BILLING_LAST_BUSINESS_DAYS is a number of business days from 1 to 5, not {text!r}")
     return int(text)
+
+
+def _minutes(text: str) -> float:
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = -1.0
+    if not 0 <= minutes <= 24 * 60:
+        raise ValueError(f"NOTIFY_COALESCE_MINUTES is a number of minutes from 0 to 1440 (e.g. 5 or 0.5), not {text!r}")
+    return minutes
 
 
 def _worker_mode(text: str, scaled_out: bool) -> bool:

@@ -1,4 +1,5 @@
-"""The scheduled jobs: monthly invoices, the 5th's fees, the 15th's suspensions, reminders, mail that waits.
+"""The scheduled jobs: monthly invoices, the 5th's fees, the 15th's suspensions, reminders, e-mail to
+followers who were away (and their daily digests), overdue notices to staff, mail that waits.
 
 `livesupport worker` runs them in a process of its own (the Procfile's `worker:` line); on one machine
 `livesupport serve` runs them itself. Every job is safe to run twice, or in two workers at once.
@@ -9,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from livesupport.actions.billing import Billing
 from livesupport.actions.mail import Mailer
+from livesupport.actions.update_mail import UpdateMail, Watchers
 from livesupport.clock import Clock
+from livesupport.settings import Settings
+from livesupport.store.database import Database
 
 log = logging.getLogger("livesupport.worker")
 
@@ -27,6 +31,13 @@ def billing_job(billing: Billing) -> Job:
         return (f"invoices issued {report.invoices}, fees added {report.fees}, organisations suspended "
                 f"{report.suspended}, reminders {report.reminders}")
     return run
+
+
+def update_mail_job(settings: Settings, db: Database, clock: Clock, mailer: Mailer,
+                    watchers: Watchers | None) -> UpdateMail:
+    return UpdateMail(db, clock, mailer, tz=settings.timezone,
+                      window=timedelta(minutes=settings.notify_coalesce_minutes), secret_key=settings.secret_key,
+                      base_url=settings.base_url, watchers=watchers)
 
 
 async def run_once(jobs: Sequence[Job], mailer: Mailer | None, clock: Clock, now: datetime | None = None) -> str:

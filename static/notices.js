@@ -31,7 +31,7 @@ function dismiss(el) {
 }
 
 function show(notice) {
-  const verb = VERBS[notice.kind] || "added you to";
+  const verb = VERBS[notice.kind];
   const by = personName(notice.by);
   const url = safeUrl(notice);
   const dismissButton = h("button", {
@@ -65,7 +65,9 @@ function show(notice) {
 if (region && meId) {
   follow(`user:${meId}`, {
     onFrame: (frame) => {
-      if (frame.type === "notice") show(frame);
+      // Other kinds (a client's message, a ticket turning overdue) become desktop notifications
+      // (desktop_notify.js); in the page, the lists' counters already show them.
+      if (frame.type === "notice" && VERBS[frame.kind]) show(frame);
     },
     onRefused: (error) => console.info("livesupport: no personal notices on this page:", error.code),
   });

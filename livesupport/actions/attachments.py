@@ -104,6 +104,7 @@ class Attachments:
                 r.seq = ev.seq
             published = to_ev(ev)
         await self.tickets.hub.publish_event(ticket_id, published)
+        self.tickets.published(person, ticket_id, ev)
         return published.seq, shown
 
     async def download(self, person: Person, attachment_id: int) -> tuple[Attachment, bytes]:

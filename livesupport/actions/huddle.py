@@ -71,6 +71,8 @@ class Huddle:
             ev = await tickets_store.append_event(s, ticket_id, kind="assignment", visibility="public",
                                                   actor=person, data=data, now=now)
             published, subject = to_ev(ev), ticket.subject
+        if self.tickets.client_messages is not None:
+            self.tickets.client_messages.forget(ticket_id)
         await self.hub.publish_event(ticket_id, published)
         for user_id in added:
             if user_id != person.id:

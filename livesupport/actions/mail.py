@@ -2,26 +2,40 @@
 
 Without SMTP_URL the outbox is the delivery: admins read it at /outbox. Delivery runs in the background,
 so a page that sends mail for some requests and not others (a sign-in link for an unknown address) answers
-in the same time either way.
+in the same time either way. A failed send is tried again later, backing off (30 s, 1 min, 2 min … 1 h),
+and each try is claimed first, so two workers never send one message at the same time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
+from datetime import timedelta
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from livesupport.clock import Clock
+from livesupport.domain.notifications import retry_delay
 from livesupport.store.database import Database
 from livesupport.store.models import OutboxEmail
 
 log = logging.getLogger("livesupport.mail")
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 12  # with the backoff, about seven hours of trying; then it waits in /outbox with its error
+CLAIM = timedelta(minutes=2)  # a try that never reported back (a crashed worker) is retried after this
+# Failures of the server or of our settings, not of one message: the others would fail alike.
+SERVER_TROUBLE = (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPHeloError, aiosmtplib.SMTPNotSupported)
+HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post", "Auto-Submitted", "Precedence"})
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """A header value: no line breaks (they would forge headers), no run of spaces."""
+    return re.sub(r"\s+", " ", text).strip()[:limit]
 
 
 class SmtpSettings:
@@ -54,44 +68,72 @@ class Mailer:
     async def send(self, to: str, subject: str, body: str) -> int:
         """Keep the message, and deliver it in the background; returns its outbox id."""
         async with self.db.write() as s:
-            row = OutboxEmail(to_addr=to, subject=subject, body=body, created_at=self.clock.now())
-            s.add(row)
-            await s.flush()
-            message_id = row.id
+            message_id = await self.queue(s, to, subject, body)
         if self.smtp is not None:
             task = asyncio.create_task(self.deliver_pending())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return message_id
 
+    async def queue(self, s: AsyncSession, to: str, subject: str, body: str,
+                    headers: dict[str, str] | None = None) -> int:
+        """Keep a message in the caller's transaction (it leaves with the rest, or not at all); the worker
+        delivers it. `headers`: only those of HEADERS."""
+        extra = {k: one_line(v, 2000) for k, v in (headers or {}).items() if k in HEADERS} or None
+        row = OutboxEmail(to_addr=to, subject=one_line(subject), body=body, created_at=self.clock.now(),
+                          headers=extra)
+        s.add(row)
+        await s.flush()
+        return row.id
+
     async def deliver_pending(self) -> int:
-        """Send what is waiting (at most MAX_ATTEMPTS tries each); returns how many went out."""
+        """Send what is due (at most MAX_ATTEMPTS tries each, backing off); returns how many went out."""
         if self.smtp is None:
             return 0
         sent = 0
-        async with self._lock:  # one delivery run at a time: no message goes out twice from this process
+        async with self._lock:  # one delivery run at a time in this process; claims keep processes apart
+            now = self.clock.now()
             async with self.db.read() as s:
                 waiting = list((await s.execute(select(OutboxEmail).where(
-                    OutboxEmail.sent_at.is_(None), OutboxEmail.attempts < MAX_ATTEMPTS).order_by(OutboxEmail.id)
-                )).scalars())
+                    OutboxEmail.sent_at.is_(None), OutboxEmail.attempts < MAX_ATTEMPTS,
+                    or_(OutboxEmail.next_attempt_at.is_(None), OutboxEmail.next_attempt_at <= now),
+                ).order_by(OutboxEmail.id).limit(500))).scalars())
             for mail in waiting:
-                error = await self._deliver(mail)
+                if not await self._claim(mail):
+                    continue  # another worker is sending it
+                error, server_down = await self._deliver(mail)
                 async with self.db.write() as s:
                     row = await s.get(OutboxEmail, mail.id)
                     if row is None:
                         continue
-                    row.attempts += 1
                     if error is None:
                         row.sent_at = self.clock.now()
                         sent += 1
                     else:
                         row.last_error = error[:500]
+                        row.next_attempt_at = self.clock.now() + retry_delay(row.attempts)
+                if server_down:  # every other message would wait out the same timeout: they go next run
+                    log.warning("the SMTP server is unreachable; %d message(s) wait for the next run",
+                                len(waiting) - waiting.index(mail) - 1)
+                    break
         return sent
 
-    async def _deliver(self, mail: OutboxEmail) -> str | None:
+    async def _claim(self, mail: OutboxEmail) -> bool:
+        """Count this try and hold the message for it; False when someone else claimed it first."""
+        async with self.db.write() as s:
+            done = await s.execute(update(OutboxEmail).where(
+                OutboxEmail.id == mail.id, OutboxEmail.attempts == mail.attempts, OutboxEmail.sent_at.is_(None),
+            ).values(attempts=mail.attempts + 1, next_attempt_at=self.clock.now() + CLAIM))
+        return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    async def _deliver(self, mail: OutboxEmail) -> tuple[str | None, bool]:
+        """(the error, or None when it was accepted; whether the server itself is unreachable or refuses us)."""
         assert self.smtp is not None
         msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"] = self.sender, mail.to_addr, mail.subject
+        msg["From"], msg["To"], msg["Subject"] = self.sender, mail.to_addr, one_line(mail.subject)
+        for name, value in (mail.headers or {}).items():
+            if name in HEADERS:
+                msg[name] = one_line(value, 2000)
         msg.set_content(mail.body)
         try:
             await aiosmtplib.send(
@@ -101,9 +143,9 @@ class Mailer:
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
             log.warning("could not deliver mail %d to %s: %s", mail.id, mail.to_addr, exc)
-            return str(exc)
+            return str(exc) or type(exc).__name__, isinstance(exc, (OSError, *SERVER_TROUBLE))
         log.info("mail %d delivered to %s", mail.id, mail.to_addr)
-        return None
+        return None, False
 
     async def outbox(self, limit: int = 100) -> list[OutboxEmail]:
         async with self.db.read() as s:

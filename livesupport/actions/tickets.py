@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -85,10 +85,24 @@ class StoredHistory:
                 after = batch[-1].seq
 
 
+class ClientMessages(Protocol):
+    """Who hears, after publication, that a client wrote (the assigned engineers' desktop notices)."""
+
+    def client_wrote(self, person: Person, ticket_id: int, seq: int, body: str) -> None: ...
+
+    def forget(self, ticket_id: int) -> None: ...
+
+
 class Tickets:
     def __init__(self, db: Database, hub: Hub, clock: Clock, sla_targets: dict[Priority, Target] | None = None) -> None:
         self.db, self.hub, self.clock = db, hub, clock
         self.sla = sla_targets or sla.parse_targets(sla.DEFAULT_TARGETS)
+        self.client_messages: ClientMessages | None = None
+
+    def published(self, person: Person, ticket_id: int, ev: store.NewEvent) -> None:
+        """A message was stored and published: tell whoever listens for clients' messages (no I/O here)."""
+        if self.client_messages is not None and not person.is_staff and ev.visibility == "public":
+            self.client_messages.client_wrote(person, ticket_id, ev.seq, str(ev.data.get("body", "")))
 
     async def visible(self, s: Any, person: Person, ticket_id: int) -> tuple[Any, Organisation]:
         found = await store.get(s, ticket_id)
@@ -250,6 +264,7 @@ class Tickets:
                 ticket_id, ev = next(seqs)
                 results[i] = ev.seq
                 await self.hub.publish_event(ticket_id, to_ev(ev))
+                self.published(person, ticket_id, ev)
         return results
 
     async def may_chat(self, s: Any, person: Person, req: ChatRequest) -> None:

@@ -176,6 +176,21 @@ async def download_attachment(request: Request) -> Response:
     })
 
 
+async def follow(request: Request) -> JSONResponse:
+    """GET: do I follow this ticket, and why. POST: follow it ({"user_id"}: staff add a contact). DELETE: stop."""
+    following = services(request).following
+    try:
+        person = await api_person(request)
+        if request.method == "GET":
+            return JSONResponse(await following.status(person, ticket_id(request)))
+        if request.method == "DELETE":
+            return JSONResponse(await following.unfollow(person, ticket_id(request)))
+        body = await json_body(request) if await request.body() else {}
+        return JSONResponse(await following.follow(person, ticket_id(request), body.get("user_id")))
+    except LivesupportError as exc:
+        return json_error(exc)
+
+
 async def list_staff(request: Request) -> JSONResponse:
     """The engineers one can assign or invite (staff only)."""
     try:
@@ -197,6 +212,7 @@ routes = [
     Route("/api/tickets/{ticket_id:id}", get_ticket, methods=["GET"]),
     Route("/api/tickets/{ticket_id:id}/events", ticket_events, methods=["GET"]),
     Route("/api/tickets/{ticket_id:id}/attachments", upload_attachments, methods=["POST"]),
+    Route("/api/tickets/{ticket_id:id}/follow", follow, methods=["GET", "POST", "DELETE"]),
     Route("/api/staff", list_staff, methods=["GET"]),
     Route("/attachments/{attachment_id:id}/{name}", download_attachment, methods=["GET"]),
 ]

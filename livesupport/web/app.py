@@ -25,11 +25,13 @@ from livesupport.actions.attachments import Attachments
 from livesupport.actions.billing import Billing
 from livesupport.actions.contacts import Contacts
 from livesupport.actions.feedback import Feedbacks
+from livesupport.actions.following import Following
 from livesupport.actions.huddle import Huddle
 from livesupport.actions.lists import Lists
 from livesupport.actions.magic_links import MagicLinks
 from livesupport.actions.mail import Mailer
 from livesupport.actions.phone import PhoneSupport
+from livesupport.actions.staff_notices import StaffNotices
 from livesupport.actions.throttle import Throttle
 from livesupport.actions.tickets import StoredHistory, Tickets
 from livesupport.actions.transfer_survey import TransferSurvey
@@ -45,11 +47,20 @@ from livesupport.store.files import LocalFiles
 from livesupport.web import api, billing_api, observability, phone_api
 from livesupport.web.channels import ws_endpoint
 from livesupport.web.observability import RequestIds
-from livesupport.web.pages import account, auth, billing, feedback, phone, tickets, transfer_survey
+from livesupport.web.pages import (
+    account,
+    auth,
+    billing,
+    feedback,
+    notifications,
+    phone,
+    tickets,
+    transfer_survey,
+)
 from livesupport.web.pages import transfers as transfer_pages
 from livesupport.web.security import SESSION_COOKIE, SecurityHeaders, read_session
 from livesupport.web.services import Services
-from livesupport.worker import billing_job, run_worker
+from livesupport.worker import billing_job, run_worker, update_mail_job
 
 log = logging.getLogger("livesupport")
 
@@ -69,6 +80,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             presence = RedisPresence(settings.redis_url, settings.redis_prefix, origin, settings.presence_ttl)
         hub = Hub(broker, presence, StoredHistory(db), origin)
         tickets = Tickets(db, hub, clock, settings.sla_targets)
+        staff_notices = StaffNotices(db, hub, clock)
+        tickets.client_messages = staff_notices
         throttle = Throttle(db, clock)
         mailer = Mailer(db, clock, settings.mail_from, settings.smtp_url)
         accounts = Accounts(db, clock, hub, throttle, mailer, timedelta(days=settings.session_max_days),
@@ -85,6 +98,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             survey=TransferSurvey(db, clock, transfers, throttle, mailer, settings.timezone),
             phone=PhoneSupport(db, clock, throttle, mailer, links, ledger, tickets, settings.secret_key),
             tickets=tickets, huddle=Huddle(tickets), lists=Lists(db, hub, clock),
+            following=Following(tickets, settings.secret_key),
             feedback=Feedbacks(db, clock), templates=templates,
             attachments=Attachments(tickets, LocalFiles(settings.data_dir / "attachments"),
                                     settings.max_attachment_bytes),
@@ -94,7 +108,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         await hub.start()
         sweeper = asyncio.create_task(_sweep(hub, settings.presence_ttl / 6)) if settings.redis_url else None
         pending_mail = asyncio.create_task(mailer.deliver_pending())  # what an earlier run could not send
-        jobs = [billing_job(ledger), transfers.run_due]
+        jobs = [billing_job(ledger), transfers.run_due, update_mail_job(settings, db, clock, mailer, hub).run,
+                staff_notices.run]
         worker = asyncio.create_task(run_worker(jobs, mailer, clock, settings.worker_interval)) \
             if settings.in_process_worker else None
         log.info("livesupport ready: database %s, %s, mail through %s", settings.database_url.split("://")[0],
@@ -108,6 +123,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             await links.settle()
             if worker:
                 worker.cancel()
+            await staff_notices.stop()
             await mailer.stop()
             await hub.stop()
             await presence.stop()
@@ -116,6 +132,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
     routes = [
         *auth.routes,
         *account.routes,
+        *notifications.routes,
         *tickets.routes,
         *feedback.routes,
         *billing.routes,

@@ -12,6 +12,7 @@ from livesupport.actions.attachments import Attachments
 from livesupport.actions.billing import Billing
 from livesupport.actions.contacts import Contacts
 from livesupport.actions.feedback import Feedbacks
+from livesupport.actions.following import Following
 from livesupport.actions.huddle import Huddle
 from livesupport.actions.lists import Lists
 from livesupport.actions.magic_links import MagicLinks
@@ -50,6 +51,7 @@ class Services:
     phone: PhoneSupport
     transfers: Transfers
     survey: TransferSurvey
+    following: Following
 
 
 def services(conn: HTTPConnection) -> Services:

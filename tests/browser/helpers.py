@@ -165,7 +165,7 @@ async def fits_the_phone(page: Any) -> None:
     small = await page.evaluate(
         """() => [...document.querySelectorAll('button, .button, #message, select, input:not([type=hidden]), .main-nav a')]
              .filter((el) => el.offsetParent !== null)
-             .filter((el) => { const target = el.type === 'checkbox' ? el.closest('label, span') || el : el;
+             .filter((el) => { const target = ['checkbox', 'radio'].includes(el.type) ? el.closest('label, span') || el : el;
                                return target.getBoundingClientRect().height < 44; })
              .map((el) => el.id || el.className || el.tagName)"""
     )

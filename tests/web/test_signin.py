@@ -9,8 +9,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from email import message_from_bytes
+from dataclasses import dataclass
 from email.message import Message
 
 import httpx
@@ -21,31 +20,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import PASSWORD, Deployment, _deployment
+from tests.smtp import Inbox
 from tests.utils import Server, csrf_of, free_port, run_server
-
-
-@dataclass
-class Inbox:
-    """Every message the SMTP server received."""
-
-    messages: list[Message] = field(default_factory=list)
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
-        return "250 OK"
-
-    async def wait_for(self, to: str, subject_has: str, timeout: float = 10) -> Message:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for m in self.messages:
-                if m["To"] == to and subject_has in m["Subject"]:
-                    self.messages.remove(m)
-                    return m
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no mail to {to} about {subject_has!r}; have {[m['Subject'] for m in self.messages]}")
-
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if m["To"] == address]
 
 
 @dataclass

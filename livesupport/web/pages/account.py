@@ -22,10 +22,11 @@ SAVED = {
     "password": "Your password was changed. You were signed out everywhere else.",
     "2fa-off": "Two-factor sign-in is off.",
     "sessions": "You were signed out everywhere else.",
+    "notifications": "Your e-mail preferences were saved.",
 }
 
 
-async def _account(request: Request, person: Person, status: int = 200, **extra: Any) -> Response:
+async def account_with(request: Request, person: Person, status: int = 200, **extra: Any) -> Response:
     svc = services(request)
     on = await svc.two_factor.is_on(person.id)
     context: dict[str, Any] = {
@@ -33,6 +34,8 @@ async def _account(request: Request, person: Person, status: int = 200, **extra:
         "codes_left": await svc.two_factor.recovery_codes_left(person.id) if on else 0,
         "saved": SAVED.get(request.query_params.get("saved", "")),
         "pin": await svc.phone.pin_of(person), "pin_notice": pin_notice(request),
+        "notify": await svc.following.preferences(person), "timezone": svc.settings.timezone.key,
+        "is_staff": person.is_staff,
     }
     if not on and "enrolment" not in extra:
         context["enrolment"] = await svc.two_factor.pending(person)
@@ -44,28 +47,28 @@ async def account_page(request: Request) -> Response:
     person, redirect = await login_first(request)
     if person is None:
         return redirect  # type: ignore[return-value]
-    return await _account(request, person)
+    return await account_with(request, person)
 
 
-async def _form(request: Request) -> tuple[Person | None, Response | None, Any]:
+async def account_form(request: Request) -> tuple[Person | None, Response | None, Any]:
     person, redirect = await login_first(request)
     if person is None:
         return None, redirect, None
     form = await request.form()
     if not csrf_ok(request, form.get("csrf")):
-        return person, await _account(request, person, 403, error=EXPIRED_FORM), form
+        return person, await account_with(request, person, 403, error=EXPIRED_FORM), form
     return person, None, form
 
 
 async def change_password(request: Request) -> Response:
-    person, done, form = await _form(request)
+    person, done, form = await account_form(request)
     if done is not None or person is None:
         return done  # type: ignore[return-value]
     svc = services(request)
     try:
         await svc.accounts.change_password(person, form.get("current"), form.get("new"), client_address(request))
     except LivesupportError as exc:
-        return await _account(request, person, STATUS.get(exc.code, 400), error=exc.message)
+        return await account_with(request, person, STATUS.get(exc.code, 400), error=exc.message)
     token = await svc.accounts.start_session(person)  # every session ended; this browser gets a fresh one
     request.session.clear()
     request.session["sid"] = token
@@ -73,7 +76,7 @@ async def change_password(request: Request) -> Response:
 
 
 async def end_other_sessions(request: Request) -> Response:
-    person, done, _ = await _form(request)
+    person, done, _ = await account_form(request)
     if done is not None or person is None:
         return done  # type: ignore[return-value]
     svc = services(request)
@@ -84,36 +87,36 @@ async def end_other_sessions(request: Request) -> Response:
 
 
 async def two_factor_start(request: Request) -> Response:
-    person, done, _ = await _form(request)
+    person, done, _ = await account_form(request)
     if done is not None or person is None:
         return done  # type: ignore[return-value]
     try:
         enrolment = await services(request).two_factor.begin(person)
     except LivesupportError as exc:
-        return await _account(request, person, STATUS.get(exc.code, 400), error=exc.message)
-    return await _account(request, person, enrolment=enrolment)
+        return await account_with(request, person, STATUS.get(exc.code, 400), error=exc.message)
+    return await account_with(request, person, enrolment=enrolment)
 
 
 async def two_factor_confirm(request: Request) -> Response:
-    person, done, form = await _form(request)
+    person, done, form = await account_form(request)
     if done is not None or person is None:
         return done  # type: ignore[return-value]
     svc = services(request)
     try:
         codes = await svc.two_factor.confirm(person, form.get("code"), client_address(request))
     except LivesupportError as exc:
-        return await _account(request, person, STATUS.get(exc.code, 400), error=exc.message)
-    return await _account(request, person, recovery_codes=codes)
+        return await account_with(request, person, STATUS.get(exc.code, 400), error=exc.message)
+    return await account_with(request, person, recovery_codes=codes)
 
 
 async def two_factor_off(request: Request) -> Response:
-    person, done, form = await _form(request)
+    person, done, form = await account_form(request)
     if done is not None or person is None:
         return done  # type: ignore[return-value]
     try:
         await services(request).two_factor.turn_off(person, form.get("code"), client_address(request))
     except LivesupportError as exc:
-        return await _account(request, person, STATUS.get(exc.code, 400), error=exc.message)
+        return await account_with(request, person, STATUS.get(exc.code, 400), error=exc.message)
     return RedirectResponse("/account?saved=2fa-off", status_code=303)
 
 

@@ -112,10 +112,12 @@ async def ticket_page(request: Request) -> Response:
         return render(request, "not_found.html", person, 404, title="Ticket not found",
                       message="We could not find that ticket, or it belongs to another organisation.")
     staff = await _staff(request) if person.is_staff else []
-    max_upload = services(request).settings.max_attachment_bytes
+    svc = services(request)
     return render(request, "ticket.html", person, title=f"#{state['id']} {state['subject']}", ticket=state,
                   is_staff=person.is_staff, me=person.public(), statuses=[s.value for s in Status],
-                  staff=staff, max_upload=max_upload, org_name=await _org_name(request, person))
+                  staff=staff, max_upload=svc.settings.max_attachment_bytes,
+                  follow=await svc.following.status(person, state["id"]), org_name=await _org_name(request, person),
+                  contacts=await svc.following.contacts(person, state["id"]) if person.is_staff else [])
 
 
 routes = [
