@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
 from typing import Any
@@ -18,6 +19,10 @@ def _serve(settings: config.Settings, host: str, port: int) -> None:
 
     from livesupport.web.app import create_app
 
+    if not settings.base_url and host not in ("0.0.0.0", "::", ""):
+        # One machine, one address (the demo): links in e-mails the worker sends point here. Listening on every
+        # interface, the public address is unknown: set BASE_URL.
+        settings = dataclasses.replace(settings, base_url=f"http://{host}:{port}")
     uvicorn.run(
         create_app(settings),
         host=host,
