@@ -11,20 +11,19 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livesupport.actions.mail import Mailer
 from livesupport.actions.transfer_links import PartyLink, PartyLinks
+from livesupport.actions.transfer_news import TransferConfig, TransferNews
 from livesupport.clock import Clock
 from livesupport.domain import calendar
 from livesupport.domain import transfers as rules
 from livesupport.domain.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from livesupport.domain.ids import is_id
 from livesupport.domain.people import Person, Role
-from livesupport.realtime.frames import encode
 from livesupport.realtime.hub import Hub
 from livesupport.settings import Settings
 from livesupport.store import transfers as store
@@ -36,27 +35,15 @@ from livesupport.store.models import (
     TransferMilestone,
     TransferParty,
     TransferWaiver,
-    User,
 )
 
 log = logging.getLogger("livesupport.transfers")
 
-BOARD = "transfers"
 MAX_NOTE = 2000
 CLOSED = ("completed", "cancelled")
 EXPIRED_LINK = ("This link has expired. Links last {days} days; we can e-mail you a fresh one at the address we "
                 "have for you.")
 REVOKED = "This link was replaced by a newer one. Open the link from your latest e-mail about this transfer."
-
-
-@dataclass(frozen=True)
-class TransferConfig:
-    tz: ZoneInfo
-    holidays: frozenset[date]
-    days: dict[rules.Kind, int]
-    reminder_lead: timedelta
-    company: str
-    desk_email: str | None = None  # reminders and escalations for staff; every admin when unset
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +82,7 @@ class Transfers:
     def __init__(self, db: Database, clock: Clock, hub: Hub | None, mailer: Mailer, config: TransferConfig,
                  links: PartyLinks) -> None:
         self.db, self.clock, self.hub, self.mailer, self.config, self.links = db, clock, hub, mailer, config, links
+        self.news = TransferNews(db, clock, hub, mailer, config, links)
 
     # -- filing (the survey calls this inside its own transaction) --------------------------
 
@@ -134,13 +122,13 @@ class Transfers:
             loaded = await store.load(s, transfer_id)
         assert loaded is not None
         confirm = loaded.milestone(rules.Kind.CONFIRM)
-        await self._mail_party(loaded, "requester", "Confirm your transfer request", (
+        await self.news.mail_party(loaded, "requester", "Confirm your transfer request", (
             f"You asked to move {loaded.transfer.org_name}'s services away from "
             f"{loaded.parties['current_partner'].org_name}.\n\nPlease confirm it is you, by "
-            f"{self._when(confirm.due_at if confirm else None)}: open your transfer page and press Confirm. "
+            f"{self.news.when(confirm.due_at if confirm else None)}: open your transfer page and press Confirm. "
             "Nobody else hears of the request before you do.\n\n{link}\n\n"
             "If you did not ask for this, ignore this e-mail: the request goes no further."))
-        await self._announce(transfer_id)
+        await self.news.announce(transfer_id)
 
     # -- the parties' own pages -------------------------------------------------------------
 
@@ -165,7 +153,7 @@ class Transfers:
             party = await s.get(TransferParty, link.party_id)
         if loaded is None or party is None or party.transfer_id != transfer_id or link.version != party.link_version:
             raise ForbiddenError("This link is not valid. Open the link from your latest e-mail about this transfer.")
-        await self._mail_party(loaded, party.role, f"Your link to transfer {transfer_id}",
+        await self.news.mail_party(loaded, party.role, f"Your link to transfer {transfer_id}",
                                "Here is a fresh link to your page for this transfer:\n\n{link}\n")
 
     async def view(self, visitor: Visitor, history: bool = True) -> dict[str, Any]:
@@ -209,7 +197,7 @@ class Transfers:
                       f"Signed the waiver as {name}. From now on our staff handle everything about "
                       f"{loaded.transfer.org_name}." + (" The partner no longer manages the account." if handed_over else ""))
             started = self._advance(s, loaded, now)
-        await self._after(visitor.transfer_id, started, f"{loaded.parties['current_partner'].org_name} signed the waiver")
+        await self.news.after(visitor.transfer_id, started, f"{loaded.parties['current_partner'].org_name} signed the waiver")
 
     async def object_to(self, visitor: Visitor, reason: object) -> None:
         text = note_of(reason, "why you object, so our staff can weigh it")
@@ -265,14 +253,14 @@ class Transfers:
                 self._log(s, loaded.transfer.id, visitor.actor, "records", await self._move(s, loaded), staff_only=True)
             loaded.transfer.escalated_at, loaded.transfer.escalation = None, ""
             started = self._advance(s, loaded, now)
-        await self._after(visitor.transfer_id, started, text)
+        await self.news.after(visitor.transfer_id, started, text)
 
     async def note(self, visitor: Visitor, text: object) -> None:
         written = note_of(text, "the note")
         async with self.db.write() as s:
             await self._locked(s, visitor.transfer_id, closed_ok=True)
             self._log(s, visitor.transfer_id, visitor.actor, "note", written, staff_only=True)
-        await self._announce(visitor.transfer_id)
+        await self.news.announce(visitor.transfer_id)
 
     async def handled(self, visitor: Visitor) -> None:
         """Staff took up an escalation: it leaves the "needs staff" column (overdue steps stay overdue)."""
@@ -282,7 +270,7 @@ class Transfers:
                 raise ConflictError("Nothing on this transfer is waiting for staff.")
             loaded.transfer.escalated_at, loaded.transfer.escalation = None, ""
             self._log(s, visitor.transfer_id, visitor.actor, "handled", "Took up the escalation.", staff_only=True)
-        await self._announce(visitor.transfer_id)
+        await self.news.announce(visitor.transfer_id)
 
     async def cancel(self, visitor: Visitor, reason: object) -> None:
         await self._cancel(visitor.transfer_id, visitor.actor, note_of(reason, "why the transfer is cancelled"))
@@ -299,10 +287,10 @@ class Transfers:
             party.link_version += 1
             self._log(s, visitor.transfer_id, visitor.actor, "link", f"Sent {party.name} a new link; the old ones "
                       "no longer work.", staff_only=True)
-        await self._mail_party(loaded, str(role), f"Your new link to transfer {visitor.transfer_id}",
+        await self.news.mail_party(loaded, str(role), f"Your new link to transfer {visitor.transfer_id}",
                                "Our staff sent you a new link to your page for this transfer (the earlier ones no "
                                "longer work):\n\n{link}\n")
-        await self._announce(visitor.transfer_id)
+        await self.news.announce(visitor.transfer_id)
 
     # -- the worker -------------------------------------------------------------------------
 
@@ -351,18 +339,18 @@ class Transfers:
                 self._log(s, transfer_id, "livesupport", "escalated", f"Escalated to staff. {why}")
             for m in reminders:
                 self._log(s, transfer_id, "livesupport", "reminder",
-                          f"Reminded {rules.PARTY_NAMES[rules.Party(m.owner)]}: due {self._when(m.due_at)}.")
+                          f"Reminded {rules.PARTY_NAMES[rules.Party(m.owner)]}: due {self.news.when(m.due_at)}.")
             if escalations:
                 started = self._advance(s, loaded, now)
         for m in reminders:
-            await self._remind(loaded, m)
+            await self.news.remind(loaded, m)
         for m in escalations:
-            await self._mail_desk(loaded, f"Transfer {transfer_id} escalated: {rules.STEP[rules.Kind(m.kind)].label}",
+            await self.news.mail_desk(loaded, f"Transfer {transfer_id} escalated: {rules.STEP[rules.Kind(m.kind)].label}",
                                   f"{loaded.transfer.escalation}\n\nThe transfer: {{site}}/transfers/{transfer_id}\n")
         if escalations:
-            await self._after(transfer_id, started, None)
+            await self.news.after(transfer_id, started, None)
         elif reminders:
-            await self._announce(transfer_id)
+            await self.news.announce(transfer_id)
         return len(reminders), len(escalations)
 
     # -- inside a transaction -----------------------------------------------------------------
@@ -425,9 +413,9 @@ class Transfers:
                 loaded.transfer.escalated_at, loaded.transfer.escalation = now, escalate[:500]
             self._log(s, visitor.transfer_id, visitor.actor, outcome, text)
             started = self._advance(s, loaded, now)
-        await self._after(visitor.transfer_id, started, f"{visitor.actor}: {text}")
+        await self.news.after(visitor.transfer_id, started, f"{visitor.actor}: {text}")
         if escalate:
-            await self._mail_desk(loaded, f"Transfer {visitor.transfer_id} needs staff",
+            await self.news.mail_desk(loaded, f"Transfer {visitor.transfer_id} needs staff",
                                   f"{escalate}\n\nThe transfer: {{site}}/transfers/{visitor.transfer_id}\n")
 
     async def _cancel(self, transfer_id: int, actor: str, reason: str) -> None:
@@ -440,7 +428,7 @@ class Transfers:
             loaded.transfer.state, loaded.transfer.closed_at = "cancelled", now
             loaded.transfer.escalated_at, loaded.transfer.escalation = None, ""
             self._log(s, transfer_id, actor, "cancelled", f"Cancelled the transfer: {reason}")
-        await self._after(transfer_id, [], f"The transfer was cancelled: {reason}", everyone=True)
+        await self.news.after(transfer_id, [], f"The transfer was cancelled: {reason}", everyone=True)
 
     async def _hand_over(self, s: AsyncSession, loaded: store.Loaded) -> bool:
         """The signed waiver: the partner stops managing this client; our staff take it on."""
@@ -470,110 +458,6 @@ class Transfers:
         return rules.waiver_text(loaded.transfer.id, loaded.transfer.org_name,
                                  loaded.parties["current_partner"].org_name, loaded.transfer.services,
                                  self.config.company)
-
-    # -- after commit: e-mail and live ---------------------------------------------------------
-
-    async def _after(self, transfer_id: int, started: list[rules.Kind], what: str | None, everyone: bool = False) -> None:
-        async with self.db.read() as s:
-            loaded = await store.load(s, transfer_id)
-        assert loaded is not None
-        for kind in started:
-            m = loaded.milestone(kind)
-            due = self._when(m.due_at if m else None)
-            if kind is rules.Kind.PARTNER:
-                await self._mail_party(loaded, "current_partner", f"{loaded.transfer.org_name} is moving its services",
-                                       self._partner_invite(loaded, due))
-            elif kind is rules.Kind.PROVIDER:
-                await self._mail_party(loaded, "new_provider", f"{loaded.transfer.org_name} would like you to take over",
-                                       self._provider_invite(loaded, due))
-            elif kind is rules.Kind.MOVE:
-                await self._mail_desk(loaded, f"Transfer {transfer_id}: move the services by {due}",
-                                      f"Every answer is in. Move the services and billing of {loaded.transfer.org_name}"
-                                      f" by {due}.\n\n{{site}}/transfers/{transfer_id}\n")
-        state = loaded.transfer.state
-        if what and (everyone or state == "completed"):
-            subject = f"Transfer {transfer_id} " + ("completed" if state == "completed" else "cancelled")
-            for role in loaded.parties:
-                if role == "requester" or loaded.milestone(rules.Kind.CONFIRM).state == "done":  # type: ignore[union-attr]
-                    await self._mail_party(loaded, role, subject, f"{what}\n\nYour page for this transfer:\n\n{{link}}\n")
-        elif rules.Kind.PARTNER in started:  # the requester just confirmed: say who was asked, and until when
-            asked = [f"{loaded.parties[role].org_name} ({rules.PARTY_NAMES[rules.Party(role)]}), who has until "
-                     f"{self._when(m.due_at)}" for role, m in (("current_partner", loaded.milestone(rules.Kind.PARTNER)),
-                                                               ("new_provider", loaded.milestone(rules.Kind.PROVIDER)))
-                     if m is not None and role in loaded.parties]
-            await self._mail_party(loaded, "requester", "Your transfer request is confirmed", (
-                "Thank you for confirming. We have written to " + " and to ".join(asked) + ".\n\n"
-                "Follow every step on your page:\n\n{link}\n"))
-        elif what and started and state == "open":
-            await self._mail_party(loaded, "requester", "Your transfer moved on",
-                                   f"{what}\n\nFollow every step on your page:\n\n{{link}}\n")
-        await self._announce(transfer_id, loaded)
-
-    async def _announce(self, transfer_id: int, loaded: store.Loaded | None = None) -> None:
-        if self.hub is None:
-            return
-        async with self.db.read() as s:
-            loaded = await store.load(s, transfer_id, history=True)
-        if loaded is None:
-            return
-        now = self.clock.now()
-        public = store.view(loaded, now, staff=False)
-        topic = f"transfer:{transfer_id}"
-        self.hub.notify(topic, encode({"type": "transfer", "topic": topic, "transfer": public}))
-        row = store.board_row(loaded.transfer, loaded.milestones, now)
-        self.hub.notify(BOARD, encode({"type": "transfer", "topic": BOARD, "transfer": row}))
-
-    def _when(self, at: datetime | None) -> str:
-        if at is None:
-            return "soon"
-        local = at.astimezone(self.config.tz)
-        return f"the end of {local:%A %-d %B %Y} ({local.tzname()})"
-
-    def _partner_invite(self, loaded: store.Loaded, due: str) -> str:
-        t = loaded.transfer
-        return (f"{t.org_name} has asked {self.config.company} to move these services away from "
-                f"{loaded.parties['current_partner'].org_name}: {', '.join(t.services)}.\n"
-                f"Reason given: {rules.REASONS[rules.Reason(t.reason)]}.\n\n"
-                f"Please answer by {due}. On your page you can sign a short waiver, after which our staff handle "
-                "everything about this client for you (configuration, credentials, support, billing), or object "
-                "and tell us why. If we hear nothing by then, our staff carry on without you.\n\n{link}\n")
-
-    def _provider_invite(self, loaded: store.Loaded, due: str) -> str:
-        t = loaded.transfer
-        return (f"{t.org_name} would like you to take over these services from {self.config.company}: "
-                f"{', '.join(t.services)}, from {t.desired_date:%-d %B %Y}.\n\nPlease accept or decline by {due}:"
-                "\n\n{link}\n")
-
-    async def _remind(self, loaded: store.Loaded, m: TransferMilestone) -> None:
-        label = rules.STEP[rules.Kind(m.kind)].label
-        if m.owner == "staff":
-            await self._mail_desk(loaded, f"Reminder: transfer {loaded.transfer.id} due {self._when(m.due_at)}",
-                                  f"{label}: due {self._when(m.due_at)}.\n\n{{site}}/transfers/{loaded.transfer.id}\n")
-            return
-        await self._mail_party(loaded, m.owner, f"Reminder: transfer {loaded.transfer.id} needs you by "
-                               f"{self._when(m.due_at)}", f"{label}: we need your answer by {self._when(m.due_at)}."
-                               "\n\nYour page for this transfer:\n\n{link}\n")
-
-    async def _mail_party(self, loaded: store.Loaded, role: str, subject: str, body: str) -> None:
-        party = loaded.parties.get(role)
-        if party is None:
-            return
-        link = f"{loaded.transfer.site_url}/transfer/{loaded.transfer.id}/p/" + self.links.make(
-            loaded.transfer.id, party.id, party.link_version)
-        days = self.links.days
-        await self.mailer.send(party.email, subject, f"Hello {party.name},\n\n" + body.replace("{link}", link) + (
-            f"\nThis link is yours alone and works for {days} days; you need no account. Don't forward it.\n"))
-
-    async def _mail_desk(self, loaded: store.Loaded, subject: str, body: str) -> None:
-        body = body.replace("{site}", loaded.transfer.site_url)
-        if self.config.desk_email:
-            await self.mailer.send(self.config.desk_email, subject, body)
-            return
-        async with self.db.read() as s:
-            admins = list((await s.execute(select(User.email).where(
-                User.role == Role.ADMIN.value, User.disabled_at.is_(None)))).scalars())
-        for email in admins:
-            await self.mailer.send(email, subject, body)
 
 
 def transfers_for(settings: Settings, db: Database, clock: Clock, hub: Hub | None, mailer: Mailer) -> Transfers:
