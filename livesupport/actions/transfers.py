@@ -262,6 +262,26 @@ class Transfers:
             self._log(s, visitor.transfer_id, visitor.actor, "note", written, staff_only=True)
         await self.news.announce(visitor.transfer_id)
 
+    async def client_orgs(self) -> list[tuple[int, str]]:
+        """The client organisations on record, for linking a transfer filed by someone not signed in."""
+        async with self.db.read() as s:
+            return list((await s.execute(select(Organisation.id, Organisation.name).where(
+                Organisation.kind != "partner").order_by(Organisation.name))).tuples())
+
+    async def link_org(self, visitor: Visitor, org_id: object) -> None:
+        """Tie a transfer to the client organisation on record, so that the move updates its records."""
+        if not isinstance(org_id, str) or not org_id.isdigit() or not is_id(int(org_id)):
+            raise BadRequestError("Choose the client's organisation from the list.")
+        async with self.db.write() as s:
+            loaded = await self._locked(s, visitor.transfer_id)
+            org = await s.get(Organisation, int(org_id))
+            if org is None or org.kind == "partner":
+                raise BadRequestError("Choose the client's organisation from the list (partners cannot be chosen).")
+            loaded.transfer.org_id = loaded.parties["requester"].org_id = org.id
+            self._log(s, visitor.transfer_id, visitor.actor, "linked", f"Linked to {org.name} on record.",
+                      staff_only=True)
+        await self.news.announce(visitor.transfer_id)
+
     async def handled(self, visitor: Visitor) -> None:
         """Staff took up an escalation: it leaves the "needs staff" column (overdue steps stay overdue)."""
         async with self.db.write() as s:

@@ -381,3 +381,24 @@ async def test_a_saved_survey_resumes_from_its_link_on_another_device(server: Se
         assert "Step 3 of 7" in r.text and given[3]["partner_contact"] in r.text
         gone = await second.get("/transfer/resume/not-a-real-link", follow_redirects=True)
         assert gone.status_code == 404 and "expired or never existed" in gone.text
+
+
+async def test_staff_link_an_anonymous_transfer_to_its_organisation_and_the_move_updates_it(
+        server: Server, d: Deployment) -> None:
+    given = answers()
+    async with visitor(server.url) as client:
+        tid = await file_transfer(client, given)
+    acme = d.users["client"]["org_id"]
+    async with signed_in(server, d.users["engineer"]["email"]) as staff:
+        page = await staff.get(f"/transfers/{tid}")
+        assert 'id="link-form"' in page.text and f'<option value="{acme}"' in page.text
+        bad = await staff.post(f"/transfers/{tid}/link", data={"csrf": csrf_of(page.text), "org_id": "99999"})
+        assert bad.status_code == 400 and "organisation from the list" in bad.text
+        ok = await staff.post(f"/transfers/{tid}/link", data={"csrf": csrf_of(page.text), "org_id": str(acme)})
+        assert ok.status_code == 303
+        page = await staff.get(f"/transfers/{tid}")
+        assert f"Yes (#{acme})" in page.text and 'id="link-form"' not in page.text
+    view = await staff_view(server, d, tid)
+    assert view["org_id"] == acme
+    linked = [e for e in view["history"] if e["kind"] == "linked"]
+    assert linked and linked[0]["staff_only"] is True

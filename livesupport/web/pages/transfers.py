@@ -23,7 +23,7 @@ from livesupport.web.security import api_person, client_address, csrf_ok
 from livesupport.web.services import services
 
 PARTY_ACTIONS = {"confirm", "sign", "object", "accept", "decline", "withdraw"}
-STAFF_ACTIONS = {"move", "complete", "confirm", "note", "handled", "cancel", "resend"}
+STAFF_ACTIONS = {"move", "complete", "confirm", "note", "handled", "cancel", "resend", "link"}
 
 
 def _party_url(request: Request) -> str:
@@ -148,6 +148,7 @@ STAFF_DONE = {
     "confirm": "Recorded: the request is confirmed for the client.", "note": "Note added (staff only).",
     "handled": "The escalation is taken up.", "cancel": "The transfer is cancelled; the parties were told.",
     "resend": "A new link is on its way; the old ones no longer work.",
+    "link": "Linked to the organisation on record: moving the services updates its records.",
 }
 
 
@@ -161,9 +162,10 @@ async def _staff_page(request: Request, person: Person, status: int = 200, error
         return not_found(request, person)
     fragment = request.url.path.endswith("/status")
     done = done or STAFF_DONE.get(request.query_params.get("done", ""))
+    orgs = await transfers.client_orgs() if not fragment and transfer.get("org_id") is None else []
     return render(request, "_transfer_status.html" if fragment else "transfer_staff.html", person, status,
                   title=f"Transfer {transfer['id']}", t=transfer, staff=True, error=error, done=done, form=form or {},
-                  may_act=may_act(person))
+                  may_act=may_act(person), orgs=orgs)
 
 
 async def staff_page(request: Request) -> Response:
@@ -195,6 +197,8 @@ async def staff_act(request: Request) -> Response:
             await transfers.handled(visitor)
         elif action == "cancel":
             await transfers.cancel(visitor, form.get("reason"))
+        elif action == "link":
+            await transfers.link_org(visitor, form.get("org_id"))
         else:
             await transfers.resend(visitor, form.get("role"))
     except LivesupportError as exc:
