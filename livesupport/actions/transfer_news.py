@@ -40,7 +40,7 @@ class TransferNews:
 
     async def after(self, transfer_id: int, started: list[rules.Kind], what: str | None, everyone: bool = False) -> None:
         async with self.db.read() as s:
-            loaded = await store.load(s, transfer_id)
+            loaded = await store.load(s, transfer_id, history=True)  # the e-mails and the live frames read it once
         assert loaded is not None
         for kind in started:
             m = loaded.milestone(kind)
@@ -72,13 +72,15 @@ class TransferNews:
         elif what and started and state == "open":
             await self.mail_party(loaded, "requester", "Your transfer moved on",
                                    f"{what}\n\nFollow every step on your page:\n\n{{link}}\n")
-        await self.announce(transfer_id)
+        await self.announce(transfer_id, loaded)
 
-    async def announce(self, transfer_id: int) -> None:
+    async def announce(self, transfer_id: int, loaded: store.Loaded | None = None) -> None:
+        """The transfer as it is now (`loaded` with its history, when the caller just read it)."""
         if self.hub is None:
             return
-        async with self.db.read() as s:
-            loaded = await store.load(s, transfer_id, history=True)
+        if loaded is None:
+            async with self.db.read() as s:
+                loaded = await store.load(s, transfer_id, history=True)
         if loaded is None:
             return
         now = self.clock.now()

@@ -73,12 +73,20 @@ async def party_endpoint(ws: WebSocket, receive: Receive, send: Send) -> None:
             raise ForbiddenError("Connect with ?transfer=<id> and your link's token.")
         visitor = await svc.transfers.visitor(int(raw_id), ws.query_params["party"])
     except LivesupportError as exc:
-        await ws.close(NOT_AUTHENTICATED, exc.message[:120])
+        await ws.close(NOT_AUTHENTICATED, close_reason(exc.message))
         return
     context_id.set(new_id(f"wsp{visitor.party_id}"))
     guest = Person(id=0, name=visitor.name, role=Role.CLIENT)  # no account: may open this transfer's topic only
     box = Outbox(guest, svc.settings.outbound_queue, f"party:{visitor.party_id}", send)  # type: ignore[arg-type]
     await serve(ws, receive, box, PartyChannel(svc, box, visitor))
+
+
+def close_reason(text: str, limit: int = 123) -> str:
+    """A close frame's reason holds 123 bytes: a longer sentence is cut at a word, and says so."""
+    if len(text.encode()) <= limit:
+        return text
+    cut = text.encode()[:limit - 3].decode(errors="ignore").rsplit(" ", 1)[0]
+    return cut + "…"
 
 
 async def serve(ws: WebSocket, receive: Receive, box: Outbox, channel: Channel) -> None:
