@@ -18,8 +18,8 @@ from tests.web.guarantee_helpers import new_account
 
 @pytest.fixture(scope="module")
 async def slow(sqlite_deployment: Deployment) -> AsyncIterator[Server]:
-    """One frame a second per connection, bursts of 2."""
-    async with run_server(sqlite_deployment.env(WS_RATE="1", WS_BURST="2")) as srv:
+    """One frame every 5 seconds per connection, bursts of 2: no token comes back during a flood."""
+    async with run_server(sqlite_deployment.env(WS_RATE="0.2", WS_BURST="2")) as srv:
         srv.deployment = sqlite_deployment  # type: ignore[attr-defined]
         yield srv
 

@@ -16,8 +16,8 @@ from sqlalchemy import update
 
 from livesupport.store.database import Database
 from livesupport.store.models import AuthFailure
-from tests.conftest import PASSWORD, Deployment
-from tests.utils import Server, csrf_of
+from tests.conftest import PASSWORD, Deployment, _deployment
+from tests.utils import Server, csrf_of, run_server
 from tests.web.guarantee_helpers import new_account, own_address
 from tests.web.transfer_helpers import answers, file_transfer, step, visitor
 
@@ -99,3 +99,17 @@ async def test_ten_transfers_filed_from_one_address_an_hour(server: Server, d: D
         assert 'id="transfer-filed"' not in page.text and given[1]["org_name"] in page.text  # kept, not filed
     async with visitor(server.url, own_address()) as other:  # someone else files as usual
         assert await file_transfer(other, given) not in filed
+
+
+async def test_a_client_that_is_not_the_proxy_cannot_choose_its_address() -> None:
+    """X-Forwarded-For counts only from a trusted proxy (uvicorn's FORWARDED_ALLOW_IPS, 127.0.0.1 by default):
+    a client connecting directly cannot dodge the address limit by sending a new one with each try."""
+    async for d in _deployment("sqlite"):  # a database of its own: 127.0.0.1 itself gets paused here
+        email, _ = await new_account(d)
+        async with run_server(d.env(FORWARDED_ALLOW_IPS="192.0.2.1")) as srv:  # the proxy is elsewhere, not us
+            tag = secrets.token_hex(3)
+            for i in range(50):
+                r = await token_from(srv, own_address(), f"dodge-{i}-{tag}@nowhere.test", "wrong guess")
+                assert r.status_code == 401, (i, r.text)
+            paused = await token_from(srv, own_address(), email, PASSWORD)
+            assert paused.status_code == 429 and paused.json()["error"]["code"] == "rate_limited"
