@@ -77,7 +77,7 @@ async def test_readyz_is_503_on_a_postgresql_port_where_nothing_listens() -> Non
         assert status == 503 and body["database_ok"] is False
 
 
-async def test_readyz_waits_for_a_sqlite_file_that_cannot_be_opened() -> None:
+async def test_readyz_waits_for_a_sqlite_file_that_is_missing_or_unreadable() -> None:
     root = Path(tempfile.mkdtemp(prefix="livesupport-sqlite-"))
     folder = root / "volume"  # not there yet, as a data volume that is not mounted
     d = Deployment("sqlite", f"sqlite+aiosqlite:///{folder / 'livesupport.db'}", root)
@@ -85,6 +85,10 @@ async def test_readyz_waits_for_a_sqlite_file_that_cannot_be_opened() -> None:
         status, body = await ready(srv)
         assert status == 503 and body["database_ok"] is False and body["database"]
         folder.mkdir()
+        (folder / "livesupport.db").write_bytes(b"this is not a database " * 200)  # there, but unreadable
+        status, body = await ready(srv)
+        assert status == 503 and body["database_ok"] is False
+        (folder / "livesupport.db").unlink()
         migrated = await asyncio.to_thread(cli, d, "migrate")
         assert migrated.returncode == 0, migrated.stderr
         assert (await becomes(srv, 200))["database_ok"] is True
