@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -69,16 +68,16 @@ async def test_readyz_follows_a_postgresql_database_that_goes_away_and_comes_bac
         assert up["database_ok"] is True
 
 
-async def test_readyz_is_503_on_a_postgresql_port_where_nothing_listens() -> None:
+async def test_readyz_is_503_on_a_postgresql_port_where_nothing_listens(tmp_path: Path) -> None:
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/livesupport"
-    data = tempfile.mkdtemp(prefix="livesupport-nodb-")
+    data = str(tmp_path)
     async with run_server({"DATABASE_URL": url, "DATA_DIR": data, "SECRET_KEY": "k", "REDIS_URL": ""}) as srv:
         status, body = await ready(srv)
         assert status == 503 and body["database_ok"] is False
 
 
-async def test_readyz_waits_for_a_sqlite_file_that_is_missing_or_unreadable() -> None:
-    root = Path(tempfile.mkdtemp(prefix="livesupport-sqlite-"))
+async def test_readyz_waits_for_a_sqlite_file_that_is_missing_or_unreadable(tmp_path: Path) -> None:
+    root = tmp_path
     folder = root / "volume"  # not there yet, as a data volume that is not mounted
     d = Deployment("sqlite", f"sqlite+aiosqlite:///{folder / 'livesupport.db'}", root)
     async with run_server(d.env()) as srv:

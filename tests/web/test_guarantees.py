@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tempfile
 from pathlib import Path
 
 import httpx
@@ -57,10 +56,11 @@ async def test_the_session_cookie_is_secure_only_with_session_https_only(sqlite_
             assert int(cookie["max-age"]) == 2 * 86400
 
 
-async def test_a_generated_secret_key_is_kept_with_mode_0600(sqlite_deployment: Deployment) -> None:
+async def test_a_generated_secret_key_is_kept_with_mode_0600(sqlite_deployment: Deployment, tmp_path: Path) -> None:
     d = sqlite_deployment
     email, _ = await new_account(d)
-    data_dir = Path(tempfile.mkdtemp(prefix="livesupport-key-"))
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
     key_file = data_dir / "secret_key"
     env = d.env(SECRET_KEY="", DATA_DIR=str(data_dir))  # no SECRET_KEY, an empty data folder
     old_umask = os.umask(0)  # the most permissive umask the server could inherit
