@@ -84,7 +84,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
     if database_url.startswith(("postgres://", "postgresql://")):
         # Accept the usual URLs of hosting platforms; we always talk asyncpg.
         database_url = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
-    origins = tuple(o.strip().rstrip("/") for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
+    # An origin's scheme and host are case-insensitive, and browsers send them in lower case.
+    origins = tuple(o.strip().rstrip("/").lower() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
     return Settings(
         data_dir=data_dir,
         database_url=database_url,

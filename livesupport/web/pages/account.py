@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from livesupport.actions.mail import MAX_ATTEMPTS
 from livesupport.domain.errors import LivesupportError
 from livesupport.domain.people import Person, Role
 from livesupport.web.errors import STATUS
@@ -131,7 +132,7 @@ async def outbox(request: Request) -> Response:
         return not_found(request, person)
     svc = services(request)
     return render(request, "outbox.html", person, title="Mail outbox", mails=await svc.mailer.outbox(),
-                  delivery=svc.mailer.delivery)
+                  delivery=svc.mailer.delivery, max_attempts=MAX_ATTEMPTS)
 
 
 async def _app_keys(request: Request, person: Person, status: int = 200, **extra: Any) -> Response:
