@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import time
@@ -13,7 +12,7 @@ import pyotp
 import pytest
 
 from tests.conftest import PASSWORD, _deployment
-from tests.utils import Server, cli, csrf_of, run_server, signed_in
+from tests.utils import Server, csrf_of, new_user, run_server, signed_in
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -25,16 +24,6 @@ async def srv(request: pytest.FixtureRequest) -> AsyncIterator[Server]:
             yield server
 
 
-async def add_user(srv: Server, role: str, **options: str) -> str:
-    tag = secrets.token_hex(3)
-    email = f"{role.replace('_', '-')}-{tag}@t{tag}.test"
-    args = [f"--{k}={v}" for k, v in options.items()]
-    made = await asyncio.to_thread(cli, srv.deployment, "user", "add", "--email", email,  # type: ignore[attr-defined]
-                                   "--password", PASSWORD, "--role", role, *args)
-    assert made.returncode == 0, made.stderr
-    return email
-
-
 async def web_password(http: httpx.AsyncClient, login: str, password: str) -> int:
     page = await http.get("/login")
     r = await http.post("/login", data={"email": login, "password": password, "csrf": csrf_of(page.text),
@@ -44,7 +33,8 @@ async def web_password(http: httpx.AsyncClient, login: str, password: str) -> in
 
 async def test_wrong_passwords_by_domain_and_by_e_mail_share_one_counter(srv: Server) -> None:
     domain = f"clinic-{secrets.token_hex(3)}.test"
-    email = await add_user(srv, "domain_admin", org=f"Clinic {domain}", domain=domain)
+    email = await new_user(srv.deployment, "domain_admin", org=f"Clinic {domain}",  # type: ignore[attr-defined]
+                           domain=domain)
     async with httpx.AsyncClient(base_url=srv.url) as http:
         by_domain = [await web_password(http, domain, f"wrong {i}") for i in range(5)]
         by_email = [(await http.post("/api/tokens", json={"email": email, "password": f"wrong {i}"})).status_code
@@ -57,8 +47,8 @@ async def test_wrong_passwords_by_domain_and_by_e_mail_share_one_counter(srv: Se
 
 
 async def test_wrong_codes_on_the_web_and_the_api_share_one_counter(srv: Server) -> None:
-    email = await add_user(srv, "client", org=f"Shop {secrets.token_hex(3)}")
-    admin = await add_user(srv, "admin")
+    email = await new_user(srv.deployment, "client", org=f"Shop {secrets.token_hex(3)}")  # type: ignore[attr-defined]
+    admin = await new_user(srv.deployment, "admin")  # type: ignore[attr-defined]
     async with signed_in(srv, email, PASSWORD) as http:
         account = await http.get("/account")
         started = await http.post("/account/2fa/start", data={"csrf": csrf_of(account.text)})

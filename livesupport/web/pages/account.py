@@ -131,7 +131,7 @@ async def outbox(request: Request) -> Response:
         return not_found(request, person)
     svc = services(request)
     return render(request, "outbox.html", person, title="Mail outbox", mails=await svc.mailer.outbox(),
-                  delivery=svc.mailer.delivery)
+                  delivery=svc.mailer.delivery, hide_secrets=svc.mailer.smtp is not None)
 
 
 async def _app_keys(request: Request, person: Person, status: int = 200, **extra: Any) -> Response:
