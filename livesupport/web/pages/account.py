@@ -188,15 +188,13 @@ async def contacts(request: Request) -> Response:
     svc = services(request)
     try:
         if form.get("remove"):
-            await svc.contacts.remove(person, int(str(form.get("remove"))))
+            await svc.contacts.remove(person, str(form.get("remove")))
             return RedirectResponse("/org/contacts", status_code=303)
-        user = await svc.contacts.add(person, email, name, base_url(request))
+        added = await svc.contacts.add(person, email, name, base_url(request))
     except LivesupportError as exc:
         return await _contacts(request, person, STATUS.get(exc.code, 400), error=exc.message, name=name,
                                email=email)
-    except ValueError:
-        return await _contacts(request, person, 400, error="Choose a contact to remove.")
-    return await _contacts(request, person, added=user.email)
+    return await _contacts(request, person, added=added)
 
 
 routes = [
