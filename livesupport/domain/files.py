@@ -43,15 +43,22 @@ def check_name(name: object) -> str:
     name = unicodedata.normalize("NFC", name).strip()
     if "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
         raise BadRequestError(f"The file name {name[:60]!r} contains a folder path; send the file itself.")
-    hidden = next((c for c in name if unicodedata.category(c) in _HIDDEN), None)
+    hidden = _hidden(name)
     if hidden is not None:
-        label = unicodedata.name(hidden, "")
-        raise BadRequestError(f"The file name contains {_HIDDEN[unicodedata.category(hidden)]} "
-                              f"(U+{ord(hidden):04X}{' ' + label if label else ''}), which can disguise what a file "
-                              "is; rename the file without it.")
+        raise BadRequestError(f"The file name contains {hidden}, which can disguise what a file is; rename the file "
+                              "without it.")
     if len(name) > MAX_NAME:
         raise TooLargeError(f"The file name is {len(name)} characters; the limit is {MAX_NAME}.")
     return name
+
+
+def _hidden(name: str) -> str | None:
+    """The first invisible character of a name, described ("an invisible formatting character (U+202E …)")."""
+    c = next((c for c in name if unicodedata.category(c) in _HIDDEN), None)
+    if c is None:
+        return None
+    label = unicodedata.name(c, "")
+    return f"{_HIDDEN[unicodedata.category(c)]} (U+{ord(c):04X}{' ' + label if label else ''})"
 
 
 def check_size(name: str, size: int, limit: int) -> None:
@@ -127,6 +134,9 @@ def _judge_zip(data: bytes, depth: int, budget: archives.Budget) -> str:
             any(m.endswith(".jar") for m in lowered):
         raise _Found("a Java program")
     for member, content in archives.entries(data, budget):
+        hidden = _hidden(member)
+        if hidden is not None:
+            raise archives.ArchiveError(f"holds a file whose name contains {hidden}, which can disguise what it is")
         try:
             _judge(content, depth + 1, budget)
             if _risky_name(member):

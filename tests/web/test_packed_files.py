@@ -97,6 +97,7 @@ def d(server: Server) -> Deployment:
     ("photos.zip", zipped(("holiday.jpg.lnk", b"hello")), "named as a program"),
     ("bomb.zip", BOMB, "zip bomb"),
     ("deep.zip", nested(4), "nested more than 3 deep"),
+    ("photos.zip", zipped(("holiday\u202egnp.scr", PNG)), "U+202E RIGHT-TO-LEFT OVERRIDE"),
     ("secret.zip", encrypted(), "encrypted"),
     ("broken.zip", b"PK\x03\x04" + b"\x14\x00" * 40, "damaged"),
     ("backup.7z", b"7z\xbc\xaf\x27\x1c\x00\x04" + b"\x00" * 40, "7-Zip"),
