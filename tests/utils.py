@@ -182,6 +182,18 @@ def cli(deployment: Any, *args: str, **extra_env: str) -> subprocess.CompletedPr
                           capture_output=True, text=True, timeout=120)
 
 
+async def new_user(deployment: Any, role: str, password: str = "correct horse battery staple", **options: str) -> str:
+    """A new account of its own (`livesupport user add`, options as `--org`, `--domain`); its e-mail address."""
+    import secrets
+
+    tag = secrets.token_hex(3)
+    email = f"{role.replace('_', '-')}-{tag}@t{tag}.test"
+    made = await asyncio.to_thread(cli, deployment, "user", "add", "--email", email, "--password", password,
+                                   "--role", role, *[f"--{k}={v}" for k, v in options.items()])
+    assert made.returncode == 0, made.stderr
+    return email
+
+
 def csrf_of(html: str) -> str:
     """The CSRF token of a page's form."""
     match = re.search(r'name="csrf" value="([^"]+)"', html)

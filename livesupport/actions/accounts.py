@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from livesupport.actions.mail import Mailer
 from livesupport.actions.passwords import check_new_password, hash_password, verify_password
-from livesupport.actions.throttle import LOGIN_ACCOUNT, LOGIN_ADDRESS, Throttle
+from livesupport.actions.throttle import LOGIN_ACCOUNT, LOGIN_ADDRESS, Throttle, account
 from livesupport.clock import Clock, iso
 from livesupport.domain.errors import (
     BadRequestError,
@@ -48,17 +48,18 @@ class Accounts:
         if not isinstance(login, str) or not isinstance(password, str) or not login.strip() or not password:
             raise BadRequestError("Enter your e-mail address (or your domain) and your password.")
         login = login.strip().lower()
-        await self.throttle.check((LOGIN_ACCOUNT, login), (LOGIN_ADDRESS, address))
         async with self.db.read() as s:
             user = await people.user_by_login(s, login)
+        key = account(user.id if user is not None else None, login)
+        await self.throttle.check((LOGIN_ACCOUNT, key), (LOGIN_ADDRESS, address))
         usable = user is not None and user.disabled_at is None
         ok, rehashed = await verify_password(user.password_hash if user and usable else None, password)
         if not ok or user is None:
-            failures = await self.throttle.fail((LOGIN_ACCOUNT, login), (LOGIN_ADDRESS, address))
+            failures = await self.throttle.fail((LOGIN_ACCOUNT, key), (LOGIN_ADDRESS, address))
             if user is not None and usable and failures == LOGIN_ACCOUNT.count:
                 await self._warn_owner(user, address)
             raise UnauthorizedError(WRONG)
-        await self.throttle.clear(LOGIN_ACCOUNT, login)
+        await self.throttle.clear(LOGIN_ACCOUNT, key)
         if rehashed:
             async with self.db.write() as s:
                 fresh = await s.get(User, user.id)
@@ -139,10 +140,10 @@ class Accounts:
         assert user is not None
         if not isinstance(current, str) or not current:
             raise BadRequestError("Enter your current password.")
-        await self.throttle.check((LOGIN_ACCOUNT, user.email), (LOGIN_ADDRESS, address))
+        await self.throttle.check((LOGIN_ACCOUNT, account(user.id, user.email)), (LOGIN_ADDRESS, address))
         ok, _ = await verify_password(user.password_hash, current)
         if not ok:
-            await self.throttle.fail((LOGIN_ACCOUNT, user.email), (LOGIN_ADDRESS, address))
+            await self.throttle.fail((LOGIN_ACCOUNT, account(user.id, user.email)), (LOGIN_ADDRESS, address))
             raise UnauthorizedError("Your current password is not right.")
         hashed = await hash_password(check_new_password(new))
         async with self.db.write() as s:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -57,7 +58,8 @@ class Attachments:
         for up in uploads:
             name = rules.check_name(up.name)
             rules.check_size(name, len(up.data), self.max_bytes)
-            judged.append((name, up.data, rules.judge(name, up.data)))
+            # Looking inside archives can take a moment: off the event loop, so the sockets keep moving.
+            judged.append((name, up.data, await asyncio.to_thread(rules.judge, name, up.data)))
         await self.tickets.authorize(person, ticket_id)
         request = self.tickets.chat_request(person, ticket_id, text or "(attachment)", vis, authorized=True,
                                             reply_to=parent)

@@ -46,8 +46,9 @@ class Huddle:
             views, progress = await store.task_views(s, ticket_id)
             view = next(v for v in views if v["id"] == task.id)
             data = {"change": "created" if task_id is None else "updated", "task": view, "progress": progress}
-            ev = await tickets_store.append_event(s, ticket_id, kind="task", visibility="public", actor=person,
-                                                  data=data, now=now)
+            ev = await tickets_store.append_event(
+                s, ticket_id, kind="task", visibility=rules.task_event_visibility(changes, task_id is None),
+                actor=person, data=data, now=now)
             published, new_id = to_ev(ev), task.id
         await self.hub.publish_event(ticket_id, published)
         return published.seq, new_id

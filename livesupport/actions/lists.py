@@ -34,9 +34,10 @@ OPEN = [s.value for s in sla.OPEN]
 ROWS_LIMIT = 200
 
 
-def row_of(ticket: Ticket, org: Organisation, assignees: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    """A ticket as the lists show it, before who is on it and what is new to whom."""
-    return {**store.snapshot(ticket, org, assignees), "org_name": org.name,
+def row_of(ticket: Ticket, org: Organisation, assignees: list[dict[str, Any]], now: datetime,
+           staff: bool = True) -> dict[str, Any]:
+    """A ticket as the lists show it to staff or to clients, before who is on it and what is new to whom."""
+    return {**store.snapshot(ticket, org, assignees, staff=staff), "org_name": org.name,
             "overdue": sla.is_overdue(ticket.status, ticket.next_update_at, now)}
 
 
@@ -68,6 +69,9 @@ class Lists:
         self._sent: dict[tuple[Outbox, str], dict[str, int]] = {}  # the counters each listener last got
         # What of each ticket the listener's counters depend on: when none of it moved, the counts did not either.
         self._counted: dict[tuple[Outbox, str], dict[int, tuple[Any, ...]]] = {}
+        # The row each listener last got of each ticket: one that did not change for them is not sent again (an
+        # internal note changes nothing a client sees, and their list must not flicker as if it had).
+        self._rows_sent: dict[tuple[Outbox, str], dict[int, int]] = {}  # ticket id -> hash of the row
         # Listeners that joined with "state": false want the organisation's notices, not its rows and counters.
         self._quiet: set[tuple[Outbox, str]] = set()
         self._due: dict[int, datetime] = {}  # open tickets not yet overdue, and when they will be
@@ -97,7 +101,7 @@ class Lists:
             stmt = select(Ticket, Organisation).join(Organisation, Organisation.id == Ticket.org_id)
             if org_id is not None:
                 stmt = stmt.where(Ticket.org_id == org_id)
-            stmt = stmt.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(ROWS_LIMIT)
+            stmt = stmt.order_by(store.updated_column(person.is_staff).desc(), Ticket.id.desc()).limit(ROWS_LIMIT)
             found = [(t, o) for t, o in (await s.execute(stmt)).all()]
             rows = await self._rows(s, found, [person])
             counts = await self._counts(s, person, org_id)
@@ -105,6 +109,7 @@ class Lists:
         self._quiet.discard((box, topic))
         shown = [rows[(person.id, t.id)] for t, _ in found]
         self._counted[(box, topic)] = {r["id"]: counted(r, person) for r in shown}
+        self._rows_sent[(box, topic)] = {r["id"]: hash(encode(r)) for r in shown}
         return {"counts": counts, "tickets": shown}
 
     def quiet(self, box: Outbox, topic: str) -> None:
@@ -130,6 +135,7 @@ class Lists:
                      if not topic.startswith("user:") for box in subs if (box, topic) not in self._quiet]
         self._sent = {k: v for k, v in self._sent.items() if k[0] in feeds.get(k[1], {})}
         self._counted = {k: v for k, v in self._counted.items() if k in self._sent}
+        self._rows_sent = {k: v for k, v in self._rows_sent.items() if k in self._sent}
         if not listeners:
             return
         people = {box.person.id: box.person for box, _, _ in listeners}
@@ -146,9 +152,14 @@ class Lists:
                 person = box.person
                 mine = [t for t, _ in found if org_id is None or t.org_id == org_id]
                 known = self._counted.setdefault((box, topic), {})
+                last_rows = self._rows_sent.setdefault((box, topic), {})
                 moved = ids is None
                 for t in mine:
                     r = rows[(person.id, t.id)]
+                    digest = hash(encode(r))
+                    if last_rows.get(t.id) == digest:
+                        continue  # nothing of it changed for this person
+                    last_rows[t.id] = digest
                     box.send_nowait(encode({"type": "ticket", "topic": topic, "ticket": r}))
                     sig = counted(r, person)
                     if known.get(t.id) != sig:
@@ -185,8 +196,11 @@ class Lists:
                 self._due[t.id] = t.next_update_at
             else:
                 self._due.pop(t.id, None)
+            client_updated = store.iso(t.public_updated_at)
             for p in people:
                 out[(p.id, t.id)] = {**base, "unreviewed": unreviewed(t, p, reviews.get((p.id, t.id), 0))}
+                if not p.is_staff:
+                    out[(p.id, t.id)]["updated_at"] = client_updated
         self._schedule_due(now)
         return out
 

@@ -71,7 +71,7 @@ class MagicLinks:
             f"Hello {user.name},\n\n{intro}:\n\n{link}\n\n"
             f"It works once, for the next {minutes} minutes. If you did not ask for it, ignore this e-mail: "
             "nobody can sign in without opening the link.\n"
-        ))
+        ), secret="a sign-in link" if purpose == "signin" else "a link to set a PIN")
 
     async def consume(self, token: str, purpose: str = "signin") -> Person:
         """The link's account, once: a second click, an expired or an unknown link are refused alike."""

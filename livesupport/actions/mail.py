@@ -65,10 +65,11 @@ class Mailer:
     def delivery(self) -> str:
         return f"SMTP via {self.smtp.host}:{self.smtp.port}" if self.smtp else "the outbox at /outbox (no SMTP_URL)"
 
-    async def send(self, to: str, subject: str, body: str) -> int:
-        """Keep the message, and deliver it in the background; returns its outbox id."""
+    async def send(self, to: str, subject: str, body: str, secret: str | None = None) -> int:
+        """Keep the message, and deliver it in the background; returns its outbox id. `secret`: what credential
+        the body holds ("a sign-in link"), so /outbox never shows it to admins while mail is delivered."""
         async with self.db.write() as s:
-            message_id = await self.queue(s, to, subject, body)
+            message_id = await self.queue(s, to, subject, body, secret=secret)
         if self.smtp is not None:
             task = asyncio.create_task(self.deliver_pending())
             self._tasks.add(task)
@@ -76,12 +77,12 @@ class Mailer:
         return message_id
 
     async def queue(self, s: AsyncSession, to: str, subject: str, body: str,
-                    headers: dict[str, str] | None = None) -> int:
+                    headers: dict[str, str] | None = None, secret: str | None = None) -> int:
         """Keep a message in the caller's transaction (it leaves with the rest, or not at all); the worker
         delivers it. `headers`: only those of HEADERS."""
         extra = {k: one_line(v, 2000) for k, v in (headers or {}).items() if k in HEADERS} or None
         row = OutboxEmail(to_addr=to, subject=one_line(subject), body=body, created_at=self.clock.now(),
-                          headers=extra)
+                          headers=extra, secret=secret)
         s.add(row)
         await s.flush()
         return row.id

@@ -28,6 +28,12 @@ TRANSFER_LINK = Limit("transfer-link", 3, 60 * 60)  # fresh links asked for, per
 KEEP = timedelta(days=1)  # failures older than this are deleted
 
 
+def account(user_id: int | None, typed: str) -> str:
+    """The key of an account's counter: its id, whichever way it was named (domain or e-mail, web or API), so
+    every door counts against one limit. A name with no account is counted under the words typed."""
+    return f"user:{user_id}" if user_id is not None else f"unknown:{typed}"
+
+
 class Throttle:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db, self.clock = db, clock

@@ -126,7 +126,7 @@ class Tickets:
     async def state(self, s: Any, person: Person, ticket: Ticket, org: Organisation) -> dict[str, Any]:
         """The ticket as `joined.state` shows it to this person: with its huddle, tasks and SLA."""
         assignees = (await huddle_store.assignees(s, [ticket.id]))[ticket.id]
-        state = store.snapshot(ticket, org, assignees)
+        state = store.snapshot(ticket, org, assignees, staff=person.is_staff)
         views, progress = await huddle_store.task_views(s, ticket.id)
         state["tasks"] = views if person.is_staff else [huddle_store.public_task(v) for v in views]
         state["progress"] = progress
@@ -174,8 +174,8 @@ class Tickets:
             ids = [t.id for t, _ in rows]
             assignees = await huddle_store.assignees(s, ids)
             reviewed = await huddle_store.reviews_of(s, person.id, ids)
-        return [{**row_of(t, o, assignees[t.id], now), "unreviewed": unreviewed(t, person, reviewed.get(t.id, 0))}
-                for t, o in rows]
+        return [{**row_of(t, o, assignees[t.id], now, staff=person.is_staff),
+                 "unreviewed": unreviewed(t, person, reviewed.get(t.id, 0))} for t, o in rows]
 
     async def open(
         self, person: Person, subject: object, body: object, priority: object = None, org_id: object = None

@@ -129,7 +129,8 @@ class TransferNews:
             loaded.transfer.id, party.id, party.link_version)
         days = self.links.days
         await self.mailer.send(party.email, subject, f"Hello {party.name},\n\n" + body.replace("{link}", link) + (
-            f"\nThis link is yours alone and works for {days} days; you need no account. Don't forward it.\n"))
+            f"\nThis link is yours alone and works for {days} days; you need no account. Don't forward it.\n"),
+            secret="a personal transfer link")
 
     async def mail_desk(self, loaded: store.Loaded, subject: str, body: str) -> None:
         body = body.replace("{site}", loaded.transfer.site_url)

@@ -159,7 +159,8 @@ class TransferSurvey:
         await self.mailer.send(email, "Your transfer survey, to finish later", (
             f"Hello {draft.answers.get('contact_name') or ''},\n\nYour answers are saved. Carry on where you left off "
             f"with this link (it keeps for 30 days):\n\n{site_url}/transfer/resume/{draft.token}\n\n"
-            "Anyone with the link can see and change your answers: don't forward it.\n"))
+            "Anyone with the link can see and change your answers: don't forward it.\n"),
+            secret="a link to a saved survey")
         return email
 
 

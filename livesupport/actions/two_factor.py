@@ -10,7 +10,7 @@ import segno
 from sqlalchemy import insert, select, update
 
 from livesupport.actions.accounts import token_hash
-from livesupport.actions.throttle import OTP_ACCOUNT, OTP_ADDRESS, OTP_API_KEY, Throttle
+from livesupport.actions.throttle import OTP_ACCOUNT, OTP_ADDRESS, OTP_API_KEY, Throttle, account
 from livesupport.clock import Clock
 from livesupport.domain import otp
 from livesupport.domain.errors import (
@@ -80,7 +80,7 @@ class TwoFactor:
     async def confirm(self, person: Person, code: object, address: str) -> list[str]:
         """The first code from the app turns two-factor on; returns the recovery codes, shown this once."""
         cleaned = otp.clean_code(code)
-        await self.throttle.check((OTP_ACCOUNT, str(person.id)), (OTP_ADDRESS, address))
+        await self.throttle.check((OTP_ACCOUNT, account(person.id, "")), (OTP_ADDRESS, address))
         now = self.clock.now()
         codes = [_recovery_code() for _ in range(RECOVERY_CODES)]
         async with self.db.write() as s:
@@ -93,7 +93,7 @@ class TwoFactor:
                 user.totp_confirmed_at, user.totp_last_step = now, step
                 await s.execute(insert(RecoveryCode), [{"user_id": person.id, "code_hash": token_hash(c)} for c in codes])
         if step is None:
-            await self.throttle.fail((OTP_ACCOUNT, str(person.id)), (OTP_ADDRESS, address))
+            await self.throttle.fail((OTP_ACCOUNT, account(person.id, "")), (OTP_ADDRESS, address))
             raise UnauthorizedError(WRONG_CODE)
         return codes
 
@@ -108,11 +108,11 @@ class TwoFactor:
 
     async def verify(self, user_id: int, code: object, address: str) -> None:
         """A code from the app (each usable once) or a recovery code (each usable once); raises when wrong."""
-        await self.throttle.check((OTP_ACCOUNT, str(user_id)), (OTP_ADDRESS, address))
+        await self.throttle.check((OTP_ACCOUNT, account(user_id, "")), (OTP_ADDRESS, address))
         if await self._check(user_id, code):
-            await self.throttle.clear(OTP_ACCOUNT, str(user_id))
+            await self.throttle.clear(OTP_ACCOUNT, account(user_id, ""))
             return
-        await self.throttle.fail((OTP_ACCOUNT, str(user_id)), (OTP_ADDRESS, address))
+        await self.throttle.fail((OTP_ACCOUNT, account(user_id, "")), (OTP_ADDRESS, address))
         raise UnauthorizedError(WRONG_CODE)
 
     async def _check(self, user_id: int, code: object) -> bool:
@@ -183,11 +183,12 @@ class TwoFactor:
             raise BadRequestError("Send the user's e-mail address and the code: {\"email\": …, \"code\": …}.")
         otp.clean_code(code)
         email = email.strip().lower()
-        await self.throttle.check((OTP_API_KEY, str(app.id)), (OTP_ACCOUNT, email))
         async with self.db.read() as s:
             user = await people.user_by_email(s, email)
+        key = account(user.id if user is not None else None, email)  # the web sign-in's counter too
+        await self.throttle.check((OTP_API_KEY, str(app.id)), (OTP_ACCOUNT, key))
         if user is not None and user.disabled_at is None and await self._check(user.id, code):
-            await self.throttle.clear(OTP_ACCOUNT, email)
+            await self.throttle.clear(OTP_ACCOUNT, key)
             return {"valid": True, "user": {"id": user.id, "email": user.email, "name": user.name}}
-        await self.throttle.fail((OTP_ACCOUNT, email), (OTP_API_KEY, str(app.id)))
+        await self.throttle.fail((OTP_ACCOUNT, key), (OTP_API_KEY, str(app.id)))
         return {"valid": False}

@@ -107,6 +107,15 @@ def task_changes(frame: dict[str, Any], creating: bool) -> dict[str, Any]:
     return changes
 
 
+STAFF_ONLY_TASK_FIELDS = frozenset({"note"})
+
+
+def task_event_visibility(changes: dict[str, Any], creating: bool) -> str:
+    """A change clients cannot see (only a task's staff note) is an internal event: it reaches staff only, and
+    moves nothing clients see (their event stream, the ticket's updated_at, their list rows)."""
+    return "internal" if not creating and set(changes) <= STAFF_ONLY_TASK_FIELDS else "public"
+
+
 def check_assignees(value: object) -> list[int]:
     if not isinstance(value, list):
         raise BadRequestError("assignees must be a list of user ids (it may be empty).")

@@ -30,7 +30,7 @@ async def create(
 ) -> Ticket:
     ticket = Ticket(
         org_id=org_id, opened_by=opened_by, subject=subject, status="new", priority=priority,
-        last_seq=0, created_at=now, updated_at=now,
+        last_seq=0, created_at=now, updated_at=now, public_updated_at=now,
     )
     session.add(ticket)
     await session.flush()
@@ -63,6 +63,7 @@ async def append_events(
     public = [i for i, (vis, _) in enumerate(payloads) if vis == "public"]
     if public:
         values["last_public_seq"] = Ticket.last_seq + public[-1] + 1  # SET reads the row as it was
+        values["public_updated_at"] = now  # an internal note moves what staff see, not what clients see
     stmt = update(_TICKETS).where(_TICKETS.c.id == ticket_id).values(**values).returning(_TICKETS.c.last_seq)
     last = (await session.execute(stmt)).scalar_one()
     shown = actor.public()
@@ -106,18 +107,24 @@ async def latest_visible_seq(session: AsyncSession, ticket_id: int, *, staff: bo
 
 
 async def list_for(session: AsyncSession, person: Person, *, limit: int = 200) -> Sequence[tuple[Ticket, Organisation]]:
-    """The tickets a person may see, most recently updated first."""
+    """The tickets a person may see, most recently updated first (as far as this person can tell)."""
     stmt = select(Ticket, Organisation).join(Organisation, Organisation.id == Ticket.org_id)
     if not person.is_staff:
         if person.role == "partner":
             stmt = stmt.where((Organisation.id == person.org_id) | (Organisation.partner_id == person.org_id))
         else:
             stmt = stmt.where(Ticket.org_id == person.org_id)
-    stmt = stmt.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit)
+    stmt = stmt.order_by(updated_column(person.is_staff).desc(), Ticket.id.desc()).limit(limit)
     return [(t, o) for t, o in (await session.execute(stmt)).all()]
 
 
-def snapshot(ticket: Ticket, org: Organisation, assignees: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def updated_column(staff: bool) -> Any:
+    """When a ticket last changed, as staff (any change) or as clients (changes they can see) can tell."""
+    return Ticket.updated_at if staff else Ticket.public_updated_at
+
+
+def snapshot(ticket: Ticket, org: Organisation, assignees: list[dict[str, Any]] | None = None,
+             staff: bool = True) -> dict[str, Any]:
     """The ticket's own fields, as `joined.state`, list rows and `GET /api/tickets/<id>` start from."""
     return {
         "id": ticket.id,
@@ -129,7 +136,7 @@ def snapshot(ticket: Ticket, org: Organisation, assignees: list[dict[str, Any]] 
         "assignees": assignees or [],
         "org": {"id": org.id, "name": org.name},
         "created_at": iso(ticket.created_at),
-        "updated_at": iso(ticket.updated_at),
+        "updated_at": iso(ticket.updated_at if staff else ticket.public_updated_at),
     }
 
 

@@ -201,7 +201,7 @@ async def test_a_domain_administrator_manages_their_own_organisation(desk: Desk)
         assert added.status_code == 200 and "jamie@acme.test was added" in added.text
         dup = await http.post("/org/contacts", data={"csrf": csrf_of(page.text), "name": "Jamie",
                                                      "email": "jamie@acme.test"})
-        assert dup.status_code == 409 and "already an account" in dup.text
+        assert dup.status_code == 409 and "already a contact" in dup.text
         no_csrf = await http.post("/org/contacts", data={"name": "X", "email": "x@acme.test"})
         assert no_csrf.status_code == 403
     welcome = await desk.inbox.wait_for("jamie@acme.test", "support desk")

@@ -25,3 +25,6 @@ class OutboxEmail(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # retries back off; None: at once
     headers: Mapped[dict[str, str] | None] = mapped_column(JSON)  # e.g. List-Unsubscribe (RFC 8058)
+    # What secret the body holds ("a sign-in link"), said by whoever wrote it: /outbox hides such bodies from
+    # admins when mail is delivered by SMTP.
+    secret: Mapped[str | None] = mapped_column(String(60))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from livesupport.store.models.base import Base, UTCDateTime
@@ -94,3 +94,20 @@ class AuthFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(400))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ContactInvitation(Base):
+    """A contact a domain administrator added on the contacts page. Its row looks the same whether the address was
+    new (an account was made: user_id) or already had an account elsewhere (none was; its owner was told)."""
+
+    __tablename__ = "contact_invitations"
+    __table_args__ = (UniqueConstraint("org_id", "email", name="uq_contact_invitations_org_email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

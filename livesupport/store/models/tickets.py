@@ -27,7 +27,8 @@ class Ticket(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_public_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # what clients can see
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())  # any change, internal ones too (staff see it)
+    public_updated_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the last change clients can see
 
 class TicketEvent(Base):
     __tablename__ = "ticket_events"

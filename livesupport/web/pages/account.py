@@ -132,7 +132,8 @@ async def outbox(request: Request) -> Response:
         return not_found(request, person)
     svc = services(request)
     return render(request, "outbox.html", person, title="Mail outbox", mails=await svc.mailer.outbox(),
-                  delivery=svc.mailer.delivery, max_attempts=MAX_ATTEMPTS)
+                  delivery=svc.mailer.delivery, max_attempts=MAX_ATTEMPTS,
+                  hide_secrets=svc.mailer.smtp is not None)
 
 
 async def _app_keys(request: Request, person: Person, status: int = 200, **extra: Any) -> Response:
@@ -189,15 +190,13 @@ async def contacts(request: Request) -> Response:
     svc = services(request)
     try:
         if form.get("remove"):
-            await svc.contacts.remove(person, int(str(form.get("remove"))))
+            await svc.contacts.remove(person, str(form.get("remove")))
             return RedirectResponse("/org/contacts", status_code=303)
-        user = await svc.contacts.add(person, email, name, base_url(request))
+        added = await svc.contacts.add(person, email, name, base_url(request))
     except LivesupportError as exc:
         return await _contacts(request, person, STATUS.get(exc.code, 400), error=exc.message, name=name,
                                email=email)
-    except ValueError:
-        return await _contacts(request, person, 400, error="Choose a contact to remove.")
-    return await _contacts(request, person, added=user.email)
+    return await _contacts(request, person, added=added)
 
 
 routes = [
