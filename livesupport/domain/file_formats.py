@@ -21,7 +21,6 @@ _EXECUTABLES = (
     (b"Windows Registry Editor", "a Windows registry file"),
 )
 _SEALED = ((b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"), (b"Rar!\x1a\x07", "a RAR archive"),
-           (b"\x1f\x8b\x08", "a gzip archive"), (b"\xfd7zXZ\x00", "an xz archive"),
            (b"MSCF\x00\x00\x00\x00", "a Windows cabinet"))
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Storage names (UTF-16 in the OLE2 directory) that only documents with VBA macros have.
@@ -65,14 +64,25 @@ def program(data: bytes) -> str | None:
 
 
 def sealed_archive(data: bytes) -> str | None:
-    """An archive format whose insides are not checked here (only zip is): what it is, if it is one."""
+    """An archive format whose insides are not checked here (zip, tar, gzip, bzip2 and xz are): what it is, if one."""
     head = data[:8]
     for magic, what in _SEALED:
         if head.startswith(magic):
             return what
-    if head[:3] == b"BZh" and head[3:4] in b"123456789" and head[4:10] == b"1AY&SY":
-        return "a bzip2 archive"
-    return "a tar archive" if data[257:262] == b"ustar" else None
+    return None
+
+
+def compressed(data: bytes) -> str | None:
+    """The compression ("gzip", "bzip2", "xz") of a file that is one stream of compressed bytes, if it is one."""
+    if data.startswith(b"\x1f\x8b\x08"):
+        return "gzip"
+    if data[:3] == b"BZh" and data[3:4] in b"123456789" and data[4:10] == b"1AY&SY":
+        return "bzip2"
+    return "xz" if data.startswith(b"\xfd7zXZ\x00") else None
+
+
+def is_tar(data: bytes) -> bool:
+    return data[257:262] == b"ustar"
 
 
 def other(data: bytes) -> tuple[str | None, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from livesupport.domain import archives
@@ -100,6 +101,20 @@ def _judge(data: bytes, depth: int, budget: archives.Budget) -> str:
         return "application/x-ole-storage"
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return _judge_zip(data, depth, budget)
+    compressed = formats.compressed(data)
+    if compressed is not None:
+        _deeper(depth)
+        try:
+            _judge(archives.decompress(data, compressed, budget), depth + 1, budget)
+        except (_Found, archives.ArchiveError) as refused:
+            if refused.path or not isinstance(refused, archives.ArchiveError):
+                refused.path.insert(0, f"(its {compressed} contents)")
+            raise
+        return {"gzip": "application/gzip", "bzip2": "application/x-bzip2", "xz": "application/x-xz"}[compressed]
+    if formats.is_tar(data):
+        _deeper(depth)
+        _judge_members(archives.tar_entries(data, budget), depth, budget)
+        return "application/x-tar"
     sealed = formats.sealed_archive(data)
     if sealed is not None:
         raise archives.ArchiveError(f"is {sealed}, whose contents cannot be checked here; send a zip instead")
@@ -120,10 +135,14 @@ def _judge(data: bytes, depth: int, budget: archives.Budget) -> str:
     return content_type
 
 
-def _judge_zip(data: bytes, depth: int, budget: archives.Budget) -> str:
+def _deeper(depth: int) -> None:
     if depth >= archives.MAX_DEPTH:
         raise archives.ArchiveError(f"holds archives nested more than {archives.MAX_DEPTH} deep, "
                                     "so its contents cannot be checked")
+
+
+def _judge_zip(data: bytes, depth: int, budget: archives.Budget) -> str:
+    _deeper(depth)
     members = archives.names(data)
     lowered = {m.lower() for m in members}
     if any(m.endswith("vbaproject.bin") for m in lowered):
@@ -133,7 +152,14 @@ def _judge_zip(data: bytes, depth: int, budget: archives.Budget) -> str:
     if any(m.endswith(".class") for m in lowered) or "meta-inf/manifest.mf" in lowered and \
             any(m.endswith(".jar") for m in lowered):
         raise _Found("a Java program")
-    for member, content in archives.entries(data, budget):
+    _judge_members(archives.entries(data, budget), depth, budget)
+    if "[content_types].xml" in lowered:
+        return "application/vnd.openxmlformats-officedocument"
+    return "application/zip"
+
+
+def _judge_members(members: Iterator[tuple[str, bytes]], depth: int, budget: archives.Budget) -> None:
+    for member, content in members:
         hidden = _hidden(member)
         if hidden is not None:
             raise archives.ArchiveError(f"holds a file whose name contains {hidden}, which can disguise what it is")
@@ -144,6 +170,3 @@ def _judge_zip(data: bytes, depth: int, budget: archives.Budget) -> str:
         except (_Found, archives.ArchiveError) as refused:
             refused.path.insert(0, member[-60:])
             raise
-    if "[content_types].xml" in lowered:
-        return "application/vnd.openxmlformats-officedocument"
-    return "application/zip"

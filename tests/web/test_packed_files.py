@@ -3,7 +3,11 @@ zip bombs, disguised names; ordinary files still go through. Uploads over HTTP t
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
+import lzma
+import tarfile
 import zipfile
 
 import pytest
@@ -24,6 +28,16 @@ def zipped(*members: tuple[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> b
     with zipfile.ZipFile(buf, "w", method) as z:
         for name, data in members:
             z.writestr(name, data)
+    return buf.getvalue()
+
+
+def tarred(*members: tuple[str, bytes], compression: str = "gz") -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=f"w:{compression}") as t:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
     return buf.getvalue()
 
 
@@ -100,6 +114,16 @@ def d(server: Server) -> Deployment:
     ("photos.zip", zipped(("holiday\u202egnp.scr", PNG)), "U+202E RIGHT-TO-LEFT OVERRIDE"),
     ("secret.zip", encrypted(), "encrypted"),
     ("broken.zip", b"PK\x03\x04" + b"\x14\x00" * 40, "damaged"),
+    ("logs.tar.gz", tarred(("logs/app.log", b"ok\n"), ("logs/helper", ELF)), "logs/helper, which is a Linux program"),
+    ("logs.tar", tarred(("run.ps1", b"Get-Date\n"), compression=""), "named as a program"),
+    ("tool.gz", gzip.compress(ELF), "Linux program"),
+    ("tool.bz2", bz2.compress(ELF), "Linux program"),
+    ("tool.xz", lzma.compress(ELF), "Linux program"),
+    ("two.gz", gzip.compress(b"") + gzip.compress(ELF), "Linux program"),  # what gunzip writes: both members
+    ("cut.gz", gzip.compress(b"x" * 5000)[:20], "damaged gzip"),
+    ("bomb.gz", gzip.compress(b"\x00" * (30 * 1024 * 1024)), "compression bomb"),
+    ("bomb.tar.xz", lzma.compress(b"\x00" * (120 * 1024 * 1024), preset=1), "bomb"),
+    ("deep.tar.gz", tarred(("d.zip", nested(3))), "nested more than 3 deep"),
     ("backup.7z", b"7z\xbc\xaf\x27\x1c\x00\x04" + b"\x00" * 40, "7-Zip"),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 20 else "")
 async def test_packed_programs_are_refused(server: Server, d: Deployment, name: str, data: bytes,
@@ -118,14 +142,16 @@ async def test_ordinary_files_still_go_through(server: Server, d: Deployment) ->
     tid = await open_ticket(server, d)
     files = [("photo.png", PNG), ("scan.pdf", PDF), ("log.txt", "Relay denied: 550 5.7.1 — résumé\nDim the lights\nSub total (net): 40\nThe end\n".encode()),
              ("report.docx", DOCX), ("budget.xlsx", XLSX), ("photos.zip", zipped(("a.png", PNG), ("b.jpg", JPEG))),
-             ("nested.zip", nested(2))]
+             ("nested.zip", nested(2)), ("logs.tar.gz", tarred(("logs/app.log", b"relay ok\n" * 2000), ("a.png", PNG))),
+             ("trace.log.gz", gzip.compress(b"GET / 200\n" * 1000)), ("dump.tar", tarred(("x.txt", b"hi"), compression=""))]
     r = await upload(server, d, "client", tid, files)
     assert r.status_code == 201, r.text
     types = {a["name"]: a["type"] for a in r.json()["attachments"]}
     assert types == {"photo.png": "image/png", "scan.pdf": "application/pdf", "log.txt": "text/plain",
                      "report.docx": "application/vnd.openxmlformats-officedocument",
                      "budget.xlsx": "application/vnd.openxmlformats-officedocument",
-                     "photos.zip": "application/zip", "nested.zip": "application/zip"}
+                     "photos.zip": "application/zip", "nested.zip": "application/zip",
+                     "logs.tar.gz": "application/gzip", "trace.log.gz": "application/gzip", "dump.tar": "application/x-tar"}
 
 
 @pytest.mark.parametrize(("name", "shown"), [
