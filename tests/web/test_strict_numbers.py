@@ -1,0 +1,186 @@
+"""Odd digits everywhere: every route, path id, query parameter and form or JSON field; never a 500.
+
+The routes come from the app itself and the field names from the web tier's source, so a new route or a new
+field is swept without anyone remembering to add it here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from starlette.routing import Route
+
+from livesupport import settings as config
+from livesupport.web.app import create_app
+from tests.conftest import PASSWORD, Deployment
+from tests.utils import ROOT, Server, cli, csrf_of, signed_in, ws_client
+
+ODD = ["²", "١٢", "１２", "+1", " 1", "1_0", "9" * 30, "-1", "0"]
+SECURITY = ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy")
+#: A signed-in persona's own session would end here; these two are swept without a session instead.
+ENDS_SESSION = {("POST", "/logout"), ("DELETE", "/api/tokens")}
+
+
+def app_routes() -> list[tuple[str, str, list[str]]]:
+    """(method, path template, id parameters) of every HTTP route the app serves."""
+    app = create_app(config.load({"DATA_DIR": tempfile.mkdtemp(prefix="livesupport-routes-"), "SECRET_KEY": "k"}))
+    out = []
+    for route in app.web.routes:
+        if isinstance(route, Route):
+            ids = [n for n, c in route.param_convertors.items() if type(c).__name__ == "IdConvertor"]
+            out += [(m, route.path, ids) for m in sorted((route.methods or set()) - {"HEAD"})]
+    return out
+
+
+def field_names() -> list[str]:
+    """Every name the web tier reads from a form, a query, a JSON body or a frame (`x.get("name"`, ...)."""
+    names: set[str] = set()
+    sources = [*(ROOT / "livesupport" / "web").rglob("*.py"), ROOT / "livesupport" / "domain" / "transfers.py"]
+    for path in sources:
+        text = path.read_text()
+        names |= set(re.findall(r'\.get(?:list)?\("([a-z_]+)"', text))
+        names |= set(re.findall(r'(?:query_params|path_params|form|body|frame)\["([a-z_]+)"\]', text))
+        names |= set(re.findall(r'_text\(form, "([a-z_]+)"', text))
+    return sorted(names - {"csrf", "sid", "pending", "uid", "at"})
+
+
+ROUTES, FIELDS = app_routes(), field_names()
+
+
+def fill(template: str, ids: list[str], value: str, id_value: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1).split(":")[0]
+        return quote(id_value if name in ids else value, safe="")
+    return re.sub(r"{([^}]+)}", one, template)
+
+
+async def new_people(d: Deployment) -> dict[str, tuple[str, str]]:
+    """Accounts of this test's own: (email, role) for an admin, a Level 3 engineer, an org's admin and client."""
+    tag = secrets.token_hex(3)
+    org, domain = f"Odd Digits {tag}", f"odd{tag}.test"
+    people = {"admin": ("admin", None, None), "staff": ("staff", None, "3"), "org_admin": ("domain_admin", org, None),
+              "client": ("client", org, None)}
+    out = {}
+    for key, (role, org_name, tier) in people.items():
+        email = f"{key.replace('_', '')}-{tag}@{domain}"
+        args = ["user", "add", "--email", email, "--password", PASSWORD, "--role", role]
+        args += ["--org", org_name] if org_name else []
+        args += ["--tier", tier] if tier else []
+        args += ["--domain", domain] if role == "domain_admin" else []
+        made = await asyncio.to_thread(cli, d, *args)
+        assert made.returncode == 0, made.stderr
+        out[key] = (domain if role == "domain_admin" else email, role)
+    return out
+
+
+async def sweep(http: httpx.AsyncClient, csrf: str, signed: bool) -> list[str]:
+    problems = []
+    for method, template, ids in ROUTES:
+        if signed and (method, template) in ENDS_SESSION:
+            continue
+        for value in ODD:
+            paths = {fill(template, ids, value, value)}
+            if ids:
+                paths.add(fill(template, ids, value, "1"))
+            for path in paths:
+                data = {name: value for name in FIELDS}
+                kwargs: dict[str, Any] = {"params": data, "headers": {"X-CSRF-Token": csrf}}
+                if method in ("POST", "PUT", "PATCH"):
+                    if path.startswith("/api/"):
+                        kwargs["json"] = data
+                    else:
+                        kwargs["data"] = {**data, "csrf": csrf}
+                r = await http.request(method, path, **kwargs)
+                if r.status_code >= 500 or not all(h in r.headers for h in SECURITY):
+                    problems.append(f"{method} {path} {value!r}: {r.status_code} {r.text[:160]!r}")
+    return problems
+
+
+async def test_odd_digits_in_every_route_and_field_never_answer_500(server: Server, deployment: Deployment) -> None:
+    assert len(ROUTES) > 60 and {"next", "page", "since", "staff_id", "step", "invoice"} <= set(FIELDS)
+    people = await new_people(deployment)
+
+    async def as_person(login: str) -> list[str]:
+        async with signed_in(server, login) as http:
+            page = await http.get("/account")
+            csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+            assert csrf, page.text[:300]
+            return await sweep(http, csrf.group(1), signed=True)
+
+    async def anonymous() -> list[str]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as http:
+            return await sweep(http, csrf_of((await http.get("/login")).text), signed=False)
+
+    found = await asyncio.gather(anonymous(), *(as_person(login) for login, _ in people.values()))
+    problems = [p for part in found for p in part]
+    assert not problems, f"{len(problems)} answers without a clear refusal:\n" + "\n".join(problems[:40])
+
+
+@pytest.mark.parametrize("frame", [
+    {"type": "join", "topic": "ticket:²"}, {"type": "join", "topic": "ticket:１２"},
+    {"type": "join", "topic": "ticket:" + "9" * 30}, {"type": "join", "topic": "org:١٢"},
+    {"type": "join", "topic": "transfer:+1"}, {"type": "join", "topic": "ticket:1_0"},
+])
+async def test_odd_topics_on_the_socket_are_refused(server: Server, deployment: Deployment,
+                                                    frame: dict[str, Any]) -> None:
+    from tests.conftest import token_for
+
+    token = await token_for(server, deployment, "engineer")
+    async with ws_client(server, token) as c:
+        reply = await c.request(frame)
+        assert reply["ok"] is False and reply["error"]["code"] in ("forbidden", "bad_request")
+        assert (await c.request({"type": "ping"}))["type"] == "pong"  # and the connection goes on
+
+
+@pytest.mark.parametrize("field", [
+    '"since": 99999999999999999999999', '"since": -1', '"since": 1.5', '"since": "12"', '"since": true',
+    '"since": 2147483648',
+])
+async def test_huge_or_odd_seqs_are_bad_requests(server: Server, deployment: Deployment, field: str) -> None:
+    from tests.conftest import token_for
+
+    token = await token_for(server, deployment, "client")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        r = await http.post("/api/tickets", json={"subject": "Odd seqs", "body": "Hello."},
+                            headers={"Authorization": f"Bearer {token}"})
+    ticket = r.json()["id"]
+    async with ws_client(server, token) as c:
+        await c.send(f'{{"type": "join", "topic": "ticket:{ticket}", {field}, "ref": "odd"}}')
+        reply = await c.expect(lambda f: f.get("ref") == "odd" or f["type"] == "error")
+        assert reply["type"] in ("reply", "error") and reply["error"]["code"] == "bad_request", reply
+        assert (await c.join(f"ticket:{ticket}"))["type"] == "joined"
+
+
+@pytest.mark.parametrize("args", [
+    ["user", "add", "--email", "x@odd.test", "--password", PASSWORD, "--role", "staff", "--tier", "²"],
+    ["user", "add", "--email", "x@odd.test", "--password", PASSWORD, "--role", "staff", "--tier", "٢"],
+    ["service", "add", "--org", "Odd", "--name", "Mail", "--monthly-cents", "1_000"],
+    ["service", "add", "--org", "Odd", "--name", "Mail", "--monthly-cents", "１０"],
+    ["service", "add", "--org", "Odd", "--name", "Mail", "--monthly-cents", "9" * 30],
+    ["service", "add", "--org", "Odd", "--name", "Mail", "--monthly-cents", "-5"],
+    ["serve", "--port", "٨٠٠٠"], ["serve", "--port", "70000"], ["demo", "--port", " 80"],
+])
+async def test_cli_options_refuse_odd_numbers_clearly(sqlite_deployment: Deployment, args: list[str]) -> None:
+    done = await asyncio.to_thread(cli, sqlite_deployment, *args)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and "whole number" in done.stderr, done.stderr
+
+
+def test_sources_hold_no_loose_number_parsing() -> None:
+    """No isdigit/isdecimal/isnumeric, and no bare compare_digest, outside domain/numbers.py."""
+    loose = []
+    for path in (ROOT / "livesupport").rglob("*.py"):
+        if path.name == "numbers.py" or "migrations" in path.parts:
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"\.(isdigit|isdecimal|isnumeric)\(|compare_digest\(", line):
+                loose.append(f"{Path(path).relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not loose, "\n".join(loose)
