@@ -7,6 +7,7 @@ field is swept without anyone remembering to add it here.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import tempfile
@@ -184,3 +185,33 @@ def test_sources_hold_no_loose_number_parsing() -> None:
             if re.search(r"\.(isdigit|isdecimal|isnumeric)\(|compare_digest\(", line):
                 loose.append(f"{Path(path).relative_to(ROOT)}:{n}: {line.strip()}")
     assert not loose, "\n".join(loose)
+
+
+FRAME_FIELDS = [  # (type, the field holding a number)
+    ("chat", "base_seq"), ("chat", "reply_to"), ("invite", "user_id"), ("pin", "seq"), ("seen", "seq"),
+    ("task", "task_id"), ("task", "assignee_id"), ("assign", "assignees"),
+]
+
+
+@pytest.mark.parametrize("value", [2**63, 2**31, 9 * 10**29, -1, 1.5, True, "12", "²"])
+async def test_odd_numbers_in_frame_fields_are_refused_clearly(server: Server, deployment: Deployment,
+                                                               value: Any) -> None:
+    from tests.conftest import token_for
+
+    client, staff = await token_for(server, deployment, "client"), await token_for(server, deployment, "engineer2")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        r = await http.post("/api/tickets", json={"subject": "Odd frame fields", "body": "Hello."},
+                            headers={"Authorization": f"Bearer {client}"})
+    topic = f"ticket:{r.json()['id']}"
+    async with ws_client(server, staff) as c:
+        assert (await c.join(topic))["type"] == "joined"
+        for kind, field in FRAME_FIELDS:
+            frame: dict[str, Any] = {"type": kind, "topic": topic, field: [value] if field == "assignees" else value}
+            frame.update({"chat": {"body": "Hi"}, "invite": {"message": "Join"}, "task": {"title": "T"}}.get(kind, {}))
+            frame["ref"] = ref = f"{kind}-{field}"
+            await c.send(json.dumps(frame))  # json, not orjson: it writes integers past 64 bits too
+            reply = await c.expect(lambda f, ref=ref: f.get("ref") == ref)
+            assert reply["type"] == "reply", (kind, field, reply)
+            if reply["ok"] is False:
+                assert reply["error"]["code"] in ("bad_request", "not_found", "forbidden", "conflict"), (kind, reply)
+        assert (await c.request({"type": "ping"}))["type"] == "pong"
