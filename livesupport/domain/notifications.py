@@ -48,9 +48,10 @@ def check_mode(value: object) -> Mode:
 
 def check_hour(value: object) -> int:
     """An hour of the day, 0 to 23, as a number or as the text a form sends."""
-    if parse_int(value, 0, 23) is None:
+    hour = parse_int(value.strip() if isinstance(value, str) else value, 0, 23)  # a form may pad it
+    if hour is None:
         raise BadRequestError("The digest hour is a whole hour from 0 (midnight) to 23.")
-    return parse_int(value, 0, 23)  # type: ignore[return-value]  # checked just above
+    return hour
 
 
 def reason_for(
