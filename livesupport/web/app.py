@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.datastructures import State
@@ -149,9 +150,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *observability.routes,
         Mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static"),
     ]
-    def page(status: int, title: str, message: str) -> bytes:
-        return error_page(templates, status, title, message)
-
+    page = partial(error_page, templates)
     limits = Limits(upload=settings.max_attachment_bytes * MAX_FILES + MULTIPART_OVERHEAD)
     # Outermost first: every answer, the 413s and the 500 page included, passes through SecurityHeaders.
     middleware = [

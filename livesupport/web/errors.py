@@ -46,8 +46,7 @@ def json_error(exc: LivesupportError) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.message), status_code=STATUS.get(exc.code, 400), headers=headers)
 
 
-def error_page(templates: Jinja2Templates, status: int, title: str, message: str) -> bytes:
+def error_page(templates: Jinja2Templates, title: str, message: str) -> bytes:
     """The branded page for an error met before (or instead of) any page handler: no session, no database."""
-    del status  # the page reads the same whatever the status; the caller sets it on the response
     return templates.get_template("not_found.html").render(user=None, title=title, message=message,
                                                            csrf="").encode()

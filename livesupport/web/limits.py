@@ -19,10 +19,11 @@ MAX_JSON = 64 * 1024
 MAX_FORM = 256 * 1024  # every page form: the longest (the transfer survey, feedback) is a few KiB of text
 MULTIPART_OVERHEAD = 1024 * 1024  # boundaries, part headers and the text fields that travel with files
 #: What one page form may hold once parsed (files only travel to the attachments API).
-FORM_FIELDS, FORM_FIELD_BYTES = 200, 64 * 1024
+#: A field is counted as sent (%-escaped): 10,000 characters of emoji are 120 KB.
+FORM_FIELDS, FORM_FIELD_BYTES = 200, 128 * 1024
 
-#: A page that answers with a status, a title and a sentence (the branded error page); see web.errors.
-Page = Callable[[int, str, str], bytes]
+#: The branded error page from a title and a sentence (web.errors.error_page with the app's templates).
+Page = Callable[[str, str], bytes]
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,7 @@ class BodyLimits:
         if scope.get("path", "").startswith("/api/"):
             body, kind = orjson.dumps(error_body(code, words)), b"application/json"
         else:
-            body, kind = self.page(status, "Too large" if status == 413 else "Bad request", words), \
-                b"text/html; charset=utf-8"
+            body, kind = self.page("Too large" if status == 413 else "Bad request", words), b"text/html; charset=utf-8"
         # No `Connection: close`: the server discards (never buffers) what the client still sends, so the client
         # reads this answer instead of a reset; an idle connection is closed after uvicorn's keep-alive timeout.
         await send({"type": "http.response.start", "status": status, "headers": [

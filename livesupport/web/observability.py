@@ -63,7 +63,7 @@ async def _server_error(scope: Scope, rid: str, send: Send, page: Page) -> None:
     if scope.get("path", "").startswith("/api/"):
         body, kind = orjson.dumps(error_body("unavailable", words)), b"application/json"
     else:
-        body, kind = page(500, "Something went wrong", words), b"text/html; charset=utf-8"
+        body, kind = page("Something went wrong", words), b"text/html; charset=utf-8"
     await send({"type": "http.response.start", "status": 500,
                 "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

@@ -147,3 +147,16 @@ async def test_a_form_with_too_many_fields_is_refused_clearly(small_server: Serv
     assert r.status_code == 400 and "text/html" in r.headers["content-type"]
     assert "too many fields" in r.text.lower() or "fields" in r.text
     assert all(h in r.headers for h in SECURITY)
+
+
+async def test_the_longest_ticket_a_person_may_write_still_fits(sqlite_deployment: Deployment,
+                                                                small_server: Server) -> None:
+    """10,000 emoji travel as 120 KB of %-escapes: within the form limits, so the page accepts them."""
+    from tests.utils import csrf_of, signed_in
+
+    async with signed_in(small_server, sqlite_deployment.users["client"]["email"]) as http:
+        page = await http.get("/tickets/new")
+        r = await http.post("/tickets/new", data={"subject": "A long one", "body": "😀" * 10_000,
+                                                  "priority": "normal", "csrf": csrf_of(page.text)})
+    assert r.status_code == 303, r.text[:300]
+    assert r.headers["location"].startswith("/tickets/")
