@@ -25,6 +25,7 @@ from tests.conftest import PASSWORD, Deployment
 from tests.utils import ROOT, Server, cli, csrf_of, signed_in, ws_client
 
 ODD = ["²", "١٢", "１２", "+1", " 1", "1_0", "9" * 30, "-1", "0"]
+JSON_NUMBERS: list[Any] = [2**63, 2**31, 10**30, -1, 0, 1.5, 1e308, True]
 SECURITY = ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy")
 #: A signed-in persona's own session would end here; these two are swept without a session instead.
 ENDS_SESSION = {("POST", "/logout"), ("DELETE", "/api/tokens")}
@@ -102,6 +103,13 @@ async def sweep(http: httpx.AsyncClient, csrf: str, signed: bool) -> list[str]:
                 r = await http.request(method, path, **kwargs)
                 if r.status_code >= 500 or not all(h in r.headers for h in SECURITY):
                     problems.append(f"{method} {path} {value!r}: {r.status_code} {r.text[:160]!r}")
+        if method == "POST" and template.startswith("/api/"):
+            for number in JSON_NUMBERS:  # JSON numbers, written with json (orjson stops at 64 bits)
+                path = fill(template, ids, "1", "1")
+                r = await http.post(path, content=json.dumps({name: number for name in FIELDS}),
+                                    headers={"X-CSRF-Token": csrf, "content-type": "application/json"})
+                if r.status_code >= 500 or not all(h in r.headers for h in SECURITY):
+                    problems.append(f"{method} {path} {number!r}: {r.status_code} {r.text[:160]!r}")
     return problems
 
 
@@ -215,3 +223,15 @@ async def test_odd_numbers_in_frame_fields_are_refused_clearly(server: Server, d
             if reply["ok"] is False:
                 assert reply["error"]["code"] in ("bad_request", "not_found", "forbidden", "conflict"), (kind, reply)
         assert (await c.request({"type": "ping"}))["type"] == "pong"
+
+
+@pytest.mark.parametrize("transfer", ["²", "１２", "+1", "9" * 30, "0", "1_0"])
+async def test_a_party_socket_with_an_odd_transfer_id_is_refused(server: Server, transfer: str) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    url = f"{server.ws_url}?transfer={quote(transfer)}&party=not-a-link"
+    async with connect(url, origin=server.url, open_timeout=10) as ws:  # type: ignore[arg-type]
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
