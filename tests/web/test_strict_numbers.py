@@ -235,3 +235,19 @@ async def test_a_party_socket_with_an_odd_transfer_id_is_refused(server: Server,
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+@pytest.mark.parametrize("given", ["é", "１２３", "\u0661"])
+async def test_a_non_ascii_csrf_token_is_refused_not_a_crash(server: Server, deployment: Deployment,
+                                                             given: str) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        await http.get("/login")  # the session now holds a CSRF token to compare with
+        page = await http.post("/login", data={"email": "x@y.test", "password": "p" * 10, "csrf": given})
+    assert page.status_code == 403 and "expired" in page.text
+    async with signed_in(server, deployment.users["client"]["email"]) as http:
+        await http.get("/account")
+        api = await http.post("/api/tickets", json={"subject": "CSRF", "body": "Hello."},
+                              headers={"X-CSRF-Token": given.encode()})
+        form = await http.post("/feedback", data={"page": "/", "body": "Fine.", "csrf": given})
+    assert api.status_code == 403 and api.json()["error"]["code"] == "forbidden"
+    assert form.status_code == 403
