@@ -262,3 +262,39 @@ async def test_a_non_ascii_csrf_token_is_refused_not_a_crash(server: Server, dep
         form = await http.post("/feedback", data={"page": "/", "body": "Fine.", "csrf": given})
     assert api.status_code == 403 and api.json()["error"]["code"] == "forbidden"
     assert form.status_code == 403
+
+
+async def test_odd_one_time_codes_are_refused_not_a_crash(server: Server, deployment: Deployment) -> None:
+    """Codes of other digits reached compare_digest, which raises on non-ASCII text: now they are read first."""
+    import pyotp
+
+    email = f"otp-{secrets.token_hex(3)}@acme.test"
+    made = await asyncio.to_thread(cli, deployment, "user", "add", "--email", email, "--password", PASSWORD,
+                                   "--role", "client", "--org", "Acme")
+    assert made.returncode == 0, made.stderr
+    async with signed_in(server, email) as http:
+        account = await http.get("/account")
+        started = await http.post("/account/2fa/start", data={"csrf": csrf_of(account.text)})
+        secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', started.text)
+        assert secret
+        await http.post("/account/2fa/confirm", data={"csrf": csrf_of(started.text),
+                                                      "code": pyotp.TOTP(secret.group(1)).now()})
+    async with signed_in(server, deployment.users["admin"]["email"]) as http:
+        page = await http.get("/admin/app-keys")
+        made_key = await http.post("/admin/app-keys", data={"csrf": csrf_of(page.text), "name": "Odd codes"})
+        key = re.search(r'id="new-key">(lsk_[^<]+)<', made_key.text)
+        assert key
+    odd = ["１２３４５６", "١٢٣٤٥٦", "12345²", "+12345", "1_2345"]
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        for code in odd:
+            r = await http.post("/api/otp/verify", json={"email": email, "code": code},
+                                headers={"Authorization": f"Bearer {key.group(1)}"})
+            assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", (code, r.text)
+    async with httpx.AsyncClient(base_url=server.url) as http:  # the sign-in's code step
+        page = await http.get("/login")
+        r = await http.post("/login", data={"email": email, "password": PASSWORD, "csrf": csrf_of(page.text)})
+        assert r.headers["location"] == "/login/code"
+        step = await http.get("/login/code")
+        for code in odd:
+            r = await http.post("/login/code", data={"code": code, "csrf": csrf_of(step.text)})
+            assert r.status_code == 400 and "digits" in r.text, (code, r.status_code)
