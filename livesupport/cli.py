@@ -7,11 +7,13 @@ import asyncio
 import dataclasses
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from livesupport import logs
 from livesupport import settings as config
 from livesupport.clock import SystemClock
+from livesupport.domain.numbers import parse_int
 
 
 def _serve(settings: config.Settings, host: str, port: int) -> None:
@@ -142,12 +144,24 @@ class _NoHistory:
         return []
 
 
+def whole(lo: int, hi: int) -> Callable[[str], int]:
+    """An option that is a whole number from lo to hi, in ASCII digits (argparse turns the refusal into a message)."""
+
+    def read(text: str) -> int:
+        value = parse_int(text, lo, hi)
+        if value is None:
+            raise argparse.ArgumentTypeError(f"a whole number from {lo} to {hi} (digits 0-9 only), not {text!r}")
+        return value
+
+    return read
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="livesupport", description="Real-time ticket collaboration server.")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=whole(1, 65535), default=8000)
     worker = sub.add_parser("worker", help="run the scheduled jobs (invoices, fees, suspensions, reminders)")
     worker.add_argument("--once", action="store_true", help="run what is due once, print what was done, exit")
     worker.add_argument("--now", help="with --once: the instant to run at (ISO-8601 with offset)")
@@ -156,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     service_add = service.add_parser("add", help="add a service to an organisation")
     service_add.add_argument("--org", required=True, help="the organisation's name")
     service_add.add_argument("--name", required=True)
-    service_add.add_argument("--monthly-cents", type=int, required=True, help="the monthly price in cents")
+    service_add.add_argument("--monthly-cents", type=whole(0, 10**9), required=True,
+                             help="the monthly price in cents")
     service_add.add_argument("--started", help="when it started (ISO-8601 with offset; default now)")
     user = sub.add_parser("user", help="manage accounts").add_subparsers(dest="action", required=True)
     add = user.add_parser("add", help="add an account")
@@ -165,12 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--role", required=True,
                      choices=["client", "domain_admin", "partner", "staff", "admin", "billing"])
     add.add_argument("--org", help="organisation name (created when new)")
-    add.add_argument("--tier", type=int, choices=[1, 2, 3], help="support level, for staff")
+    add.add_argument("--tier", type=whole(1, 3), help="support level, for staff (1 to 3)")
     add.add_argument("--domain", help="for a domain administrator: the domain they sign in with (acme.com)")
     add.add_argument("--name", help="display name (default: from the e-mail address)")
     demo = sub.add_parser("demo", help="migrate, seed demo data, print the logins and serve")
     demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--port", type=whole(1, 65535), default=8000)
     demo.add_argument("--no-serve", action="store_true", help="seed and print, then exit")
     args = parser.parse_args(argv)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from livesupport.domain.billing import Policy
+from livesupport.domain.numbers import parse_int
 from livesupport.domain.sla import DEFAULT_TARGETS, Target, parse_targets
 from livesupport.domain.tickets import Priority
 from livesupport.domain.transfers import DEFAULT_DAYS, Kind, parse_days
@@ -32,7 +34,10 @@ class Settings:
     ws_rate: float = 20.0
     ws_burst: float = 60.0
     db_wait_timeout: float = 10.0
-    session_https_only: bool = False
+    session_https_only: bool = False  # Secure cookies; on by default behind an https:// BASE_URL
+    hsts: bool = False  # Strict-Transport-Security; on by default behind an https:// BASE_URL
+    metrics_token: str | None = None  # when set, /metrics wants Authorization: Bearer <it>
+    metrics_allow: tuple[str, ...] = ()  # when set, /metrics answers only these addresses / networks
     sla_targets: dict[Priority, Target] = field(default_factory=lambda: parse_targets(DEFAULT_TARGETS))
     max_attachment_bytes: int = 10 * 1024 * 1024
     smtp_url: str | None = None
@@ -86,6 +91,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         database_url = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
     # An origin's scheme and host are case-insensitive, and browsers send them in lower case.
     origins = tuple(o.strip().rstrip("/").lower() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
+    base_url = (env.get("BASE_URL") or "").rstrip("/") or None
+    https = bool(base_url and base_url.lower().startswith("https://"))
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -94,18 +101,22 @@ def load(env: dict[str, str] | None = None) -> Settings:
         secret_key=env.get("SECRET_KEY") or _secret_key(data_dir),
         allowed_origins=origins,
         timezone=ZoneInfo(env.get("COMPANY_TIMEZONE", "America/New_York")),
-        max_frame_bytes=int(env.get("MAX_FRAME_BYTES", 64 * 1024)),
+        max_frame_bytes=_whole(env.get("MAX_FRAME_BYTES", "65536"), "MAX_FRAME_BYTES", 1024, 64 * 1048576),
         presence_ttl=float(env.get("PRESENCE_TTL", 30)),
-        outbound_queue=int(env.get("OUTBOUND_QUEUE", 512)),
+        outbound_queue=_whole(env.get("OUTBOUND_QUEUE", "512"), "OUTBOUND_QUEUE", 1, 10**6),
         ws_rate=float(env.get("WS_RATE", 20)),
         ws_burst=float(env.get("WS_BURST", 60)),
         db_wait_timeout=float(env.get("DB_WAIT_TIMEOUT", 10)),
-        session_https_only=env.get("SESSION_HTTPS_ONLY", "").lower() in ("1", "true", "yes"),
+        session_https_only=_flag(env.get("SESSION_HTTPS_ONLY"), "SESSION_HTTPS_ONLY", https),
+        hsts=_flag(env.get("HSTS"), "HSTS", https),
+        metrics_token=env.get("METRICS_TOKEN") or None,
+        metrics_allow=_networks(env.get("METRICS_ALLOW", "")),
         sla_targets=parse_targets(env.get("SLA_TARGETS") or DEFAULT_TARGETS),
-        max_attachment_bytes=int(env.get("MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)),
+        max_attachment_bytes=_whole(env.get("MAX_ATTACHMENT_BYTES", str(10 * 1048576)), "MAX_ATTACHMENT_BYTES", 1,
+                                    1024 * 1048576),
         smtp_url=env.get("SMTP_URL") or None,
         mail_from=env.get("MAIL_FROM") or "livesupport <support@localhost>",
-        base_url=(env.get("BASE_URL") or "").rstrip("/") or None,
+        base_url=base_url,
         session_idle_hours=float(env.get("SESSION_IDLE_HOURS", 12)),
         session_max_days=float(env.get("SESSION_MAX_DAYS", 7)),
         chat_rate=float(env.get("CHAT_RATE", 5)),
@@ -124,9 +135,32 @@ def load(env: dict[str, str] | None = None) -> Settings:
 
 
 def _whole(text: str, name: str, low: int, high: int) -> int:
-    if not text.strip().isdigit() or not low <= int(text) <= high:
+    value = parse_int(text.strip(), low, high)
+    if value is None:
         raise ValueError(f"{name} is a whole number from {low} to {high}, not {text!r}")
-    return int(text)
+    return value
+
+
+def _flag(text: str | None, name: str, default: bool) -> bool:
+    """An on/off setting; unset (or empty) is `default`."""
+    if not text:
+        return default
+    if text.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} is true or false, not {text!r}")
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    """Comma-separated addresses or networks (CIDR), checked now so a typo stops the start."""
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            out.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ValueError(f"METRICS_ALLOW holds addresses or networks like 10.0.0.0/8, not {part!r}") from None
+    return tuple(out)
 
 
 def _holidays(text: str) -> frozenset[date]:

@@ -12,6 +12,7 @@ from livesupport.actions.tickets import Tickets, to_ev
 from livesupport.domain import files as rules
 from livesupport.domain import tickets as ticket_rules
 from livesupport.domain.errors import BadRequestError, NotFoundError, TooLargeError
+from livesupport.domain.numbers import parse_id
 from livesupport.domain.people import Person
 from livesupport.store import tickets as store
 from livesupport.store.files import FileStore
@@ -51,9 +52,9 @@ class Attachments:
         text = "" if body is None or body == "" else ticket_rules.check_body(body)
         parent = None
         if reply_to not in (None, ""):
-            if not isinstance(reply_to, str) or not reply_to.isdigit():
+            parent = parse_id(reply_to)
+            if parent is None:
                 raise BadRequestError("reply_to must be the seq of a message on this ticket.")
-            parent = int(reply_to)
         judged = []
         for up in uploads:
             name = rules.check_name(up.name)

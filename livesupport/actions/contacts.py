@@ -19,6 +19,7 @@ from livesupport.domain.errors import (
     NotFoundError,
     TooLargeError,
 )
+from livesupport.domain.numbers import parse_id
 from livesupport.domain.people import Person, Role
 from livesupport.store import people
 from livesupport.store.database import Database
@@ -107,16 +108,17 @@ class Contacts:
         org_id = _require_admin_of_org(person)
         user_id: int | None = None
         async with self.db.write() as s:
-            if contact.startswith("i") and contact[1:].isdigit():
-                invitation = await s.get(ContactInvitation, int(contact[1:]))
+            invitation_id = parse_id(contact[1:]) if contact.startswith("i") else None
+            if invitation_id is not None:
+                invitation = await s.get(ContactInvitation, invitation_id)
                 if invitation is None or invitation.org_id != org_id:
                     raise NotFoundError("There is no such contact in your organisation.")
                 invitation.removed_at = invitation.removed_at or self.clock.now()
                 user_id = invitation.user_id
-            elif contact.isdigit():
-                user_id = int(contact)
             else:
-                raise BadRequestError("Choose a contact to remove.")
+                user_id = parse_id(contact)
+                if user_id is None:
+                    raise BadRequestError("Choose a contact to remove.")
             if user_id == person.id:
                 raise BadRequestError("You cannot remove yourself; ask support to hand the organisation over.")
             if user_id is not None:

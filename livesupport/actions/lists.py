@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from livesupport.clock import Clock
 from livesupport.domain import sla
 from livesupport.domain.errors import ForbiddenError
-from livesupport.domain.ids import is_id
+from livesupport.domain.numbers import parse_id
 from livesupport.domain.people import Person, Role, can_see_org
 from livesupport.realtime.frames import encode
 from livesupport.realtime.hub import Hub
@@ -57,9 +57,10 @@ def scope_of(topic: str) -> int | None:
     if topic == "queue":
         return None
     kind, _, ident = topic.partition(":")
-    if kind != "org" or not ident.isdigit() or len(ident) > 10 or not is_id(int(ident)):
+    org_id = parse_id(ident)
+    if kind != "org" or org_id is None:
         raise ForbiddenError("You cannot open that topic.")
-    return int(ident)
+    return org_id
 
 
 class Lists:

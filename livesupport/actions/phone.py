@@ -8,7 +8,6 @@ never see it: they type what the caller says and get "match" or "no match".
 from __future__ import annotations
 
 import base64
-import hmac
 import secrets
 from datetime import datetime
 from typing import Any
@@ -41,6 +40,7 @@ from livesupport.domain.errors import (
     RateLimitedError,
 )
 from livesupport.domain.ids import is_id
+from livesupport.domain.numbers import same_secret
 from livesupport.domain.people import Person, Role
 from livesupport.store import people
 from livesupport.store.database import Database
@@ -139,7 +139,7 @@ class PhoneSupport:
             row = await s.get(SupportPin, user.id) if user is not None else None
         stored = self._read(row)
         usable = user is not None and user.disabled_at is None and user.role in CONTACT_ROLES
-        if not usable or stored is None or not hmac.compare_digest(stored, typed):
+        if not usable or stored is None or not same_secret(stored, typed):
             failures = await self.throttle.fail(*checks)
             await self._audit(staff, email, user.id if user else None, "verify", "no_match", "")
             if user is not None and usable and failures == PIN_ACCOUNT.count:

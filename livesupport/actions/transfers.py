@@ -23,6 +23,7 @@ from livesupport.domain import calendar
 from livesupport.domain import transfers as rules
 from livesupport.domain.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from livesupport.domain.ids import is_id
+from livesupport.domain.numbers import parse_id
 from livesupport.domain.people import Person, Role
 from livesupport.realtime.hub import Hub
 from livesupport.settings import Settings
@@ -270,11 +271,12 @@ class Transfers:
 
     async def link_org(self, visitor: Visitor, org_id: object) -> None:
         """Tie a transfer to the client organisation on record, so that the move updates its records."""
-        if not isinstance(org_id, str) or not org_id.isdigit() or not is_id(int(org_id)):
+        chosen = parse_id(org_id)
+        if chosen is None:
             raise BadRequestError("Choose the client's organisation from the list.")
         async with self.db.write() as s:
             loaded = await self._locked(s, visitor.transfer_id)
-            org = await s.get(Organisation, int(org_id))
+            org = await s.get(Organisation, chosen)
             if org is None or org.kind == "partner":
                 raise BadRequestError("Choose the client's organisation from the list (partners cannot be chosen).")
             loaded.transfer.org_id = loaded.parties["requester"].org_id = org.id

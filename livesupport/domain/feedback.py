@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from livesupport.domain.errors import BadRequestError, TooLargeError
+from livesupport.domain.paths import safe_path
 
 MAX_FEEDBACK = 5000
 
@@ -17,6 +18,4 @@ def check_feedback(body: object) -> str:
 
 def clean_page(page: object) -> str:
     """The page the feedback is about: a local path only, never a URL to elsewhere."""
-    if not isinstance(page, str) or not page.startswith("/") or page.startswith("//"):
-        return "/"
-    return page[:500]
+    return safe_path(page, "/")[:500]

@@ -9,6 +9,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from livesupport.domain.errors import BadRequestError
+from livesupport.domain.numbers import parse_int
 
 
 class Mode(StrEnum):
@@ -47,11 +48,10 @@ def check_mode(value: object) -> Mode:
 
 def check_hour(value: object) -> int:
     """An hour of the day, 0 to 23, as a number or as the text a form sends."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 23:
+    hour = parse_int(value.strip() if isinstance(value, str) else value, 0, 23)  # a form may pad it
+    if hour is None:
         raise BadRequestError("The digest hour is a whole hour from 0 (midnight) to 23.")
-    return value
+    return hour
 
 
 def reason_for(

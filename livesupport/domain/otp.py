@@ -7,13 +7,13 @@ a code is accepted only for a time step later than the last one this account use
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Callable
 from typing import Any
 
 import pyotp
 
 from livesupport.domain.errors import BadRequestError
+from livesupport.domain.numbers import parse_code, same_secret
 
 STEP = 30
 DRIFT = 1  # steps accepted before and after the current one
@@ -34,9 +34,9 @@ def clean_code(code: object, digits: int = DIGITS) -> str:
     """Accept what people type ("123 456", "123-456"); refuse what cannot be a code."""
     if not isinstance(code, str):
         raise BadRequestError("Enter the code from your authenticator app.")
-    cleaned = code.replace(" ", "").replace("-", "")
-    if len(cleaned) != digits or not cleaned.isdigit():
-        raise BadRequestError(f"A code has {digits} digits.")
+    cleaned = parse_code(code, digits)
+    if cleaned is None:
+        raise BadRequestError(f"A code has {digits} digits (0 to 9).")
     return cleaned
 
 
@@ -49,7 +49,7 @@ def matching_step(
     generator = totp(secret_b32, digits, algorithm)
     found = None
     for step in range(now_step - DRIFT, now_step + DRIFT + 1):
-        if hmac.compare_digest(generator.generate_otp(step), code):
+        if same_secret(generator.generate_otp(step), code):
             found = step
     if found is None or (last_step is not None and found <= last_step):
         return None

@@ -7,6 +7,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from livesupport.domain.errors import BadRequestError
+from livesupport.domain.numbers import parse_code
 
 PIN_DIGITS = 6
 VERIFIED_FOR = timedelta(minutes=30)
@@ -45,9 +46,9 @@ def check_pin(pin: object) -> str:
     """What the caller said: six digits, spaces allowed ("123 456")."""
     if not isinstance(pin, str):
         raise BadRequestError("Type the caller's PIN: six digits.")
-    cleaned = pin.replace(" ", "").replace("-", "")
-    if len(cleaned) != PIN_DIGITS or not cleaned.isdigit():
-        raise BadRequestError("A support PIN has six digits.")
+    cleaned = parse_code(pin, PIN_DIGITS)
+    if cleaned is None:
+        raise BadRequestError("A support PIN has six digits (0 to 9).")
     return cleaned
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from livesupport.domain.numbers import parse_int
 from livesupport.domain.tickets import Priority, Status
 
 #: Response target (first answer from staff), update target (between public updates from staff).
@@ -23,9 +24,10 @@ class Target:
 def _duration(text: str) -> timedelta:
     units = {"m": 60, "h": 3600, "d": 86400}
     text = text.strip().lower()
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) <= 0:
+    amount = parse_int(text[:-1], 1, 10**6) if len(text) >= 2 and text[-1] in units else None
+    if amount is None:
         raise ValueError(f"SLA durations look like 15m, 4h or 2d, not {text!r}")
-    return timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    return timedelta(seconds=amount * units[text[-1]])
 
 
 def parse_targets(spec: str) -> dict[Priority, Target]:

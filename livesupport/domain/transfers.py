@@ -17,6 +17,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from livesupport.domain.numbers import parse_id, parse_int
+
 
 class Reason(StrEnum):
     PARTNER_GONE = "partner_gone"
@@ -92,9 +94,10 @@ def parse_days(spec: str) -> dict[Kind, int]:
         except ValueError:
             raise ValueError(f"TRANSFER_DAYS: unknown milestone {name.strip()!r} "
                              f"(they are {', '.join(k.value for k in Kind)})") from None
-        if not sep or not value.strip().isdigit() or not 1 <= int(value) <= 60:
+        count = parse_int(value.strip(), 1, 60)
+        if not sep or count is None:
             raise ValueError(f"TRANSFER_DAYS: write milestone=business days (1 to 60), e.g. partner=5, not {part!r}")
-        days[kind] = int(value)
+        days[kind] = count
     missing = [k.value for k in Kind if k not in days]
     if missing:
         raise ValueError(f"TRANSFER_DAYS: no number of days for {', '.join(missing)}")
@@ -244,10 +247,11 @@ def check_step(step: int, form: Mapping[str, Any], ctx: SurveyContext, earlier: 
         picked = _text(form, "partner_org_id")
         out["partner_org_id"] = None
         if picked:
-            if not picked.isdigit() or int(picked) not in ctx.partners:
+            partner_id = parse_id(picked)
+            if partner_id is None or partner_id not in ctx.partners:
                 errors["partner_org_id"] = "Choose your partner from the list, or type its name below."
             else:
-                out["partner_org_id"] = int(picked)
+                out["partner_org_id"] = partner_id
         if out["partner_org_id"] is not None:
             out["partner_name"] = ctx.partners[out["partner_org_id"]]
         else:

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from livesupport.domain.errors import BadRequestError, ForbiddenError
-from livesupport.domain.ids import is_id
+from livesupport.domain.numbers import parse_id
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -30,9 +30,10 @@ def ticket_id_of(topic: object) -> int:
     if not isinstance(topic, str):
         raise BadRequestError("topic must be a string such as 'ticket:42'.")
     kind, _, ident = topic.partition(":")
-    if kind != "ticket" or not ident.isdigit() or len(ident) > 10 or not is_id(int(ident)):
+    ticket_id = parse_id(ident)
+    if kind != "ticket" or ticket_id is None:
         raise ForbiddenError("You cannot open that topic.")
-    return int(ident)
+    return ticket_id
 
 
 def reply_ok(ref: object, **extra: Any) -> str:

@@ -5,7 +5,7 @@ Paths name ids with `{x:id}`: 1 to 10 digits, registered here before any route i
 
 from starlette.convertors import Convertor, register_url_convertor
 
-from livesupport.domain.ids import MAX_ID
+from livesupport.domain.numbers import parse_id
 
 
 class IdConvertor(Convertor[int]):
@@ -14,8 +14,7 @@ class IdConvertor(Convertor[int]):
     regex = "[0-9]{1,10}"
 
     def convert(self, value: str) -> int:
-        number = int(value)
-        return number if number <= MAX_ID else 0
+        return parse_id(value) or 0
 
     def to_string(self, value: int) -> str:
         return str(value)

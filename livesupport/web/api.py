@@ -19,13 +19,13 @@ from livesupport.domain.errors import (
     OtpRequiredError,
     TooLargeError,
 )
-from livesupport.domain.ids import is_id
+from livesupport.domain.ids import MAX_ID
+from livesupport.domain.numbers import parse_int
 from livesupport.realtime.frames import decode
 from livesupport.web.errors import JSONResponse, json_error
+from livesupport.web.limits import FORM_FIELD_BYTES, MAX_JSON
 from livesupport.web.security import api_person, bearer, client_address
 from livesupport.web.services import services
-
-MAX_JSON = 64 * 1024
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -124,10 +124,10 @@ async def get_ticket(request: Request) -> JSONResponse:
 async def ticket_events(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)
-        raw = request.query_params.get("since", "0")
-        if not raw.isdigit() or not is_id(int(raw)):
-            raise BadRequestError("since must be a whole number: the last seq you saw.")
-        events, more = await services(request).tickets.events(person, ticket_id(request), int(raw))
+        since = parse_int(request.query_params.get("since", "0"), 0, MAX_ID)
+        if since is None:
+            raise BadRequestError("since must be a whole number (0-9 only): the last seq you saw.")
+        events, more = await services(request).tickets.events(person, ticket_id(request), since)
     except LivesupportError as exc:
         return json_error(exc)
     return JSONResponse({"events": events, "more": more})
@@ -139,12 +139,9 @@ async def upload_attachments(request: Request) -> JSONResponse:
     limit = svc.settings.max_attachment_bytes
     try:
         person = await api_person(request)
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit * MAX_FILES + 1024 * 1024:
-            raise TooLargeError(f"That upload is too large; files may be up to {limit / 1048576:.0f} MiB each.")
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise BadRequestError("Send the files as multipart/form-data, in fields named 'file'.")
-        async with request.form(max_files=MAX_FILES, max_fields=20) as form:
+        async with request.form(max_files=MAX_FILES, max_fields=20, max_part_size=FORM_FIELD_BYTES) as form:
             uploads = []
             for item in form.getlist("file"):
                 if not isinstance(item, UploadFile):

@@ -7,9 +7,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.datastructures import State
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount
@@ -21,7 +23,7 @@ from starlette.websockets import WebSocket
 from livesupport import metrics
 from livesupport import settings as config
 from livesupport.actions.accounts import Accounts
-from livesupport.actions.attachments import Attachments
+from livesupport.actions.attachments import MAX_FILES, Attachments
 from livesupport.actions.billing import Billing
 from livesupport.actions.contacts import Contacts
 from livesupport.actions.feedback import Feedbacks
@@ -46,12 +48,15 @@ from livesupport.store.database import Database
 from livesupport.store.files import LocalFiles
 from livesupport.web import api, billing_api, observability, phone_api
 from livesupport.web.channels import ws_endpoint
+from livesupport.web.errors import error_page
+from livesupport.web.limits import MULTIPART_OVERHEAD, BodyLimits, Limits
 from livesupport.web.observability import RequestIds
 from livesupport.web.pages import (
     account,
     auth,
     billing,
     feedback,
+    http_error,
     notifications,
     phone,
     tickets,
@@ -145,15 +150,21 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *observability.routes,
         Mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static"),
     ]
+    page = partial(error_page, templates)
+    limits = Limits(upload=settings.max_attachment_bytes * MAX_FILES + MULTIPART_OVERHEAD)
+    # Outermost first: every answer, the 413s and the 500 page included, passes through SecurityHeaders.
     middleware = [
-        Middleware(RequestIds),
-        Middleware(SecurityHeaders),
+        Middleware(SecurityHeaders, hsts=settings.hsts),
+        Middleware(RequestIds, page=page),
+        Middleware(BodyLimits, limits=limits, page=page),
         Middleware(
             SessionMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,
             max_age=int(settings.session_max_days * 86400), same_site="lax", https_only=settings.session_https_only,
         ),
     ]
-    return App(Starlette(routes=routes, middleware=middleware, lifespan=lifespan), settings.secret_key)
+    web = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers={HTTPException: http_error})
+    return App(web, settings.secret_key)
 
 
 class App:

@@ -10,6 +10,7 @@ from starlette.routing import Route
 from livesupport.clock import iso
 from livesupport.domain.billing import CancellationOutcome
 from livesupport.domain.errors import BadRequestError, LivesupportError
+from livesupport.domain.numbers import parse_id
 from livesupport.domain.tickets import parse_instant
 from livesupport.web.api import json_body
 from livesupport.web.errors import JSONResponse, json_error
@@ -66,9 +67,10 @@ async def add_payment(request: Request) -> JSONResponse:
 
 
 def _service_id(raw: str | None) -> int:
-    if raw is None or not raw.isdigit():
+    service_id = parse_id(raw)
+    if service_id is None:
         raise BadRequestError("Say which service: ?service=<id>.")
-    return int(raw)
+    return service_id
 
 
 async def cancellation_preview(request: Request) -> JSONResponse:

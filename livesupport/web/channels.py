@@ -24,6 +24,7 @@ from livesupport.domain.errors import (
     UnknownTypeError,
 )
 from livesupport.domain.ids import is_id
+from livesupport.domain.numbers import parse_id
 from livesupport.domain.people import Person, Role
 from livesupport.logs import context_id, new_id
 from livesupport.realtime.frames import decode, encode, refusal, reply_ok, ticket_id_of
@@ -69,9 +70,10 @@ async def party_endpoint(ws: WebSocket, receive: Receive, send: Send) -> None:
         return
     raw_id = ws.query_params.get("transfer", "")
     try:
-        if not raw_id.isdigit() or len(raw_id) > 10:
+        transfer_id = parse_id(raw_id)
+        if transfer_id is None:
             raise ForbiddenError("Connect with ?transfer=<id> and your link's token.")
-        visitor = await svc.transfers.visitor(int(raw_id), ws.query_params["party"])
+        visitor = await svc.transfers.visitor(transfer_id, ws.query_params["party"])
     except LivesupportError as exc:
         await ws.close(NOT_AUTHENTICATED, close_reason(exc.message))
         return
@@ -322,9 +324,10 @@ class Channel:
             state: dict[str, Any] = {"rows": await transfers.board(self.person)}  # authorises too
         else:
             kind, _, ident = topic.partition(":")
-            if kind != "transfer" or not ident.isdigit() or len(ident) > 10:
+            transfer_id = parse_id(ident)
+            if kind != "transfer" or transfer_id is None:
                 raise ForbiddenError("You cannot open that topic.")
-            state = await transfers.view(transfers.staff(self.person, int(ident), acting=False))
+            state = await transfers.view(transfers.staff(self.person, transfer_id, acting=False))
         await self.svc.hub.attach_feed(self.box, topic)
         await self.box.send(encode({"type": "joined", "topic": topic, "ref": ref, "seq": 0, "state": state}))
 

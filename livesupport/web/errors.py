@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 from starlette.responses import Response
+from starlette.templating import Jinja2Templates
 
 from livesupport.domain.errors import LivesupportError, RateLimitedError
 
@@ -43,3 +44,9 @@ def json_error(exc: LivesupportError) -> JSONResponse:
     elif exc.code == "unavailable":
         headers["Retry-After"] = "1"
     return JSONResponse(error_body(exc.code, exc.message), status_code=STATUS.get(exc.code, 400), headers=headers)
+
+
+def error_page(templates: Jinja2Templates, title: str, message: str) -> bytes:
+    """The branded page for an error met before (or instead of) any page handler: no session, no database."""
+    return templates.get_template("not_found.html").render(user=None, title=title, message=message,
+                                                           csrf="").encode()

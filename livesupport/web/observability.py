@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 
@@ -13,10 +14,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from livesupport.domain.numbers import same_secret
 from livesupport.logs import context_id, new_id
 from livesupport.metrics import REGISTRY
 from livesupport.web.errors import JSONResponse, error_body
-from livesupport.web.security import with_headers
+from livesupport.web.limits import Page
+from livesupport.web.security import bearer, client_address, with_headers
 from livesupport.web.services import services
 
 log = logging.getLogger("livesupport.web")
@@ -26,8 +29,8 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 class RequestIds:
     """Tags every log line of a request with an id (the caller's X-Request-ID when it is sane) and echoes it."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, page: Page) -> None:
+        self.app, self.page = app, page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,17 +53,17 @@ class RequestIds:
             # Logged with the request id; the person gets that id and a plain sentence, never a trace.
             log.exception("request failed: %s %s", scope.get("method"), scope.get("path"))
             if not started:
-                await _server_error(scope, rid, tagged)
+                await _server_error(scope, rid, tagged, self.page)
         finally:
             context_id.reset(token)
 
 
-async def _server_error(scope: Scope, rid: str, send: Send) -> None:
+async def _server_error(scope: Scope, rid: str, send: Send, page: Page) -> None:
     words = f"Something went wrong on our side; please try again. If it keeps happening, quote {rid}."
     if scope.get("path", "").startswith("/api/"):
         body, kind = orjson.dumps(error_body("unavailable", words)), b"application/json"
     else:
-        body, kind = words.encode(), b"text/plain; charset=utf-8"
+        body, kind = page("Something went wrong", words), b"text/html; charset=utf-8"
     await send({"type": "http.response.start", "status": 500,
                 "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
@@ -86,7 +89,23 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 async def metrics(request: Request) -> Response:
+    """Prometheus' scrape; limited to METRICS_TOKEN's bearer and METRICS_ALLOW's addresses when they are set."""
+    settings = services(request).settings
+    if settings.metrics_allow and not address_in(client_address(request), settings.metrics_allow):
+        return JSONResponse(error_body("forbidden", "Metrics are not served to this address."), status_code=403)
+    if settings.metrics_token and not same_secret(bearer(request), settings.metrics_token):
+        return JSONResponse(error_body("unauthorized", "Send the metrics token as Authorization: Bearer <token>."),
+                            status_code=401, headers={"WWW-Authenticate": "Bearer"})
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def address_in(address: str, networks: tuple[str, ...]) -> bool:
+    """Whether `address` (the caller's) lies in one of `networks` (addresses or CIDRs)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(n) for n in networks)
 
 
 routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from livesupport.domain.errors import BadRequestError, ForbiddenError, LivesupportError
+from livesupport.domain.numbers import parse_id
 from livesupport.domain.tickets import parse_instant
 from livesupport.web.api import json_body
 from livesupport.web.errors import JSONResponse, json_error
@@ -45,11 +46,12 @@ async def phone_audit(request: Request) -> JSONResponse:
         person = await api_person(request)
         q = request.query_params
         staff = q.get("staff_id")
-        if staff is not None and not staff.isdigit():
-            raise BadRequestError("staff_id is a user id.")
+        staff_id = parse_id(staff) if staff else None
+        if staff and staff_id is None:
+            raise BadRequestError("staff_id is a user id (a whole number).")
         since: datetime | None = parse_instant(q.get("since"), "since")
         entries = await services(request).phone.audit_log(
-            person, email=q.get("email"), staff_id=int(staff) if staff else None, action=q.get("action"),
+            person, email=q.get("email"), staff_id=staff_id, action=q.get("action"),
             result=q.get("result"), since=since)
     except LivesupportError as exc:
         return json_error(exc)

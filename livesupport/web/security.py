@@ -6,13 +6,14 @@ import json
 import secrets
 from base64 import b64decode
 from typing import Any
-from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, TimestampSigner
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livesupport.domain.errors import ForbiddenError, UnauthorizedError
+from livesupport.domain.numbers import same_secret
+from livesupport.domain.paths import safe_path
 from livesupport.domain.people import Person
 from livesupport.web.services import services
 
@@ -27,21 +28,27 @@ HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class SecurityHeaders:
-    """Adds the security headers to every HTTP response."""
+def security_headers(hsts: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every HTTP response carries (HSTS only behind HTTPS)."""
+    return [*HEADERS, HSTS] if hsts else list(HEADERS)
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP response (it sits outermost, so error answers get them too)."""
+
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
+        self.app, self.headers = app, security_headers(hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        await self.app(scope, receive, with_headers(send, HEADERS))
+        await self.app(scope, receive, with_headers(send, self.headers))
 
 
 def with_headers(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
@@ -120,7 +127,7 @@ def csrf_token(conn: HTTPConnection) -> str:
 
 def csrf_ok(conn: HTTPConnection, given: Any) -> bool:
     expected = conn.session.get("csrf")
-    return isinstance(given, str) and isinstance(expected, str) and secrets.compare_digest(given, expected)
+    return same_secret(given, expected)
 
 
 def own_origin(conn: HTTPConnection) -> str:
@@ -136,9 +143,6 @@ def origin_allowed(conn: HTTPConnection, allowed: tuple[str, ...]) -> bool:
     return origin in allowed if allowed else origin == own_origin(conn)
 
 
-def safe_next(target: str | None) -> str:
+def safe_next(target: object) -> str:
     """Only local paths: never redirect a login to another site."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/tickets"
-    parts = urlsplit(target)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    return safe_path(target, "/tickets")

@@ -7,12 +7,14 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from livesupport.domain.people import Person, Role
 from livesupport.store.models import Organisation
+from livesupport.web.errors import JSONResponse, error_body
 from livesupport.web.security import csrf_token, person_from_session
 from livesupport.web.services import services
 
@@ -73,3 +75,27 @@ def not_found(request: Request, person: Person | None) -> Response:
     """What someone sees for a page that is not theirs: the same as for a page that does not exist."""
     return render(request, "not_found.html", person, 404, title="Not found",
                   message="There is no such page, or it is not yours to see.")
+
+
+#: What an HTTP error raised by the framework (no route, wrong method, an unreadable form) tells a person.
+HTTP_ERRORS = {
+    400: ("bad_request", "Bad request", "We could not read what was sent. Please go back and try again."),
+    404: ("not_found", "Not found", "There is no such page, or it is not yours to see."),
+    405: ("bad_request", "Not allowed", "That page does not take this kind of request."),
+    413: ("too_large", "Too large", "That is more than we accept in one request."),
+}
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's HTTPException (an unknown URL, a wrong method, a form it cannot parse) as a branded answer."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    code, title, words = HTTP_ERRORS.get(status, ("bad_request", "Something is wrong", HTTP_ERRORS[400][2]))
+    if status == 400 and isinstance(exc, HTTPException) and exc.detail:
+        words = f"We could not read what was sent: {exc.detail}"
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    if request.url.path.startswith("/api/"):
+        return JSONResponse(error_body(code, words), status_code=status, headers=headers)
+    person = await person_from_session(request) if status == 404 else None
+    response = render(request, "not_found.html", person, status, title=title, message=words)
+    response.headers.update(headers)
+    return response

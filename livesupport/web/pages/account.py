@@ -11,8 +11,10 @@ from starlette.routing import Route
 
 from livesupport.actions.mail import MAX_ATTEMPTS
 from livesupport.domain.errors import LivesupportError
+from livesupport.domain.numbers import require_id
 from livesupport.domain.people import Person, Role
 from livesupport.web.errors import STATUS
+from livesupport.web.limits import read_form
 from livesupport.web.pages import login_first, not_found, render
 from livesupport.web.pages.auth import EXPIRED_FORM, base_url
 from livesupport.web.pages.phone import pin_notice
@@ -55,7 +57,7 @@ async def account_form(request: Request) -> tuple[Person | None, Response | None
     person, redirect = await login_first(request)
     if person is None:
         return None, redirect, None
-    form = await request.form()
+    form = await read_form(request)
     if not csrf_ok(request, form.get("csrf")):
         return person, await account_with(request, person, 403, error=EXPIRED_FORM), form
     return person, None, form
@@ -150,13 +152,13 @@ async def app_keys(request: Request) -> Response:
         return not_found(request, person)
     if request.method == "GET":
         return await _app_keys(request, person)
-    form = await request.form()
+    form = await read_form(request)
     if not csrf_ok(request, form.get("csrf")):
         return await _app_keys(request, person, 403, error=EXPIRED_FORM)
     two_factor = services(request).two_factor
     try:
         if form.get("revoke"):
-            await two_factor.revoke_app_key(int(str(form.get("revoke"))))
+            await two_factor.revoke_app_key(require_id(form.get("revoke"), "application key"))
             return RedirectResponse("/admin/app-keys", status_code=303)
         key = await two_factor.create_app_key(person, form.get("name"))
     except (LivesupportError, ValueError) as exc:
@@ -183,7 +185,7 @@ async def contacts(request: Request) -> Response:
         return not_found(request, person)
     if request.method == "GET":
         return await _contacts(request, person)
-    form = await request.form()
+    form = await read_form(request)
     name, email = str(form.get("name", "")), str(form.get("email", ""))
     if not csrf_ok(request, form.get("csrf")):
         return await _contacts(request, person, 403, error=EXPIRED_FORM, name=name, email=email)

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from livesupport.domain.errors import LivesupportError, UnauthorizedError
 from livesupport.domain.people import Person
 from livesupport.web.errors import STATUS
+from livesupport.web.limits import read_form
 from livesupport.web.pages import render
 from livesupport.web.security import (
     client_address,
@@ -60,7 +61,7 @@ async def _second_step(request: Request, person: Person, target: str) -> Respons
 
 
 async def login(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     email = str(form.get("email", ""))
     target = safe_next(str(form.get("next", "")))
     if not csrf_ok(request, form.get("csrf")):
@@ -91,7 +92,7 @@ async def code_page(request: Request) -> Response:
 
 
 async def code_submit(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     pending = _pending(request)
     if pending is None:
         return render(request, "login.html", None, 401, title="Log in", email="", next="/tickets",
@@ -116,7 +117,7 @@ async def link_page(request: Request) -> Response:
 
 
 async def link_request(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     email = str(form.get("email", ""))
     if not csrf_ok(request, form.get("csrf")):
         return render(request, "login_link.html", None, 403, title="Sign in with a link", error=EXPIRED_FORM,
@@ -137,7 +138,7 @@ async def link_landing(request: Request) -> Response:
 
 
 async def link_use(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     token = request.path_params["token"]
     if not csrf_ok(request, form.get("csrf")):
         return render(request, "login_link_open.html", None, 403, title="Sign in", token=token, error=EXPIRED_FORM)
@@ -150,7 +151,7 @@ async def link_use(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     sid = session_token(request)
     if csrf_ok(request, form.get("csrf")):
         if sid:

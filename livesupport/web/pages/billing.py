@@ -18,9 +18,11 @@ from livesupport.domain.errors import (
     LivesupportError,
     NotFoundError,
 )
+from livesupport.domain.numbers import parse_id
 from livesupport.domain.people import Person, Role
 from livesupport.domain.tickets import parse_instant
 from livesupport.web.errors import STATUS
+from livesupport.web.limits import read_form
 from livesupport.web.pages import login_first, not_found, render
 from livesupport.web.pages.auth import EXPIRED_FORM
 from livesupport.web.security import csrf_ok, person_from_session
@@ -223,10 +225,9 @@ async def record_payment(request: Request) -> Response:
     if person is None:
         return redirect  # type: ignore[return-value]
     org_id = request.path_params["org_id"]
-    form = await request.form()
+    form = await read_form(request)
     typed = str(form.get("amount", ""))[:100]
-    invoice_raw = str(form.get("invoice", ""))
-    invoice_id = int(invoice_raw) if invoice_raw.isdigit() and len(invoice_raw) < 11 else None
+    invoice_id = parse_id(form.get("invoice"))
     kept = {"pay_invoice": invoice_id, "pay_amount": typed}
     if not csrf_ok(request, form.get("csrf")):
         return await _org(request, person, org_id, 403, pay_error=EXPIRED_FORM, **kept)
@@ -259,7 +260,7 @@ async def add_service(request: Request) -> Response:
     if person is None:
         return redirect  # type: ignore[return-value]
     org_id = request.path_params["org_id"]
-    form = await request.form()
+    form = await read_form(request)
     kept = {"service_name": str(form.get("name", ""))[:300], "service_price": str(form.get("price", ""))[:100]}
     if not csrf_ok(request, form.get("csrf")):
         return await _org(request, person, org_id, 403, service_error=EXPIRED_FORM, **kept)
@@ -336,7 +337,7 @@ async def cancel_service(request: Request) -> Response:
         return redirect  # type: ignore[return-value]
     svc = services(request)
     service_id = request.path_params["service_id"]
-    form = await request.form()
+    form = await read_form(request)
     waive = may_waive(person) and form.get("waive") == "1"
     context: dict[str, Any] = {"title": "Cancel a service", "staff": may_waive(person), "waive": waive,
                                "at_words": None, "at": "", "done": True, "error": None, "service": None,

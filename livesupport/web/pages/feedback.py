@@ -9,6 +9,7 @@ from starlette.routing import Route
 from livesupport.domain.errors import ForbiddenError, LivesupportError
 from livesupport.domain.feedback import clean_page
 from livesupport.web.errors import STATUS
+from livesupport.web.limits import read_form
 from livesupport.web.pages import render
 from livesupport.web.security import client_address, csrf_ok, person_from_session
 from livesupport.web.services import services
@@ -23,7 +24,7 @@ async def feedback_page(request: Request) -> Response:
 
 async def leave_feedback(request: Request) -> Response:
     person = await person_from_session(request)
-    form = await request.form()
+    form = await read_form(request)
     page, body = clean_page(form.get("page")), str(form.get("body", ""))
     try:
         if not csrf_ok(request, form.get("csrf")):

@@ -13,8 +13,10 @@ from starlette.routing import Route
 
 from livesupport.domain import phone as rules
 from livesupport.domain.errors import LivesupportError, NotFoundError, RateLimitedError
+from livesupport.domain.numbers import parse_id
 from livesupport.domain.people import Person, Role
 from livesupport.web.errors import STATUS
+from livesupport.web.limits import read_form
 from livesupport.web.pages import login_first, not_found, render
 from livesupport.web.pages.auth import EXPIRED_FORM, base_url
 from livesupport.web.security import client_address, csrf_ok
@@ -36,7 +38,7 @@ WITH_TEXT = {"open_ticket": "What does the caller need?", "request_change": "Whi
 RESULTS = {"ok": "Done", "no_match": "No match", "locked": "Locked", "refused": "Refused"}
 ACTION_WORDS = {"verify": "PIN check", **{a.name: a.label for a in rules.ACTIONS.values()}}
 LINK_GONE = "This link has expired or was already used. Ask for a new one: it takes a minute."
-TICKET = re.compile(r"^Ticket #(\d+) opened")
+TICKET = re.compile(r"^Ticket #([0-9]{1,10}) opened")
 
 
 def _may_audit(person: Person) -> bool:
@@ -56,7 +58,7 @@ async def new_pin(request: Request) -> Response:
     person, redirect = await login_first(request)
     if person is None:
         return redirect  # type: ignore[return-value]
-    form = await request.form()
+    form = await read_form(request)
     target = "/tickets" if form.get("next") == "/tickets" else "/account"  # the two pages with the PIN card
     if not csrf_ok(request, form.get("csrf")):
         return RedirectResponse(f"{target}?pin=expired#support-pin", status_code=303)
@@ -108,8 +110,7 @@ async def _staff(request: Request) -> tuple[Person | None, Response | None]:
 
 
 def _verification_id(raw: object) -> int:
-    text = str(raw or "")
-    return int(text) if text.isdigit() and len(text) < 12 else 0
+    return parse_id(raw) or 0
 
 
 async def console(request: Request) -> Response:
@@ -126,7 +127,7 @@ async def console(request: Request) -> Response:
     flash = request.session.pop("phone_done", None)
     done = flash.get("text") if isinstance(flash, dict) and flash.get("v") == vid else None
     found = TICKET.match(done or "")
-    return await _console(request, staff, state, done=done, done_ticket=int(found[1]) if found else None,
+    return await _console(request, staff, state, done=done, done_ticket=parse_id(found[1]) if found else None,
                           email=state["contact"]["email"])
 
 
@@ -134,7 +135,7 @@ async def verify(request: Request) -> Response:
     staff, refused = await _staff(request)
     if staff is None:
         return refused  # type: ignore[return-value]
-    form = await request.form()
+    form = await read_form(request)
     email = str(form.get("email", ""))[:320]
     if not csrf_ok(request, form.get("csrf")):
         return await _console(request, staff, None, 403, error=EXPIRED_FORM, email=email)
@@ -156,7 +157,7 @@ async def act(request: Request) -> Response:
     staff, refused = await _staff(request)
     if staff is None:
         return refused  # type: ignore[return-value]
-    form = await request.form()
+    form = await read_form(request)
     vid, action, text = _verification_id(form.get("v")), str(form.get("action", "")), str(form.get("text", ""))
     phone = services(request).phone
     try:
@@ -206,7 +207,7 @@ async def pin_page(request: Request) -> Response:
 
 
 async def pin_request(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     email = str(form.get("email", ""))[:320]
     if not csrf_ok(request, form.get("csrf")):
         return render(request, "pin_request.html", None, 403, title="A new support PIN", sent=False,
@@ -227,7 +228,7 @@ async def pin_link(request: Request) -> Response:
 
 
 async def pin_set(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     token = request.path_params["token"]
     if not csrf_ok(request, form.get("csrf")):
         return render(request, "pin_set.html", None, 403, title="Set a new support PIN", token=token, pin=None,

@@ -10,11 +10,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from livesupport.domain.errors import ForbiddenError, LivesupportError
+from livesupport.domain.numbers import parse_id
 from livesupport.domain.people import Person, Role
 from livesupport.domain.tickets import Status
 from livesupport.store import huddle as huddle_store
 from livesupport.store.models import Organisation
 from livesupport.web.errors import STATUS
+from livesupport.web.limits import read_form
 from livesupport.web.pages import login_first, render
 from livesupport.web.pages.phone import pin_notice
 from livesupport.web.security import csrf_ok
@@ -83,10 +85,9 @@ async def new_ticket(request: Request) -> Response:
     if redirect:
         return redirect
     assert person is not None
-    form = await request.form()
+    form = await read_form(request)
     subject, body, priority = (str(form.get(k, "")) for k in ("subject", "body", "priority"))
-    raw_org = str(form.get("org_id", ""))
-    org_id = int(raw_org) if raw_org.isdigit() else None
+    org_id = parse_id(form.get("org_id"))
     try:
         if not csrf_ok(request, form.get("csrf")):
             raise ForbiddenError("This form expired. Please send it again.")

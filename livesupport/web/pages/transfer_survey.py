@@ -15,7 +15,9 @@ from starlette.routing import Route
 from livesupport.actions.transfer_survey import Draft, DraftGoneError
 from livesupport.domain import transfers as rules
 from livesupport.domain.errors import LivesupportError
+from livesupport.domain.numbers import parse_int
 from livesupport.web.errors import STATUS
+from livesupport.web.limits import read_form
 from livesupport.web.pages import render
 from livesupport.web.pages.auth import EXPIRED_FORM, base_url
 from livesupport.web.security import client_address, csrf_ok, person_from_session
@@ -63,7 +65,7 @@ async def survey(request: Request) -> Response:
 
 
 async def survey_post(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     svc = services(request)
     draft = await _draft(request)
     if not csrf_ok(request, form.get("csrf")):
@@ -72,13 +74,13 @@ async def survey_post(request: Request) -> Response:
         draft = await svc.survey.start(await person_from_session(request))
         request.session[SESSION_KEY] = draft.token
     move = str(form.get("move", "next"))
-    step_text = str(form.get("step", ""))
-    step = int(step_text) if step_text.isdigit() and len(step_text) < 3 else 0
+    step = parse_int(form.get("step"), 0, 99) or 0
     fields: dict[str, Any] = {k: v for k, v in form.items() if k not in ("csrf", "move", "step", "services")}
     fields["services"] = form.getlist("services")
     try:
-        if move.startswith("goto:") and move[5:].isdigit():
-            await svc.survey.goto(draft, int(move[5:]))
+        goto = parse_int(move[5:], 1, 99) if move.startswith("goto:") else None
+        if goto is not None:
+            await svc.survey.goto(draft, goto)
             return RedirectResponse("/transfer", status_code=303)
         if move == "submit":
             transfer_id, errors, _ = await svc.survey.submit(draft, client_address(request), base_url(request))
@@ -115,7 +117,7 @@ async def resume(request: Request) -> Response:
 
 
 async def start_over(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     if csrf_ok(request, form.get("csrf")):
         request.session.pop(SESSION_KEY, None)
     return RedirectResponse("/transfer", status_code=303)

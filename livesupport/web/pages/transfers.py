@@ -17,6 +17,7 @@ from livesupport.actions.transfers import LinkExpiredError, Visitor, may_act
 from livesupport.domain.errors import ForbiddenError, LivesupportError
 from livesupport.domain.people import Person
 from livesupport.web.errors import STATUS, JSONResponse, json_error
+from livesupport.web.limits import read_form
 from livesupport.web.pages import login_first, not_found, render
 from livesupport.web.pages.auth import EXPIRED_FORM
 from livesupport.web.security import api_person, client_address, csrf_ok
@@ -80,7 +81,7 @@ async def party_act(request: Request) -> Response:
     if isinstance(visitor, Response):
         return visitor
     action = request.path_params["action"]
-    form = await request.form()
+    form = await read_form(request)
     kept = {k: str(v)[:2000] for k, v in form.items() if k != "csrf"}
     if action not in PARTY_ACTIONS:
         return not_found(request, None)
@@ -110,7 +111,7 @@ async def party_act(request: Request) -> Response:
 
 async def party_relink(request: Request) -> Response:
     """An expired link's owner asks for a fresh one, sent to the address on file (never to one typed here)."""
-    form = await request.form()
+    form = await read_form(request)
     svc = services(request)
     token, transfer_id = request.path_params["token"], request.path_params["id"]
     if not csrf_ok(request, form.get("csrf")):
@@ -180,7 +181,7 @@ async def staff_act(request: Request) -> Response:
     if person is None:
         return redirect  # type: ignore[return-value]
     action = request.path_params["action"]
-    form = await request.form()
+    form = await read_form(request)
     kept = {k: str(v)[:2000] for k, v in form.items() if k != "csrf"}
     if action not in STAFF_ACTIONS:
         return not_found(request, person)
