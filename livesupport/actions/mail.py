@@ -144,7 +144,7 @@ class Mailer:
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
             log.warning("could not deliver mail %d to %s: %s", mail.id, mail.to_addr, exc)
-            return str(exc) or type(exc).__name__, isinstance(exc, (OSError, *SERVER_TROUBLE))
+            return smtp_error_text(exc), isinstance(exc, (OSError, *SERVER_TROUBLE))
         log.info("mail %d delivered to %s", mail.id, mail.to_addr)
         return None, False
 
@@ -158,3 +158,13 @@ class Mailer:
                 await asyncio.wait_for(asyncio.shield(task), 10)
             except Exception:  # noqa: BLE001
                 task.cancel()
+
+
+def smtp_error_text(exc: BaseException) -> str:
+    """What the SMTP server said, as a person reads it ("554 5.7.1 Relay denied"), not a Python tuple."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return "; ".join(smtp_error_text(each) for each in exc.recipients) or "every recipient was refused"
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        who = f"{exc.recipient}: " if isinstance(exc, aiosmtplib.SMTPRecipientRefused) else ""
+        return f"{who}{exc.code} {exc.message}".strip()
+    return str(exc) or type(exc).__name__
