@@ -20,6 +20,7 @@ from livesupport.domain.errors import (
     TooLargeError,
 )
 from livesupport.domain.people import Person, Role
+from livesupport.realtime.access import AccessChange
 from livesupport.store.database import Database
 from livesupport.store.models import Organisation, User
 
@@ -79,6 +80,8 @@ class Contacts:
                 raise NotFoundError("There is no such contact in your organisation.")
             user.disabled_at = self.clock.now()
         await self.accounts.end_all_sessions(user_id)
+        if self.accounts.hub is not None:  # sockets opened before, on every process, close too (4401)
+            await self.accounts.hub.access_changed(AccessChange.of(users=[user_id]))
 
     @staticmethod
     def view(user: User) -> dict[str, Any]:

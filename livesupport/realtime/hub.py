@@ -15,76 +15,25 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from livesupport import metrics
 from livesupport.domain.people import Person
+from livesupport.realtime.access import AccessChange
 from livesupport.realtime.brokers.base import Broker, BrokerError
 from livesupport.realtime.frames import encode
 from livesupport.realtime.outbox import Outbox
 from livesupport.realtime.presence import Member
+from livesupport.realtime.topics import Ev, History, PresenceStore, Sub, Topic
+
+__all__ = ["Ev", "History", "Hub", "PresenceStore", "new_origin"]
 
 log = logging.getLogger("livesupport.hub")
 
 PRESENCE_DEBOUNCE = 0.05
-CONTROL = "ctl"  # the channel every process listens on for revoked sessions
+CONTROL = "ctl"  # the channel every process listens on for revoked sessions and changed access
 LISTS = "lists"  # "these tickets changed": for the live lists and counters of every process
 LISTS_DEBOUNCE = 0.2
-
-
-@dataclass(slots=True, frozen=True)
-class Ev:
-    """A durable event ready to send: encoded once, shared by every recipient."""
-
-    seq: int
-    internal: bool
-    text: str
-    sent: float = 0.0  # wall-clock time of the commit's publication, for the delivery histogram
-    client_text: str | None = None  # what clients get instead of `text`, when it has staff-only details
-
-    def text_for(self, person: Person) -> str:
-        return self.text if self.client_text is None or person.is_staff else self.client_text
-
-
-class History(Protocol):
-    async def latest(self, ticket_id: int) -> int: ...
-
-    async def fetch(self, ticket_id: int, after: int, upto: int | None) -> list[Ev]: ...
-
-
-class PresenceStore(Protocol):
-    async def put(self, topic: str, local: dict[int, Member]) -> None: ...
-
-    async def get(self, topic: str, local: dict[int, Member]) -> list[Member]: ...
-
-
-@dataclass(slots=True, eq=False)
-class Sub:
-    person: Person
-    state: str = "viewing"
-    cursor: int = 0
-    pending: list[Ev] | None = field(default_factory=list)
-
-
-class Topic:
-    __slots__ = ("name", "ticket_id", "channel", "subs", "last_seq", "held", "filling", "refill", "joining",
-                 "ready", "local_view", "members", "presence_timer")
-
-    def __init__(self, name: str, ticket_id: int) -> None:
-        self.name = name
-        self.ticket_id = ticket_id
-        self.channel = "t:" + name
-        self.subs: dict[Outbox, Sub] = {}
-        self.last_seq: int | None = None
-        self.held: dict[int, Ev] = {}
-        self.filling = False
-        self.refill = False  # a resync asked for a fetch while one was already running
-        self.joining = 0
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.local_view: dict[int, Member] | None = None
-        self.members: list[Member] | None = None
-        self.presence_timer: asyncio.TimerHandle | None = None
 
 
 def _has_channel(feed: str) -> bool:
@@ -113,12 +62,16 @@ class Hub:
         # What goes to the other processes, in order; one task sends it in pipelined batches.
         self._outgoing: deque[tuple[str, bytes, int]] = deque()
         self._outgoing_ready = asyncio.Event()
+        self._idle = asyncio.Event()  # nothing waits to be sent
+        self._idle.set()
         # Topics without a seq (queue, org:<id>, user:<id>) and who listens to them here.
         self.feeds: dict[str, dict[Outbox, Person]] = {}
         # Tickets changed since the last "lists" notice, and who turns notices into list updates.
         self._changed: set[int] = set()
         self._changed_timer: asyncio.TimerHandle | None = None
         self.on_lists_changed: Callable[[list[int] | None], Awaitable[None]] | None = None
+        # Who re-checks the sockets an access change touches (the web tier, which knows the rules of each topic).
+        self.on_access_changed: Callable[[AccessChange], Awaitable[None]] | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -160,6 +113,30 @@ class Hub:
     def _close_credential(self, credential: str) -> None:
         for box in self.by_credential.get(credential, ()):
             box.close(4401, "Your session has ended; log in again.")
+
+    async def access_changed(self, change: AccessChange) -> None:
+        """Called by actions after the commit: what these people may see changed; every process re-checks."""
+        if change:
+            self._access(change)
+            self._publish(CONTROL, b"A", change.encode())
+
+    def _access(self, change: AccessChange) -> None:
+        if self.on_access_changed is not None:
+            self._spawn(self.on_access_changed(change))
+
+    def boxes(self) -> list[Outbox]:
+        """Every socket of this process."""
+        return [box for boxes in self.by_credential.values() for box in boxes]
+
+    def swap_person(self, box: Outbox, person: Person) -> None:
+        """This socket's person changed (role, tier, organisation): the fan-out filters for who they are now."""
+        box.person = person
+        for name in box.topics:
+            topic = self.topics.get(name)
+            if topic is not None and (sub := topic.subs.get(box)) is not None:
+                sub.person = person
+            elif (subs := self.feeds.get(name)) is not None and box in subs:
+                subs[box] = person
 
     # -- joining and leaving -------------------------------------------------------
 
@@ -511,6 +488,7 @@ class Hub:
     def _publish(self, channel: str, kind: bytes, body: bytes, seq: int = 0) -> None:
         """Queue a message for the other processes; `seq` marks an event whose loss must be announced later."""
         self._outgoing.append((channel, kind + b"|" + self._origin_b + b"|" + body, seq))
+        self._idle.clear()
         self._outgoing_ready.set()
 
     async def _send_outgoing(self) -> None:
@@ -529,6 +507,11 @@ class Hub:
                     for channel, _, seq in batch:
                         if seq:
                             self._unsent[channel] = max(seq, self._unsent.get(channel, 0))
+            self._idle.set()
+
+    async def flush(self) -> None:
+        """Wait until what was queued for the other processes has been handed to the broker (a short-lived CLI)."""
+        await self._idle.wait()
 
     def _on_broker_message(self, channel: str, data: bytes) -> None:
         kind, origin, rest = data.split(b"|", 2)
@@ -537,6 +520,8 @@ class Hub:
         if channel == CONTROL:
             if kind == b"R":
                 self._close_credential(rest.decode())
+            elif kind == b"A":
+                self._access(AccessChange.decode(rest))
             return
         if channel == LISTS:
             self._lists_changed([int(i) for i in rest.split(b",") if i])

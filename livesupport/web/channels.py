@@ -129,7 +129,7 @@ class Channel:
     """One connection's conversation: every frame is answered or refused, never fatal."""
 
     def __init__(self, svc: Services, box: Outbox) -> None:
-        self.svc, self.box, self.person = svc, box, box.person
+        self.svc, self.box = svc, box
         self.bad: list[float] = []
         self.rate, self.burst = svc.settings.ws_rate, svc.settings.ws_burst  # frames per second, and a burst
         self.tokens, self.stamp, self.limited = self.burst, time.monotonic(), 0
@@ -142,6 +142,11 @@ class Channel:
             "activity": self.activity, "status": self.status, "ping": self.ping,
             "task": self.task, "assign": self.assign, "invite": self.invite, "pin": self.pin, "seen": self.seen,
         }
+
+    @property
+    def person(self) -> Person:
+        """Who this socket speaks for now: an access change may swap it (role, tier, organisation)."""
+        return self.box.person
 
     async def read(self, receive: Receive) -> None:
         while True:
