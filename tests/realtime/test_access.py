@@ -177,3 +177,65 @@ async def test_partner_who_signs_the_waiver_leaves_the_clients_topics(
         refused = await fresh.request({"type": "chat", "topic": topic, "body": "still ours?"})
         assert refused["ok"] is False and refused["error"]["code"] == "forbidden"
         assert (await fresh.join(topic))["error"]["code"] == "forbidden"
+
+
+async def test_contact_removed_by_their_domain_administrator_is_closed_4401(pair: tuple[Server, Server]) -> None:
+    from tests.utils import csrf_of, signed_in
+
+    a, b = pair
+    d: Deployment = a.deployment  # type: ignore[attr-defined]
+    org = f"Bakery {secrets.token_hex(3)}"
+    boss = await new_account(d, "domain_admin", org=org)
+    contact = await new_account(d, "client", org=org)
+    tid = await open_ticket_as(a, contact["email"], "Till offline")
+    async with socket_of(a, contact["email"]) as sock:
+        await sock.join(f"ticket:{tid}")
+        async with signed_in(b, boss["email"]) as http:
+            page = await http.get("/org/contacts")
+            r = await http.post("/org/contacts", data={"remove": str(contact["id"]), "csrf": csrf_of(page.text)})
+            assert r.status_code == 303, r.text
+        assert await closed_with(sock, timeout=2) == 4401
+    assert (await token_of(a, contact["email"])).status_code == 401
+
+
+async def test_ticket_moved_to_another_organisation_leaves_the_old_ones_sockets(pair: tuple[Server, Server]) -> None:
+    import httpx
+
+    a, b = pair
+    d: Deployment = a.deployment  # type: ignore[attr-defined]
+    tag = secrets.token_hex(3)
+    old = await new_account(d, "client", org=f"Old Owner {tag}")
+    new = await new_account(d, "client", org=f"New Owner {tag}")
+    senior = await new_account(d, "staff", tier=3)
+    junior = await new_account(d, "staff", tier=2)
+    tid = await open_ticket_as(a, old["email"], "Filed under the wrong company")
+    topic = f"ticket:{tid}"
+
+    async def move(email: str, org_id: object) -> httpx.Response:
+        token = (await token_of(b, email)).json()["token"]
+        async with httpx.AsyncClient(base_url=b.url, timeout=20) as http:
+            return await http.post(f"/api/tickets/{tid}/move", json={"org_id": org_id},
+                                   headers={"Authorization": f"Bearer {token}"})
+
+    async with socket_of(a, old["email"]) as sock, socket_of(a, new["email"]) as newcomer, \
+            socket_of(a, senior["email"]) as staff:
+        assert (await sock.join(topic))["type"] == "joined"
+        assert (await sock.join(f"org:{old['org_id']}"))["type"] == "joined"
+        assert (await newcomer.join(topic))["error"]["code"] == "forbidden"
+        await staff.join(topic)
+
+        refused = await move(junior["email"], new["org_id"])
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+        assert (await move(senior["email"], "x")).status_code == 400
+        assert (await move(senior["email"], 999_999)).status_code == 404
+        moved = await move(senior["email"], new["org_id"])
+        assert moved.status_code == 200, moved.text
+
+        await sock.expect(left(topic), timeout=1.5)
+        event = await staff.expect(type="event", seq=moved.json()["seq"])
+        assert event["kind"] == "moved" and event["data"]["to"]["id"] == new["org_id"]
+        assert moved.json()["seq"] not in seqs_of(sock.inbox, topic)  # staff-only: never reached the client
+        chat = await sock.request({"type": "chat", "topic": topic, "body": "is it still ours?"})
+        assert chat["ok"] is False and chat["error"]["code"] == "forbidden"
+        assert (await newcomer.join(topic))["type"] == "joined"  # the new organisation's people gain it
+        assert (await move(senior["email"], new["org_id"])).status_code == 409
