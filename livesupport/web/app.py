@@ -58,6 +58,7 @@ from livesupport.web.pages import (
     phone,
     tickets,
     transfer_survey,
+    users,
 )
 from livesupport.web.pages import transfers as transfer_pages
 from livesupport.web.security import SESSION_COOKIE, SecurityHeaders, read_session
@@ -135,6 +136,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
     routes = [
         *auth.routes,
         *account.routes,
+        *users.routes,
         *notifications.routes,
         *tickets.routes,
         *feedback.routes,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -26,7 +27,15 @@ from tests.realtime.access_helpers import (
     socket_of,
     token_of,
 )
-from tests.utils import Server, run_server
+from tests.utils import Server, csrf_of, run_server, signed_in
+from tests.web.transfer_helpers import (
+    answers,
+    file_transfer,
+    link_for,
+    party_post,
+    visitor,
+    waiver_hash,
+)
 
 
 @pytest.fixture(scope="module")
@@ -136,9 +145,6 @@ async def test_disabled_account_is_closed_4401_everywhere_and_cannot_sign_in(
 
 async def test_partner_who_signs_the_waiver_leaves_the_clients_topics(
         pair: tuple[Server, Server], redis_url: tuple[str, str]) -> None:
-    from tests.web.transfer_helpers import answers, file_transfer, link_for, party_post, visitor, waiver_hash
-    from tests.utils import csrf_of, signed_in
-
     a, b = pair
     d: Deployment = a.deployment  # type: ignore[attr-defined]
     tag = secrets.token_hex(3)
@@ -180,8 +186,6 @@ async def test_partner_who_signs_the_waiver_leaves_the_clients_topics(
 
 
 async def test_contact_removed_by_their_domain_administrator_is_closed_4401(pair: tuple[Server, Server]) -> None:
-    from tests.utils import csrf_of, signed_in
-
     a, b = pair
     d: Deployment = a.deployment  # type: ignore[attr-defined]
     org = f"Bakery {secrets.token_hex(3)}"
@@ -199,8 +203,6 @@ async def test_contact_removed_by_their_domain_administrator_is_closed_4401(pair
 
 
 async def test_ticket_moved_to_another_organisation_leaves_the_old_ones_sockets(pair: tuple[Server, Server]) -> None:
-    import httpx
-
     a, b = pair
     d: Deployment = a.deployment  # type: ignore[attr-defined]
     tag = secrets.token_hex(3)
