@@ -110,7 +110,9 @@ class Administration:
             user.role, user.tier = new_role.value, new_tier if new_role is Role.STAFF else None
             user.org_id = org_id if new_role in ORG_ROLES or org not in (None, "") else None
             after = (user.role, user.tier, user.org_id)
-            self._audit(s, actor, user, "set", f"role, tier, organisation: {before} -> {after}")
+            changed = [f"{what}: {old} -> {new}" for what, old, new in zip(("role", "tier", "organisation id"),
+                                                                          before, after, strict=True) if old != new]
+            self._audit(s, actor, user, "set", "; ".join(changed) or "nothing changed")
             person = people.person_of(user)
         if self.hub is not None and before != after:
             await self.hub.access_changed(AccessChange.of(users=[person.id]))
