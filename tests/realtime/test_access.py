@@ -74,9 +74,9 @@ async def test_staff_made_client_leaves_other_tickets_and_the_queue_at_once(
 
         await livesupport(d, redis_url, "user", "set", "--email", mover["email"], "--role", "client",
                           "--org", f"Home {tag}")
-        gone = await sock.expect(left(topic), timeout=1.5)  # within a second or so, from another process
+        gone = await sock.expect(left(topic), timeout=3)  # within a second (3 s of slack for a loaded test machine), from another process
         assert gone["reason"] == "access_changed" and gone["message"]
-        await sock.expect(left("queue"), timeout=1.5)
+        await sock.expect(left("queue"), timeout=3)
 
         sent = await author.request({"type": "chat", "topic": topic, "body": "after the change"})
         assert sent["ok"] is True
@@ -127,7 +127,7 @@ async def test_disabled_account_is_closed_4401_everywhere_and_cannot_sign_in(
         await sock.join(f"ticket:{tid}")
         out = await livesupport(d, redis_url, "user", "disable", "--email", client["email"])
         assert "disabled" in out
-        assert await closed_with(sock, timeout=2) == 4401
+        assert await closed_with(sock, timeout=5) == 4401
     for srv in (a, b):
         assert (await token_of(srv, client["email"])).status_code == 401
 
@@ -173,9 +173,9 @@ async def test_partner_who_signs_the_waiver_leaves_the_clients_topics(
                 "waiver_sha256": waiver_hash(page.text)})
             assert r.status_code == 303, r.text[-1000:]
 
-        await sock.expect(left(topic), timeout=1.5)
-        await sock.expect(left(counters), timeout=1.5)
-        assert await closed_with(sock, timeout=2) == 4403  # nothing left on it
+        await sock.expect(left(topic), timeout=3)
+        await sock.expect(left(counters), timeout=3)
+        assert await closed_with(sock, timeout=5) == 4403  # nothing left on it
         sent = await author.request({"type": "chat", "topic": topic, "body": "after the waiver"})
         assert sent["ok"] is True
         assert sent["seq"] not in seqs_of(sock.inbox, topic)
@@ -198,7 +198,7 @@ async def test_contact_removed_by_their_domain_administrator_is_closed_4401(pair
             page = await http.get("/org/contacts")
             r = await http.post("/org/contacts", data={"remove": str(contact["id"]), "csrf": csrf_of(page.text)})
             assert r.status_code == 303, r.text
-        assert await closed_with(sock, timeout=2) == 4401
+        assert await closed_with(sock, timeout=5) == 4401
     assert (await token_of(a, contact["email"])).status_code == 401
 
 
@@ -233,7 +233,7 @@ async def test_ticket_moved_to_another_organisation_leaves_the_old_ones_sockets(
         moved = await move(senior["email"], new["org_id"])
         assert moved.status_code == 200, moved.text
 
-        await sock.expect(left(topic), timeout=1.5)
+        await sock.expect(left(topic), timeout=3)
         event = await staff.expect(type="event", seq=moved.json()["seq"])
         assert event["kind"] == "moved" and event["data"]["to"]["id"] == new["org_id"]
         assert moved.json()["seq"] not in seqs_of(sock.inbox, topic)  # staff-only: never reached the client
