@@ -143,8 +143,46 @@ async def test_disabled_account_is_closed_4401_everywhere_and_cannot_sign_in(
     assert (await token_of(a, client["email"])).status_code == 201
 
 
-async def test_partner_who_signs_the_waiver_leaves_the_clients_topics(
-        pair: tuple[Server, Server], redis_url: tuple[str, str]) -> None:
+async def filed_by(d: Deployment, b: Server, client: dict, partner: dict, tag: str) -> tuple[int, dict]:
+    """The client files a transfer away from their partner (signed in, so it is tied to their organisation) and
+    confirms it: the partner's and the new provider's steps are open."""
+    given = answers(tag)
+    given[3] = {**given[3], "partner_org_id": str(partner["org_id"])}
+    async with signed_in(b, client["email"]) as http:
+        transfer = await file_transfer(http, given)
+    async with visitor(b.url) as requester:
+        _, token = await link_for(d, given[1]["contact_email"])
+        assert (await party_post(requester, transfer, token, "confirm")).status_code == 200
+    return transfer, given
+
+
+async def sign_waiver(d: Deployment, b: Server, transfer: int, given: dict) -> None:
+    _, partner_token = await link_for(d, given[3]["partner_email"])
+    async with visitor(b.url) as signer:
+        page = await signer.get(f"/transfer/{transfer}/p/{partner_token}")
+        r = await signer.post(f"/transfer/{transfer}/p/{partner_token}/sign", data={
+            "csrf": csrf_of(page.text), "full_name": "Pat Old", "consent": "yes",
+            "waiver_sha256": waiver_hash(page.text)})
+        assert r.status_code == 303, r.text[-1000:]
+
+
+async def record_move(d: Deployment, b: Server, transfer: int, given: dict) -> None:
+    """The partner objects, the new provider accepts, and staff record the move: the client leaves the partner."""
+    _, partner_token = await link_for(d, given[3]["partner_email"])
+    _, provider_token = await link_for(d, given[4]["provider_email"])
+    async with visitor(b.url) as party:
+        r = await party_post(party, transfer, partner_token, "object", reason="We were never told.")
+        assert r.status_code == 200, r.text[-1000:]
+        assert (await party_post(party, transfer, provider_token, "accept")).status_code == 200
+    async with signed_in(b, d.users["engineer"]["email"]) as staff:
+        page = await staff.get(f"/transfers/{transfer}")
+        r = await staff.post(f"/transfers/{transfer}/move", data={"csrf": csrf_of(page.text), "note": ""})
+        assert r.status_code == 303, r.text[-1000:]
+
+
+@pytest.mark.parametrize("how", [sign_waiver, record_move], ids=["waiver", "move"])
+async def test_partner_removed_from_the_client_leaves_the_clients_topics(
+        pair: tuple[Server, Server], how) -> None:  # noqa: ANN001
     a, b = pair
     d: Deployment = a.deployment  # type: ignore[attr-defined]
     tag = secrets.token_hex(3)
@@ -157,26 +195,15 @@ async def test_partner_who_signs_the_waiver_leaves_the_clients_topics(
         assert (await sock.join(topic))["type"] == "joined"
         assert (await sock.join(counters))["type"] == "joined"
         await author.join(topic)
+        transfer, given = await filed_by(d, b, client, partner, tag)
+        before = await author.request({"type": "chat", "topic": topic, "body": "before the change"})
+        await sock.expect(type="event", seq=before["seq"])  # still the partner's client
 
-        given = answers(tag)
-        given[3] = {**given[3], "partner_org_id": str(partner["org_id"])}
-        async with signed_in(b, client["email"]) as http:
-            transfer = await file_transfer(http, given)
-        async with visitor(b.url) as requester:
-            _, token = await link_for(d, given[1]["contact_email"])
-            assert (await party_post(requester, transfer, token, "confirm")).status_code == 200
-        _, partner_token = await link_for(d, given[3]["partner_email"])
-        async with visitor(b.url) as signer:
-            page = await signer.get(f"/transfer/{transfer}/p/{partner_token}")
-            r = await signer.post(f"/transfer/{transfer}/p/{partner_token}/sign", data={
-                "csrf": csrf_of(page.text), "full_name": "Pat Old", "consent": "yes",
-                "waiver_sha256": waiver_hash(page.text)})
-            assert r.status_code == 303, r.text[-1000:]
-
+        await how(d, b, transfer, given)
         await sock.expect(left(topic), timeout=3)
         await sock.expect(left(counters), timeout=3)
         assert await closed_with(sock, timeout=5) == 4403  # nothing left on it
-        sent = await author.request({"type": "chat", "topic": topic, "body": "after the waiver"})
+        sent = await author.request({"type": "chat", "topic": topic, "body": "after the change"})
         assert sent["ok"] is True
         assert sent["seq"] not in seqs_of(sock.inbox, topic)
     async with socket_of(a, partner["email"]) as fresh:
@@ -241,3 +268,25 @@ async def test_ticket_moved_to_another_organisation_leaves_the_old_ones_sockets(
         assert chat["ok"] is False and chat["error"]["code"] == "forbidden"
         assert (await newcomer.join(topic))["type"] == "joined"  # the new organisation's people gain it
         assert (await move(senior["email"], new["org_id"])).status_code == 409
+
+
+async def test_a_lower_tier_applies_at_once_to_the_open_socket(
+        pair: tuple[Server, Server], redis_url: tuple[str, str]) -> None:
+    a, _ = pair
+    d: Deployment = a.deployment  # type: ignore[attr-defined]
+    client = await new_account(d, "client", org=f"Clinic {secrets.token_hex(3)}")
+    senior = await new_account(d, "staff", tier=3)
+    tid = await open_ticket_as(a, client["email"], "VPN drops")
+    topic = f"ticket:{tid}"
+    async with socket_of(a, senior["email"]) as sock:
+        await sock.join(topic)
+        note = await sock.request({"type": "chat", "topic": topic, "body": "guidance", "visibility": "internal"})
+        assert (await sock.request({"type": "pin", "topic": topic, "seq": note["seq"]}))["ok"] is True
+
+        await livesupport(d, redis_url, "user", "set", "--email", senior["email"], "--tier", "2")
+        await sock.expect(lambda f: f["type"] == "presence" and any(
+            m["id"] == senior["id"] and m.get("tier") == 2 for m in f["members"]), timeout=5)
+        refused = await sock.request({"type": "pin", "topic": topic, "seq": None})
+        assert refused["ok"] is False and refused["error"]["code"] == "forbidden"
+        kept = await sock.request({"type": "chat", "topic": topic, "body": "still staff", "visibility": "internal"})
+        assert kept["ok"] is True  # Level 2 is staff: the ticket and internal notes stay
