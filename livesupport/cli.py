@@ -97,12 +97,14 @@ def _announcing_hub(settings: config.Settings) -> Any:
     broker: Any = MemoryBroker()
     origin = new_origin()
     presence: MemoryPresence | RedisPresence = MemoryPresence()
+    connected = None
     if settings.redis_url:  # to tell the web processes (a suspension banner), and to see who is on a ticket
         from livesupport.realtime.brokers.redis import RedisBroker
 
         broker = RedisBroker(settings.redis_url, settings.redis_prefix, "worker")
         presence = RedisPresence(settings.redis_url, settings.redis_prefix, origin, settings.presence_ttl)
-    return Hub(broker, presence, _NoHistory(), origin), presence
+        connected = broker.connected
+    return Hub(broker, presence, _NoHistory(), origin), presence, connected
 
 
 async def _manage_user(settings: config.Settings, args: argparse.Namespace) -> None:
@@ -115,8 +117,14 @@ async def _manage_user(settings: config.Settings, args: argparse.Namespace) -> N
     from livesupport.store.database import Database
 
     db = Database(settings.database_url)
-    hub, presence = _announcing_hub(settings)
+    hub, presence, connected = _announcing_hub(settings)
     await hub.start()
+    if connected is not None:  # what is published before the link is up is lost: the servers would not hear it
+        try:
+            await asyncio.wait_for(connected.wait(), 10)
+        except TimeoutError:
+            print("livesupport: Redis is unreachable: the change is made and sessions end, but sockets already open "
+                  "on the servers are not told until they reconnect.", file=sys.stderr)
     actor = Actor(None, f"command line ({getpass.getuser()}@{socket.gethostname()})")
     try:
         admin = Administration(Accounts(db, SystemClock(), hub))
@@ -153,7 +161,7 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
         assert at is not None
         clock = FixedClock(at)
     db = Database(settings.database_url)
-    hub, presence = _announcing_hub(settings)
+    hub, presence, _ = _announcing_hub(settings)
     await hub.start()
     mailer = Mailer(db, clock, settings.mail_from, settings.smtp_url)
     billing = Billing(db, clock, settings.billing_policy(), mailer, hub)

@@ -144,7 +144,7 @@ class Huddle:
                                                   data=data, now=now, changes={"org_id": new.id})
             published = to_ev(ev)
         await self.hub.publish_event(ticket_id, published)
-        await self.hub.access_changed(AccessChange.of(tickets=[ticket_id], orgs=[old.id, new.id]))
+        await self.hub.access_changed(AccessChange.of(tickets=[ticket_id]))  # whoever has it open is asked again
         return published.seq
 
     def _notice(self, user_id: int, kind: str, ticket_id: int, subject: str, by: Person,

@@ -199,7 +199,7 @@ class Transfers:
                       f"{loaded.transfer.org_name}." + (" The partner no longer manages the account." if handed_over else ""))
             started = self._advance(s, loaded, now)
         if handed_over:  # the partner's open sockets lose this client at once
-            await self._access_changed(loaded.transfer.org_id, loaded.parties["current_partner"].org_id)
+            await self._partners_changed(loaded.parties["current_partner"].org_id)
         await self.news.after(visitor.transfer_id, started, f"{loaded.parties['current_partner'].org_name} signed the waiver")
 
     async def object_to(self, visitor: Visitor, reason: object) -> None:
@@ -261,7 +261,7 @@ class Transfers:
             loaded.transfer.escalated_at, loaded.transfer.escalation = None, ""
             started = self._advance(s, loaded, now)
         if len(set(partners)) > 1:  # the old partner's open sockets lose this client, the new one's may open it
-            await self._access_changed(loaded.transfer.org_id, *partners)
+            await self._partners_changed(*partners)
         await self.news.after(visitor.transfer_id, started, text)
 
     async def note(self, visitor: Visitor, text: object) -> None:
@@ -459,9 +459,10 @@ class Transfers:
             self._log(s, transfer_id, actor, "cancelled", f"Cancelled the transfer: {reason}")
         await self.news.after(transfer_id, [], f"The transfer was cancelled: {reason}", everyone=True)
 
-    async def _access_changed(self, org_id: int | None, *partner_ids: int | None) -> None:
+    async def _partners_changed(self, *partner_ids: int | None) -> None:
+        """The people of these partners may have lost (or gained) a client: their open sockets are asked again."""
         if self.hub is not None:
-            await self.hub.access_changed(AccessChange.of(orgs=(org_id, *partner_ids)))
+            await self.hub.access_changed(AccessChange.of(orgs=partner_ids))
 
     async def _hand_over(self, s: AsyncSession, loaded: store.Loaded) -> bool:
         """The signed waiver: the partner stops managing this client; our staff take it on."""
