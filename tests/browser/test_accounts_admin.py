@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.browser.helpers import DESKTOP, PHONE, Person, expect, fits_the_phone, log_in
 from tests.conftest import PASSWORD
-from tests.realtime.access_helpers import new_account
+from tests.realtime.access_helpers import new_account, open_ticket_as
 
 
 async def as_account(browser: Any, base: str, email: str, options: dict[str, Any]) -> Person:
@@ -77,3 +77,26 @@ async def test_an_admin_disables_and_changes_accounts_and_open_pages_follow(brow
         for p in (admin, target, phone_admin):
             if p is not None:
                 await p.context.close()
+
+
+async def test_a_ticket_moved_away_ends_the_old_organisations_open_page(browser: Any, live_server: Any) -> None:
+    d = live_server._deployment
+    base = live_server.url
+    owner = await new_account(d, "client", org="Acme")
+    ticket = await open_ticket_as(live_server._server, owner["email"], "Filed for the wrong company")
+    client = await as_account(browser, base, owner["email"], PHONE)
+    senior = await log_in(browser, live_server, "engineer2", DESKTOP, next_path="/tickets")
+    try:
+        await client.open_ticket(base, ticket)
+        await senior.open_ticket(base, ticket)
+        await senior.page.locator("#move-org").select_option(label="Globex")
+        await senior.shot("ticket-move-desktop")
+        await senior.page.click("#move-send")
+        await expect(senior.page.locator("#messages li.system-moved")).to_contain_text("to Globex")
+        await expect(client.page.locator("#conn-text")).to_contain_text("do not have access to this ticket")
+        await client.shot("ticket-moved-away-phone")
+        senior.assert_clean()
+        client.assert_clean(allow=("4403", "WebSocket"))
+    finally:
+        for p in (client, senior):
+            await p.context.close()
