@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from livesupport.store.database import Database
 from livesupport.store.models import AccountAudit, User
-from tests.conftest import Deployment
+from tests.conftest import PASSWORD, Deployment
 from tests.realtime.access_helpers import new_account, open_ticket_as, token_of
 from tests.utils import Server, cli, csrf_of, signed_in
+from tests.web.transfer_helpers import mails_to
 
 
 @pytest.fixture
@@ -77,12 +78,34 @@ async def test_the_accounts_page_is_for_admins_and_refuses_a_stale_form(server: 
         user, audit = await stored(d, target["email"])
         assert user.disabled_at is None and audit == []
 
+        link = await sign_in_link(server, d, target["email"])  # asked for before, used after
         done = await admin.post("/admin/users", data={"csrf": csrf_of(page.text), "email": target["email"],
                                                      "action": "disable", "q": target["email"]})
         assert done.status_code == 303
         user, audit = await stored(d, target["email"])
         assert user.disabled_at is not None and audit[0].actor_id == d.users["admin"]["id"]
+    # No door lets them in: the token API, the password form, a sign-in link sent earlier.
     assert (await token_of(server, target["email"])).status_code == 401
+    async with httpx.AsyncClient(base_url=server.url, headers={"X-Forwarded-For": "10.9.8.7"}) as http:
+        form = await http.get("/login")
+        r = await http.post("/login", data={"email": target["email"], "password": PASSWORD,
+                                           "csrf": csrf_of(form.text), "next": "/tickets"})
+        assert r.status_code == 401
+        landing = await http.get(link)
+        used = await http.post(link, data={"csrf": csrf_of(landing.text)})
+        assert used.status_code == 401
+        assert (await http.get("/tickets")).status_code in (302, 303, 307)  # not signed in
+
+
+async def sign_in_link(server: Server, d: Deployment, email: str) -> str:
+    async with httpx.AsyncClient(base_url=server.url, headers={"X-Forwarded-For": "10.9.8.6"}) as http:
+        page = await http.get("/login/link")
+        r = await http.post("/login/link", data={"email": email, "csrf": csrf_of(page.text)})
+        assert r.status_code == 200
+    for _, body in reversed(await mails_to(d, email)):
+        if match := re.search(r"https?://\S+?(/login/link/\S+)", body):
+            return match.group(1)
+    raise AssertionError("no sign-in link was e-mailed")
 
 
 async def test_level_3_moves_a_ticket_from_its_page(server: Server, d: Deployment) -> None:
