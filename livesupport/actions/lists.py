@@ -147,6 +147,12 @@ class Lists:
                 mine = [t for t, _ in found if org_id is None or t.org_id == org_id]
                 known = self._counted.setdefault((box, topic), {})
                 moved = ids is None
+                if ids is not None and org_id is not None:  # moved to another organisation: off this list
+                    kept = {t.id for t in mine}
+                    for gone in [i for i in ids if i in known and i not in kept]:
+                        del known[gone]
+                        box.send_nowait(encode({"type": "ticket_gone", "topic": topic, "id": gone}))
+                        moved = True
                 for t in mine:
                     r = rows[(person.id, t.id)]
                     box.send_nowait(encode({"type": "ticket", "topic": topic, "ticket": r}))

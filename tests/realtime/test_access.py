@@ -262,6 +262,9 @@ async def test_ticket_moved_to_another_organisation_leaves_the_old_ones_sockets(
         assert moved.status_code == 200, moved.text
 
         await sock.expect(left(topic), timeout=3)
+        await sock.expect(type="ticket_gone", topic=f"org:{old['org_id']}", id=tid)  # off their live list too
+        counts = await sock.expect(type="counters", topic=f"org:{old['org_id']}")
+        assert counts["counts"]["open"] == 0, counts
         event = await staff.expect(type="event", seq=moved.json()["seq"])
         assert event["kind"] == "moved" and event["data"]["to"]["id"] == new["org_id"]
         assert moved.json()["seq"] not in seqs_of(sock.inbox, topic)  # staff-only: never reached the client
