@@ -1,4 +1,4 @@
-"""The `livesupport` command: serve, worker, migrate, user add, service add, demo."""
+"""The `livesupport` command: serve, worker, migrate, user add/disable/enable/set, service add, demo."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from livesupport import logs
 from livesupport import settings as config
 from livesupport.clock import SystemClock
 from livesupport.domain.numbers import parse_int
+
+ROLES = ["client", "domain_admin", "partner", "staff", "admin", "billing"]
 
 
 def _serve(settings: config.Settings, host: str, port: int) -> None:
@@ -88,6 +90,63 @@ async def _add_service(settings: config.Settings, args: argparse.Namespace) -> N
     print(f"added service {service_id}: {args.name} for {args.org}, {args.monthly_cents} cents a month")
 
 
+def _announcing_hub(settings: config.Settings) -> Any:
+    """A hub that only announces to the web processes (through Redis when there is one)."""
+    from livesupport.realtime.brokers.memory import MemoryBroker
+    from livesupport.realtime.hub import Hub, new_origin
+    from livesupport.realtime.presence import MemoryPresence, RedisPresence
+
+    broker: Any = MemoryBroker()
+    origin = new_origin()
+    presence: MemoryPresence | RedisPresence = MemoryPresence()
+    connected = None
+    if settings.redis_url:  # to tell the web processes (a suspension banner), and to see who is on a ticket
+        from livesupport.realtime.brokers.redis import RedisBroker
+
+        broker = RedisBroker(settings.redis_url, settings.redis_prefix, "worker")
+        presence = RedisPresence(settings.redis_url, settings.redis_prefix, origin, settings.presence_ttl)
+        connected = broker.connected
+    return Hub(broker, presence, _NoHistory(), origin), presence, connected
+
+
+async def _manage_user(settings: config.Settings, args: argparse.Namespace) -> None:
+    """user disable / enable / set: audited as the command line; sockets on every process follow (Redis)."""
+    import getpass
+    import socket
+
+    from livesupport.actions.accounts import Accounts
+    from livesupport.actions.administration import Actor, Administration
+    from livesupport.store.database import Database
+
+    db = Database(settings.database_url)
+    hub, presence, connected = _announcing_hub(settings)
+    await hub.start()
+    if connected is not None:  # what is published before the link is up is lost: the servers would not hear it
+        try:
+            await asyncio.wait_for(connected.wait(), 10)
+        except TimeoutError:
+            print("livesupport: Redis is unreachable: the change is made and sessions end, but sockets already open "
+                  "on the servers are not told until they reconnect.", file=sys.stderr)
+    actor = Actor(None, f"command line ({getpass.getuser()}@{socket.gethostname()})")
+    try:
+        admin = Administration(Accounts(db, SystemClock(), hub))
+        if args.action == "disable":
+            person = await admin.disable(actor, args.email)
+            print(f"disabled {args.email} (id {person.id}): signed out everywhere, cannot sign in")
+        elif args.action == "enable":
+            person = await admin.enable(actor, args.email)
+            print(f"enabled {args.email} (id {person.id})")
+        else:
+            person = await admin.change(actor, args.email, args.role, args.tier, args.org)
+            print(f"{args.email} (id {person.id}) is now {person.role}"
+                  f"{f', level {person.tier}' if person.tier else ''}{f', organisation {args.org}' if args.org else ''}")
+        await asyncio.wait_for(hub.flush(), 10)
+    finally:
+        await hub.stop()
+        await presence.stop()
+        await db.dispose()
+
+
 async def _worker(settings: config.Settings, once: bool, now: str | None) -> None:
     from livesupport.actions.billing import Billing
     from livesupport.actions.mail import Mailer
@@ -95,9 +154,6 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
     from livesupport.actions.transfers import transfers_for
     from livesupport.clock import Clock, FixedClock
     from livesupport.domain.tickets import parse_instant
-    from livesupport.realtime.brokers.memory import MemoryBroker
-    from livesupport.realtime.hub import Hub, new_origin
-    from livesupport.realtime.presence import MemoryPresence, RedisPresence
     from livesupport.store.database import Database
     from livesupport.worker import billing_job, run_once, run_worker, update_mail_job
 
@@ -107,15 +163,7 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
         assert at is not None
         clock = FixedClock(at)
     db = Database(settings.database_url)
-    broker: Any = MemoryBroker()
-    origin = new_origin()
-    presence: MemoryPresence | RedisPresence = MemoryPresence()
-    if settings.redis_url:  # to tell the web processes (a suspension banner), and to see who is on a ticket
-        from livesupport.realtime.brokers.redis import RedisBroker
-
-        broker = RedisBroker(settings.redis_url, settings.redis_prefix, "worker")
-        presence = RedisPresence(settings.redis_url, settings.redis_prefix, origin, settings.presence_ttl)
-    hub = Hub(broker, presence, _NoHistory(), origin)
+    hub, presence, _ = _announcing_hub(settings)
     await hub.start()
     mailer = Mailer(db, clock, settings.mail_from, settings.smtp_url)
     billing = Billing(db, clock, settings.billing_policy(), mailer, hub)
@@ -177,12 +225,19 @@ def main(argv: list[str] | None = None) -> int:
     add = user.add_parser("add", help="add an account")
     add.add_argument("--email", required=True)
     add.add_argument("--password", required=True)
-    add.add_argument("--role", required=True,
-                     choices=["client", "domain_admin", "partner", "staff", "admin", "billing"])
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--org", help="organisation name (created when new)")
     add.add_argument("--tier", type=whole(1, 3), help="support level, for staff (1 to 3)")
     add.add_argument("--domain", help="for a domain administrator: the domain they sign in with (acme.com)")
     add.add_argument("--name", help="display name (default: from the e-mail address)")
+    for action, text in (("disable", "end their sessions, tokens and sockets everywhere; they cannot sign in"),
+                         ("enable", "let a disabled account sign in again")):
+        user.add_parser(action, help=text).add_argument("--email", required=True)
+    change = user.add_parser("set", help="change an account's role, tier or organisation (open sockets follow)")
+    change.add_argument("--email", required=True)
+    change.add_argument("--role", choices=ROLES)
+    change.add_argument("--tier", type=int, choices=[1, 2, 3], help="support level, for staff")
+    change.add_argument("--org", help="the name of an existing organisation")
     demo = sub.add_parser("demo", help="migrate, seed demo data, print the logins and serve")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=whole(1, 65535), default=8000)
@@ -200,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
             _migrate(settings)
             print("database schema is up to date")
         elif args.command == "user":
-            asyncio.run(_add_user(settings, args))
+            asyncio.run(_add_user(settings, args) if args.action == "add" else _manage_user(settings, args))
         elif args.command == "service":
             asyncio.run(_add_service(settings, args))
         elif args.command == "worker":

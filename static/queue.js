@@ -93,6 +93,16 @@ function put(t, { flash = false } = {}) {
   if (newLink) newLink.hidden = false;
 }
 
+/** A ticket moved to another organisation leaves this list. */
+function drop(id) {
+  const old = list.querySelector(`li[data-ticket-id="${CSS.escape(String(id))}"]`);
+  if (old) old.remove();
+  if (!list.querySelector("li[data-ticket-id]")) {
+    list.hidden = true;
+    if (empty) empty.hidden = false;
+  }
+}
+
 /** topic -> its latest counts */
 const countsByTopic = new Map();
 
@@ -167,6 +177,7 @@ function followTopic(topic) {
     onFrame: (frame) => {
       if (frame.type === "counters") setCounts(topic, frame.counts);
       else if (frame.type === "ticket") put(frame.ticket, { flash: true });
+      else if (frame.type === "ticket_gone") drop(frame.id);
     },
     onRefused: (error) => {
       joined.set(topic, "refused");

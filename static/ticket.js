@@ -424,6 +424,9 @@ function onEvent(ev) {
   } else if (ev.kind === "pin") {
     guidance.onPin(ev);
     li = pinLine(ev, actor);
+  } else if (ev.kind === "moved") {
+    const who = actor.id === me.id ? "You" : actor.name;
+    li = systemLi(ev, "moved", `${who} moved this ticket from ${data.from?.name ?? "?"} to ${data.to?.name ?? "?"}.`);
   }
   // A server that moves the promise with other events may say so in their data too.
   if (ev.kind !== "status" && data.next_update_at !== undefined && seq > state.replayTo) {
@@ -921,6 +924,7 @@ live.addEventListener("frame", (ev) => {
     case "typing": onTyping(frame); break;
     case "reply": onReply(frame); break;
     case "error": onServerError(frame); break;
+    case "left": if (frame.topic === topic) live.end("forbidden"); break; // access ended: nothing more comes
     case "pong": break;
     default: break; // frames this page does not know are ignored
   }

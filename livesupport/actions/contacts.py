@@ -21,6 +21,7 @@ from livesupport.domain.errors import (
 )
 from livesupport.domain.numbers import parse_id
 from livesupport.domain.people import Person, Role
+from livesupport.realtime.access import AccessChange
 from livesupport.store import people
 from livesupport.store.database import Database
 from livesupport.store.models import ContactInvitation, Organisation, User
@@ -128,3 +129,5 @@ class Contacts:
                 user.disabled_at = user.disabled_at or self.clock.now()
         if user_id is not None:
             await self.accounts.end_all_sessions(user_id)
+            if self.accounts.hub is not None:  # sockets opened before, on every process, close too (4401)
+                await self.accounts.hub.access_changed(AccessChange.of(users=[user_id]))

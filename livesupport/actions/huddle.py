@@ -1,4 +1,4 @@
-"""Huddle use cases: tasks, assignment, invitations and pinned guidance. Commit, then publish."""
+"""Huddle use cases: tasks, assignment, invitations, pinned guidance, moving a ticket. Commit, then publish."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from sqlalchemy import select
 from livesupport.actions.tickets import Tickets, to_ev
 from livesupport.domain import huddle as rules
 from livesupport.domain.errors import BadRequestError, ConflictError, NotFoundError
+from livesupport.domain.ids import is_id
 from livesupport.domain.people import Person
+from livesupport.realtime.access import AccessChange
 from livesupport.realtime.frames import encode
 from livesupport.store import huddle as store
 from livesupport.store import tickets as tickets_store
-from livesupport.store.models import Task, TicketEvent
+from livesupport.store.models import Organisation, Task, TicketEvent
 
 
 class Huddle:
@@ -123,6 +125,27 @@ class Huddle:
                                                   data=data, now=now, changes={"pinned_seq": target})
             published = to_ev(ev)
         await self.hub.publish_event(ticket_id, published)
+        return published.seq
+
+    async def move(self, person: Person, ticket_id: int, org_id: object) -> int:
+        """Level 3 or an admin moves a ticket to another client organisation: its old people lose it at once."""
+        rules.require_mover(person)
+        if not is_id(org_id):
+            raise BadRequestError("Choose the organisation to move the ticket to (org_id).")
+        now = self.clock.now()
+        async with self.tickets.writing() as s:
+            ticket, old = await self.tickets.visible(s, person, ticket_id)
+            new = await s.get(Organisation, org_id)
+            if new is None or new.kind != "client":
+                raise NotFoundError("There is no client organisation with that id.")
+            if new.id == old.id:
+                raise ConflictError(f"The ticket already belongs to {old.name}.")
+            data = {"from": {"id": old.id, "name": old.name}, "to": {"id": new.id, "name": new.name}}
+            ev = await tickets_store.append_event(s, ticket_id, kind="moved", visibility="internal", actor=person,
+                                                  data=data, now=now, changes={"org_id": new.id})
+            published = to_ev(ev)
+        await self.hub.publish_event(ticket_id, published)
+        await self.hub.access_changed(AccessChange.of(tickets=[ticket_id]))  # whoever has it open is asked again
         return published.seq
 
     def _notice(self, user_id: int, kind: str, ticket_id: int, subject: str, by: Person,

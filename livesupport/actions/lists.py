@@ -155,6 +155,12 @@ class Lists:
                 known = self._counted.setdefault((box, topic), {})
                 last_rows = self._rows_sent.setdefault((box, topic), {})
                 moved = ids is None
+                if ids is not None and org_id is not None:  # moved to another organisation: off this list
+                    kept = {t.id for t in mine}
+                    for gone in [i for i in ids if i in known and i not in kept]:
+                        del known[gone]
+                        box.send_nowait(encode({"type": "ticket_gone", "topic": topic, "id": gone}))
+                        moved = True
                 for t in mine:
                     r = rows[(person.id, t.id)]
                     digest = hash(encode(r))

@@ -25,6 +25,7 @@ from livesupport.domain.errors import BadRequestError, ConflictError, ForbiddenE
 from livesupport.domain.ids import is_id
 from livesupport.domain.numbers import parse_id
 from livesupport.domain.people import Person, Role
+from livesupport.realtime.access import AccessChange
 from livesupport.realtime.hub import Hub
 from livesupport.settings import Settings
 from livesupport.store import transfers as store
@@ -198,6 +199,8 @@ class Transfers:
                       f"Signed the waiver as {name}. From now on our staff handle everything about "
                       f"{loaded.transfer.org_name}." + (" The partner no longer manages the account." if handed_over else ""))
             started = self._advance(s, loaded, now)
+        if handed_over:  # the partner's open sockets lose this client at once
+            await self._partners_changed(loaded.parties["current_partner"].org_id)
         await self.news.after(visitor.transfer_id, started, f"{loaded.parties['current_partner'].org_name} signed the waiver")
 
     async def object_to(self, visitor: Visitor, reason: object) -> None:
@@ -250,10 +253,16 @@ class Transfers:
             owner = loaded.milestone(rules.Kind(kind))
             self._close(loaded, rules.Kind(kind), owner.owner if owner else "staff", outcome, now, note=written)
             self._log(s, loaded.transfer.id, visitor.actor, outcome, text + (f" Note: {written}" if written else ""))
+            partners: list[int | None] = []
             if kind == "move":  # how the records changed is for staff
+                org = await s.get(Organisation, loaded.transfer.org_id) if loaded.transfer.org_id else None
+                partners.append(org.partner_id if org else None)
                 self._log(s, loaded.transfer.id, visitor.actor, "records", await self._move(s, loaded), staff_only=True)
+                partners.append(org.partner_id if org else None)
             loaded.transfer.escalated_at, loaded.transfer.escalation = None, ""
             started = self._advance(s, loaded, now)
+        if len(set(partners)) > 1:  # the old partner's open sockets lose this client, the new one's may open it
+            await self._partners_changed(*partners)
         await self.news.after(visitor.transfer_id, started, text)
 
     async def note(self, visitor: Visitor, text: object) -> None:
@@ -451,6 +460,11 @@ class Transfers:
             loaded.transfer.escalated_at, loaded.transfer.escalation = None, ""
             self._log(s, transfer_id, actor, "cancelled", f"Cancelled the transfer: {reason}")
         await self.news.after(transfer_id, [], f"The transfer was cancelled: {reason}", everyone=True)
+
+    async def _partners_changed(self, *partner_ids: int | None) -> None:
+        """The people of these partners may have lost (or gained) a client: their open sockets are asked again."""
+        if self.hub is not None:
+            await self.hub.access_changed(AccessChange.of(orgs=partner_ids))
 
     async def _hand_over(self, s: AsyncSession, loaded: store.Loaded) -> bool:
         """The signed waiver: the partner stops managing this client; our staff take it on."""

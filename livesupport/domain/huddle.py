@@ -33,6 +33,11 @@ def may_pin(person: Person) -> bool:
     return person.role is Role.ADMIN or (person.role is Role.STAFF and (person.tier or 0) >= 3)
 
 
+def require_mover(person: Person) -> None:
+    if not may_pin(person):
+        raise ForbiddenError("Only senior (Level 3) engineers and admins can move a ticket to another organisation.")
+
+
 def require_staff(person: Person, what: str) -> None:
     if not person.is_staff:
         raise ForbiddenError(f"Only support staff can {what}.")

@@ -1,4 +1,5 @@
-"""The hub: this process's topics, their subscribers, ordered fan-out and presence.
+"""The hub: this process's ticket topics, their subscribers and ordered fan-out; feeds (feeds.py), who is
+on each ticket (viewers.py) and the link to the other processes (outgoing.py) are its parts.
 
 Every durable event reaches a topic here, from this process (right after its
 commit) or from the broker. A topic delivers events strictly in seq order:
@@ -15,82 +16,23 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from livesupport import metrics
 from livesupport.domain.people import Person
-from livesupport.realtime.brokers.base import Broker, BrokerError
+from livesupport.realtime.access import AccessChange
+from livesupport.realtime.brokers.base import Broker
+from livesupport.realtime.feeds import LISTS, Feeds
 from livesupport.realtime.frames import encode
 from livesupport.realtime.outbox import Outbox
-from livesupport.realtime.presence import Member
+from livesupport.realtime.topics import Ev, History, PresenceStore, Sub, Topic
+from livesupport.realtime.viewers import Viewers
+
+__all__ = ["Ev", "History", "Hub", "PresenceStore", "new_origin"]
 
 log = logging.getLogger("livesupport.hub")
 
-PRESENCE_DEBOUNCE = 0.05
-CONTROL = "ctl"  # the channel every process listens on for revoked sessions
-LISTS = "lists"  # "these tickets changed": for the live lists and counters of every process
-LISTS_DEBOUNCE = 0.2
-
-
-@dataclass(slots=True, frozen=True)
-class Ev:
-    """A durable event ready to send: encoded once, shared by every recipient."""
-
-    seq: int
-    internal: bool
-    text: str
-    sent: float = 0.0  # wall-clock time of the commit's publication, for the delivery histogram
-    client_text: str | None = None  # what clients get instead of `text`, when it has staff-only details
-
-    def text_for(self, person: Person) -> str:
-        return self.text if self.client_text is None or person.is_staff else self.client_text
-
-
-class History(Protocol):
-    async def latest(self, ticket_id: int) -> int: ...
-
-    async def fetch(self, ticket_id: int, after: int, upto: int | None) -> list[Ev]: ...
-
-
-class PresenceStore(Protocol):
-    async def put(self, topic: str, local: dict[int, Member]) -> None: ...
-
-    async def get(self, topic: str, local: dict[int, Member]) -> list[Member]: ...
-
-
-@dataclass(slots=True, eq=False)
-class Sub:
-    person: Person
-    state: str = "viewing"
-    cursor: int = 0
-    pending: list[Ev] | None = field(default_factory=list)
-
-
-class Topic:
-    __slots__ = ("name", "ticket_id", "channel", "subs", "last_seq", "held", "filling", "refill", "joining",
-                 "ready", "local_view", "members", "presence_timer")
-
-    def __init__(self, name: str, ticket_id: int) -> None:
-        self.name = name
-        self.ticket_id = ticket_id
-        self.channel = "t:" + name
-        self.subs: dict[Outbox, Sub] = {}
-        self.last_seq: int | None = None
-        self.held: dict[int, Ev] = {}
-        self.filling = False
-        self.refill = False  # a resync asked for a fetch while one was already running
-        self.joining = 0
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.local_view: dict[int, Member] | None = None
-        self.members: list[Member] | None = None
-        self.presence_timer: asyncio.TimerHandle | None = None
-
-
-def _has_channel(feed: str) -> bool:
-    """Personal notices (`user:<id>`), an organisation's (`org:<id>`: billing) and transfers (`transfer:<id>`, the
-    `transfers` board) have a channel of their own; the lists' rows travel on LISTS."""
-    return feed.startswith(("user:", "org:", "transfer"))
+CONTROL = "ctl"  # the channel every process listens on for revoked sessions and changed access
 
 
 def new_origin() -> str:
@@ -98,7 +40,7 @@ def new_origin() -> str:
     return f"{os.getpid()}-{secrets.token_hex(4)}"
 
 
-class Hub:
+class Hub(Feeds, Viewers):
     def __init__(self, broker: Broker, presence: PresenceStore, history: History, origin: str) -> None:
         self.broker = broker
         self.presence = presence
@@ -113,12 +55,16 @@ class Hub:
         # What goes to the other processes, in order; one task sends it in pipelined batches.
         self._outgoing: deque[tuple[str, bytes, int]] = deque()
         self._outgoing_ready = asyncio.Event()
+        self._idle = asyncio.Event()  # nothing waits to be sent
+        self._idle.set()
         # Topics without a seq (queue, org:<id>, user:<id>) and who listens to them here.
         self.feeds: dict[str, dict[Outbox, Person]] = {}
         # Tickets changed since the last "lists" notice, and who turns notices into list updates.
         self._changed: set[int] = set()
         self._changed_timer: asyncio.TimerHandle | None = None
         self.on_lists_changed: Callable[[list[int] | None], Awaitable[None]] | None = None
+        # Who re-checks the sockets an access change touches (the web tier, which knows the rules of each topic).
+        self.on_access_changed: Callable[[AccessChange], Awaitable[None]] | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -133,11 +79,6 @@ class Hub:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.broker.stop()
-
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # -- connections and their credentials -----------------------------------------
 
@@ -160,6 +101,31 @@ class Hub:
     def _close_credential(self, credential: str) -> None:
         for box in self.by_credential.get(credential, ()):
             box.close(4401, "Your session has ended; log in again.")
+
+    async def access_changed(self, change: AccessChange) -> None:
+        """Called by actions after the commit: what these people may see changed; every process re-checks."""
+        if change:
+            self._access(change)
+            self._publish(CONTROL, b"A", change.encode())
+
+    def _access(self, change: AccessChange) -> None:
+        if self.on_access_changed is not None:
+            self._spawn(self.on_access_changed(change))
+
+    def boxes(self) -> list[Outbox]:
+        """Every socket of this process."""
+        return [box for boxes in self.by_credential.values() for box in boxes]
+
+    def swap_person(self, box: Outbox, person: Person) -> None:
+        """This socket's person changed (role, tier, organisation): the fan-out filters for who they are now."""
+        box.person = person
+        box.access_epoch += 1
+        for name in box.topics:
+            topic = self.topics.get(name)
+            if topic is not None and (sub := topic.subs.get(box)) is not None:
+                sub.person = person
+            elif (subs := self.feeds.get(name)) is not None and box in subs:
+                subs[box] = person
 
     # -- joining and leaving -------------------------------------------------------
 
@@ -258,69 +224,6 @@ class Hub:
                 self._presence_changed(reopened)
         except Exception as exc:  # noqa: BLE001
             log.warning("leaving %s: %s", topic.name, exc)
-
-    # -- feeds: topics without a seq --------------------------------------------------
-
-    async def attach_feed(self, box: Outbox, name: str) -> None:
-        """Listen to `queue`, `org:<id>` or `user:<id>` (the caller has authorised it)."""
-        subs = self.feeds.get(name)
-        if subs is None:
-            subs = self.feeds[name] = {}
-            if _has_channel(name):  # list rows travel on LISTS; notices to a person or organisation on their own
-                await self.broker.subscribe("f:" + name)
-        subs[box] = box.person
-        box.topics.add(name)
-
-    def _detach_feed(self, box: Outbox, name: str) -> None:
-        box.topics.discard(name)
-        subs = self.feeds.get(name)
-        if subs is None:
-            return
-        subs.pop(box, None)
-        if not subs:
-            del self.feeds[name]
-            if _has_channel(name):
-                self._spawn(self._unsubscribe_feed(name))
-
-    async def _unsubscribe_feed(self, name: str) -> None:
-        try:
-            await self.broker.unsubscribe("f:" + name)
-            if name in self.feeds:  # someone listened again meanwhile
-                await self.broker.subscribe("f:" + name)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("leaving %s: %s", name, exc)
-
-    def notify(self, name: str, text: str) -> None:
-        """Send a frame to everyone listening to a personal feed, here and on the other processes."""
-        self._deliver_feed(name, text)
-        self._publish("f:" + name, b"F", text.encode())
-
-    def _deliver_feed(self, name: str, text: str) -> None:
-        for box in self.feeds.get(name, ()):
-            box.send_nowait(text)
-
-    def changed(self, ticket_id: int) -> None:
-        """A ticket's row in the lists may have changed: tell every process, at most every 200 ms."""
-        self._changed.add(ticket_id)
-        if self._changed_timer is None:
-            self._changed_timer = asyncio.get_running_loop().call_later(LISTS_DEBOUNCE, self._flush_changed)
-
-    def _flush_changed(self) -> None:
-        self._changed_timer = None
-        ids, self._changed = sorted(self._changed), set()
-        self._publish(LISTS, b"X", b",".join(b"%d" % i for i in ids))
-        self._lists_changed(ids)
-
-    def _lists_changed(self, ids: list[int] | None) -> None:
-        if self.on_lists_changed is not None and any(n == "queue" or n.startswith("org:") for n in self.feeds):
-            self._spawn(self.on_lists_changed(ids))
-
-    async def members_of(self, ticket_id: int) -> list[Member]:
-        """Who is on a ticket now, wherever they are connected."""
-        topic = self.topics.get(f"ticket:{ticket_id}")
-        if topic is not None and topic.members is not None:
-            return topic.members
-        return await self.presence.get(f"ticket:{ticket_id}", {})
 
     # -- durable events ------------------------------------------------------------
 
@@ -452,83 +355,7 @@ class Hub:
             if sub.pending is None and sub.person.id != user_id and (not internal or sub.person.is_staff):
                 box.send_nowait(text)
 
-    # -- presence ------------------------------------------------------------------
-
-    def _presence_changed(self, topic: Topic) -> None:
-        if topic.presence_timer is None:
-            loop = asyncio.get_running_loop()
-            topic.presence_timer = loop.call_later(
-                PRESENCE_DEBOUNCE, lambda: self._spawn(self._flush_presence(topic))
-            )
-
-    def _local_view(self, topic: Topic) -> dict[int, Member]:
-        view: dict[int, Member] = {}
-        for sub in topic.subs.values():
-            if sub.pending is not None:
-                continue
-            p = sub.person
-            seen = view.get(p.id)
-            if seen is None or (sub.state == "working" and seen["state"] != "working"):
-                view[p.id] = {**p.public(), "state": sub.state}
-        return view
-
-    async def _flush_presence(self, topic: Topic, announce: bool = True) -> None:
-        topic.presence_timer = None
-        local = self._local_view(topic)
-        try:
-            if local != topic.local_view:
-                topic.local_view = local
-                await self.presence.put(topic.name, local)
-                if announce:
-                    self._publish(topic.channel, b"P", b"")
-            members = await self.presence.get(topic.name, local)
-        except Exception as exc:  # noqa: BLE001 - show at least who is here
-            log.warning("presence store unavailable (%s); showing this process's view", exc)
-            topic.local_view = None
-            members = sorted(local.values(), key=lambda m: m["name"])
-        if members != topic.members:
-            self.changed(topic.ticket_id)  # who is viewing and working shows in the lists
-        if members != topic.members and topic.subs:
-            topic.members = members
-            text = self._presence_frame(topic, members)
-            for box, sub in topic.subs.items():
-                if sub.pending is None:
-                    box.send_nowait(text)
-        else:
-            topic.members = members
-
-    @staticmethod
-    def _presence_frame(topic: Topic, members: list[Member]) -> str:
-        return encode({"type": "presence", "topic": topic.name, "viewers": len(members), "members": members})
-
-    async def sweep_presence(self) -> None:
-        """Re-read every topic's presence: drops members of processes that died."""
-        for topic in list(self.topics.values()):
-            await self._flush_presence(topic, announce=False)
-
     # -- the broker ----------------------------------------------------------------
-
-    def _publish(self, channel: str, kind: bytes, body: bytes, seq: int = 0) -> None:
-        """Queue a message for the other processes; `seq` marks an event whose loss must be announced later."""
-        self._outgoing.append((channel, kind + b"|" + self._origin_b + b"|" + body, seq))
-        self._outgoing_ready.set()
-
-    async def _send_outgoing(self) -> None:
-        """Send queued messages in order, many per round trip; remember the tickets of those that failed."""
-        outgoing, ready = self._outgoing, self._outgoing_ready
-        while True:
-            await ready.wait()
-            ready.clear()
-            while outgoing:
-                batch = [outgoing.popleft() for _ in range(min(len(outgoing), 500))]
-                try:
-                    await self.broker.publish_many([(channel, data) for channel, data, _ in batch])
-                except BrokerError as exc:
-                    # Stored already; other processes catch up by seq on their next event, or our resync hint.
-                    log.debug("cross-process publish failed: %s", exc)
-                    for channel, _, seq in batch:
-                        if seq:
-                            self._unsent[channel] = max(seq, self._unsent.get(channel, 0))
 
     def _on_broker_message(self, channel: str, data: bytes) -> None:
         kind, origin, rest = data.split(b"|", 2)
@@ -537,6 +364,8 @@ class Hub:
         if channel == CONTROL:
             if kind == b"R":
                 self._close_credential(rest.decode())
+            elif kind == b"A":
+                self._access(AccessChange.decode(rest))
             return
         if channel == LISTS:
             self._lists_changed([int(i) for i in rest.split(b",") if i])

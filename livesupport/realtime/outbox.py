@@ -28,11 +28,12 @@ class Outbox:
     is paid per frame.
     """
 
-    __slots__ = ("person", "credential", "maxsize", "frames", "close_code", "close_reason", "topics", "on_close",
+    __slots__ = ("person", "access_epoch", "credential", "maxsize", "frames", "close_code", "close_reason", "topics", "on_close",
                  "_send", "_writer", "_space")
 
     def __init__(self, person: Person, maxsize: int, credential: str = "", send: Send | None = None) -> None:
         self.person = person
+        self.access_epoch = 0  # grows when an access change swaps the person: a join in flight asks again
         self.credential = credential  # the hash of the session or token that opened it, to revoke it
         self.maxsize = maxsize
         self.frames: deque[str] = deque()

@@ -188,6 +188,17 @@ async def follow(request: Request) -> JSONResponse:
         return json_error(exc)
 
 
+async def move_ticket(request: Request) -> JSONResponse:
+    """Level 3 or an admin: {"org_id"} moves the ticket to that client organisation."""
+    try:
+        person = await api_person(request)
+        body = await json_body(request)
+        seq = await services(request).huddle.move(person, ticket_id(request), body.get("org_id"))
+    except LivesupportError as exc:
+        return json_error(exc)
+    return JSONResponse({"ok": True, "seq": seq})
+
+
 async def list_staff(request: Request) -> JSONResponse:
     """The engineers one can assign or invite (staff only)."""
     try:
@@ -210,6 +221,7 @@ routes = [
     Route("/api/tickets/{ticket_id:id}/events", ticket_events, methods=["GET"]),
     Route("/api/tickets/{ticket_id:id}/attachments", upload_attachments, methods=["POST"]),
     Route("/api/tickets/{ticket_id:id}/follow", follow, methods=["GET", "POST", "DELETE"]),
+    Route("/api/tickets/{ticket_id:id}/move", move_ticket, methods=["POST"]),
     Route("/api/staff", list_staff, methods=["GET"]),
     Route("/attachments/{attachment_id:id}/{name}", download_attachment, methods=["GET"]),
 ]

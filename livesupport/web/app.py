@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket
 from livesupport import metrics
 from livesupport import settings as config
 from livesupport.actions.accounts import Accounts
+from livesupport.actions.administration import Administration
 from livesupport.actions.attachments import MAX_FILES, Attachments
 from livesupport.actions.billing import Billing
 from livesupport.actions.contacts import Contacts
@@ -47,6 +48,7 @@ from livesupport.realtime.presence import MemoryPresence, RedisPresence
 from livesupport.store.database import Database
 from livesupport.store.files import LocalFiles
 from livesupport.web import api, billing_api, observability, phone_api
+from livesupport.web.access import AccessGuard
 from livesupport.web.channels import ws_endpoint
 from livesupport.web.errors import error_page
 from livesupport.web.limits import MULTIPART_OVERHEAD, BodyLimits, Limits
@@ -61,6 +63,7 @@ from livesupport.web.pages import (
     phone,
     tickets,
     transfer_survey,
+    users,
 )
 from livesupport.web.pages import transfers as transfer_pages
 from livesupport.web.security import SESSION_COOKIE, SecurityHeaders, read_session
@@ -103,11 +106,12 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             survey=TransferSurvey(db, clock, transfers, throttle, mailer, settings.timezone),
             phone=PhoneSupport(db, clock, throttle, mailer, links, ledger, tickets, settings.secret_key),
             tickets=tickets, huddle=Huddle(tickets), lists=Lists(db, hub, clock),
-            following=Following(tickets, settings.secret_key),
+            following=Following(tickets, settings.secret_key), administration=Administration(accounts),
             feedback=Feedbacks(db, clock), templates=templates,
             attachments=Attachments(tickets, LocalFiles(settings.data_dir / "attachments"),
                                     settings.max_attachment_bytes),
         )
+        hub.on_access_changed = AccessGuard(app.state.services).recheck
         metrics.TOPICS.set_function(lambda: len(hub.topics))
         await presence.start()
         await hub.start()
@@ -137,6 +141,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
     routes = [
         *auth.routes,
         *account.routes,
+        *users.routes,
         *notifications.routes,
         *tickets.routes,
         *feedback.routes,

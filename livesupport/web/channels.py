@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from starlette.types import Receive, Send
@@ -13,7 +14,7 @@ from starlette.websockets import WebSocket
 from livesupport import metrics
 from livesupport.actions.accounts import token_hash
 from livesupport.actions.tickets import ChatRequest
-from livesupport.actions.transfers import Visitor
+from livesupport.actions.transfers import Visitor, may_view
 from livesupport.domain import tickets as rules
 from livesupport.domain.errors import (
     BadRequestError,
@@ -131,7 +132,7 @@ class Channel:
     """One connection's conversation: every frame is answered or refused, never fatal."""
 
     def __init__(self, svc: Services, box: Outbox) -> None:
-        self.svc, self.box, self.person = svc, box, box.person
+        self.svc, self.box = svc, box
         self.bad: list[float] = []
         self.rate, self.burst = svc.settings.ws_rate, svc.settings.ws_burst  # frames per second, and a burst
         self.tokens, self.stamp, self.limited = self.burst, time.monotonic(), 0
@@ -144,6 +145,11 @@ class Channel:
             "activity": self.activity, "status": self.status, "ping": self.ping,
             "task": self.task, "assign": self.assign, "invite": self.invite, "pin": self.pin, "seen": self.seen,
         }
+
+    @property
+    def person(self) -> Person:
+        """Who this socket speaks for now: an access change may swap it (role, tier, organisation)."""
+        return self.box.person
 
     async def read(self, receive: Receive) -> None:
         while True:
@@ -206,6 +212,9 @@ class Channel:
         """Store what has queued up in one transaction, reply, and go again while more arrived meanwhile."""
         while self.chats:
             batch, self.chats = self.chats[:MAX_BATCH], self.chats[MAX_BATCH:]
+            batch = await self.still_allowed(batch)
+            if not batch:
+                continue
             try:
                 results = await self.svc.tickets.chat_many(self.person, [r for r, _ in batch])
             except LivesupportError as exc:
@@ -219,6 +228,18 @@ class Channel:
                     await self.refuse(ref, result)
                 else:
                     await self.box.send(reply_ok(ref, seq=result))
+
+    async def still_allowed(self, batch: list[tuple[ChatRequest, Any]]) -> list[tuple[ChatRequest, Any]]:
+        """Access may have changed since these were read: refuse what the person may no longer send (no I/O)."""
+        kept = []
+        for request, ref in batch:
+            if request.visibility == "internal" and not self.person.is_staff:
+                await self.refuse(ref, ForbiddenError("Only support staff can write internal notes."))
+            elif request.authorized and not self.svc.hub.is_joined(self.box, f"ticket:{request.ticket_id}"):
+                kept.append((replace(request, authorized=False), ref))  # checked against the database instead
+            else:
+                kept.append((request, ref))
+        return kept
 
     async def settle(self) -> None:
         if self.writer is not None and not self.writer.done():
@@ -304,9 +325,12 @@ class Channel:
             await self.box.send(encode({"type": "joined", "topic": topic, "ref": ref, "seq": 0, "state": {}}))
             return
         lists = self.svc.lists
+        epoch = self.box.access_epoch
         await lists.authorize(self.person, topic)
         await self.svc.hub.attach_feed(self.box, topic)  # listening first: no change between state and live
         try:
+            if self.box.access_epoch != epoch:  # access changed while we asked: ask again, as who they are now
+                await lists.authorize(self.person, topic)
             if want_state:
                 state = await lists.state(self.box, topic)
             else:
@@ -320,6 +344,7 @@ class Channel:
     async def join_transfer(self, topic: str, ref: Any) -> None:
         """Staff: the board (`transfers`) or one transfer (`transfer:<id>`), as they see it."""
         transfers = self.svc.transfers
+        epoch = self.box.access_epoch
         if topic == "transfers":
             state: dict[str, Any] = {"rows": await transfers.board(self.person)}  # authorises too
         else:
@@ -329,6 +354,9 @@ class Channel:
                 raise ForbiddenError("You cannot open that topic.")
             state = await transfers.view(transfers.staff(self.person, transfer_id, acting=False))
         await self.svc.hub.attach_feed(self.box, topic)
+        if self.box.access_epoch != epoch and not may_view(self.person):  # access changed meanwhile
+            self.svc.hub.detach(self.box, topic)
+            raise ForbiddenError("You cannot open that topic.")
         await self.box.send(encode({"type": "joined", "topic": topic, "ref": ref, "seq": 0, "state": state}))
 
     def review(self, ticket_id: int, seq: int) -> None:

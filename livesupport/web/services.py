@@ -8,6 +8,7 @@ from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
 from livesupport.actions.accounts import Accounts
+from livesupport.actions.administration import Administration
 from livesupport.actions.attachments import Attachments
 from livesupport.actions.billing import Billing
 from livesupport.actions.contacts import Contacts
@@ -52,6 +53,7 @@ class Services:
     transfers: Transfers
     survey: TransferSurvey
     following: Following
+    administration: Administration
 
 
 def services(conn: HTTPConnection) -> Services:

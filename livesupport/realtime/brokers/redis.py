@@ -32,6 +32,7 @@ class RedisBroker:
         self.url = url
         self.prefix = prefix
         self.healthy = False
+        self.connected = asyncio.Event()  # set while healthy: a short-lived command waits on it before announcing
         self.status = "connecting to Redis"
         self._control = f"{prefix}ctl:{os.getpid()}:{id(self):x}".encode()
         # Named connections let operators (and the fault tests) tell processes apart in CLIENT LIST.
@@ -115,6 +116,7 @@ class RedisBroker:
         if self.healthy or self.status != why:
             log.error("cross-process delivery is DOWN: %s; serving this process's clients only, retrying", why)
         self.healthy = False
+        self.connected.clear()
         self.status = why
 
     async def _run(self) -> None:
@@ -141,6 +143,7 @@ class RedisBroker:
                             confirmed = True
                             self._pubsub = pubsub
                             self.healthy = True
+                            self.connected.set()
                             self.status = "connected to Redis"
                             metrics.BROKER_UP.set(1)
                             delay = 0.1

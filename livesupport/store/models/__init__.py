@@ -14,6 +14,7 @@ from livesupport.store.models.notifications import (
     TicketFollower,
 )
 from livesupport.store.models.people import (
+    AccountAudit,
     ApiToken,
     AppKey,
     AuthFailure,
@@ -44,6 +45,7 @@ from livesupport.store.models.transfers import (
 )
 
 __all__ = [
+    "AccountAudit",
     "ApiToken",
     "AppKey",
     "Attachment",

@@ -111,3 +111,17 @@ class ContactInvitation(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AccountAudit(Base):
+    """Every change an administrator makes to an account: disabled, enabled, role, tier or organisation changed."""
+
+    __tablename__ = "account_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))  # None: the command line
+    actor: Mapped[str] = mapped_column(String(200))  # who, in words: "admin Root (#3)" or "command line (host user)"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # disable | enable | set
+    detail: Mapped[str] = mapped_column(String(500), default="")

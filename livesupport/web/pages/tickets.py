@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from starlette.requests import Request
@@ -10,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from livesupport.domain.errors import ForbiddenError, LivesupportError
+from livesupport.domain.huddle import may_pin
 from livesupport.domain.numbers import parse_id
 from livesupport.domain.people import Person, Role
 from livesupport.domain.tickets import Status
@@ -118,7 +120,31 @@ async def ticket_page(request: Request) -> Response:
                   is_staff=person.is_staff, me=person.public(), statuses=[s.value for s in Status],
                   staff=staff, max_upload=svc.settings.max_attachment_bytes,
                   follow=await svc.following.status(person, state["id"]), org_name=await _org_name(request, person),
-                  contacts=await svc.following.contacts(person, state["id"]) if person.is_staff else [])
+                  contacts=await svc.following.contacts(person, state["id"]) if person.is_staff else [],
+                  move_to=await _client_orgs(request) if may_pin(person) else [],
+                  move_error=request.query_params.get("move_error", "")[:300])
+
+
+async def move_ticket(request: Request) -> Response:
+    """The ticket page's "move to another organisation" form (Level 3 and admins)."""
+    person, redirect = await login_first(request)
+    if redirect:
+        return redirect
+    assert person is not None
+    tid = request.path_params["ticket_id"]
+    form = await request.form()
+    error = ""
+    if not csrf_ok(request, form.get("csrf")):
+        error = "This form had expired; nothing was changed. Please try again."
+    else:
+        raw = str(form.get("org_id", ""))
+        try:
+            await services(request).huddle.move(person, tid, int(raw) if raw.isdigit() and len(raw) < 10 else None)
+        except LivesupportError as exc:
+            error = exc.message
+    if error:
+        return RedirectResponse(f"/tickets/{tid}?{urlencode({'move_error': error})}#move", status_code=303)
+    return RedirectResponse(f"/tickets/{tid}", status_code=303)
 
 
 routes = [
@@ -126,4 +152,5 @@ routes = [
     Route("/tickets/new", new_ticket_page, methods=["GET"]),
     Route("/tickets/new", new_ticket, methods=["POST"]),
     Route("/tickets/{ticket_id:id}", ticket_page, methods=["GET"]),
+    Route("/tickets/{ticket_id:id}/move", move_ticket, methods=["POST"]),
 ]
