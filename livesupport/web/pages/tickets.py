@@ -139,7 +139,7 @@ async def move_ticket(request: Request) -> Response:
     else:
         raw = str(form.get("org_id", ""))
         try:
-            await services(request).huddle.move(person, tid, int(raw) if raw.isdigit() and len(raw) < 10 else None)
+            await services(request).huddle.move(person, tid, parse_id(raw))
         except LivesupportError as exc:
             error = exc.message
     if error:
