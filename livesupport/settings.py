@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
@@ -102,11 +103,11 @@ def load(env: dict[str, str] | None = None) -> Settings:
         allowed_origins=origins,
         timezone=ZoneInfo(env.get("COMPANY_TIMEZONE", "America/New_York")),
         max_frame_bytes=_whole(env.get("MAX_FRAME_BYTES", "65536"), "MAX_FRAME_BYTES", 1024, 64 * 1048576),
-        presence_ttl=float(env.get("PRESENCE_TTL", 30)),
+        presence_ttl=_decimal(env.get("PRESENCE_TTL", "30"), "PRESENCE_TTL", 1, 3600),
         outbound_queue=_whole(env.get("OUTBOUND_QUEUE", "512"), "OUTBOUND_QUEUE", 1, 10**6),
-        ws_rate=float(env.get("WS_RATE", 20)),
-        ws_burst=float(env.get("WS_BURST", 60)),
-        db_wait_timeout=float(env.get("DB_WAIT_TIMEOUT", 10)),
+        ws_rate=_decimal(env.get("WS_RATE", "20"), "WS_RATE", 0, 100000),
+        ws_burst=_decimal(env.get("WS_BURST", "60"), "WS_BURST", 0, 1000000),
+        db_wait_timeout=_decimal(env.get("DB_WAIT_TIMEOUT", "10"), "DB_WAIT_TIMEOUT", 0.1, 600),
         session_https_only=_flag(env.get("SESSION_HTTPS_ONLY"), "SESSION_HTTPS_ONLY", https),
         hsts=_flag(env.get("HSTS"), "HSTS", https),
         metrics_token=env.get("METRICS_TOKEN") or None,
@@ -117,18 +118,18 @@ def load(env: dict[str, str] | None = None) -> Settings:
         smtp_url=env.get("SMTP_URL") or None,
         mail_from=env.get("MAIL_FROM") or "livesupport <support@localhost>",
         base_url=base_url,
-        session_idle_hours=float(env.get("SESSION_IDLE_HOURS", 12)),
-        session_max_days=float(env.get("SESSION_MAX_DAYS", 7)),
-        chat_rate=float(env.get("CHAT_RATE", 5)),
-        chat_burst=float(env.get("CHAT_BURST", 20)),
+        session_idle_hours=_decimal(env.get("SESSION_IDLE_HOURS", "12"), "SESSION_IDLE_HOURS", 0.01, 8760),
+        session_max_days=_decimal(env.get("SESSION_MAX_DAYS", "7"), "SESSION_MAX_DAYS", 0.01, 3650),
+        chat_rate=_decimal(env.get("CHAT_RATE", "5"), "CHAT_RATE", 0, 100000),
+        chat_burst=_decimal(env.get("CHAT_BURST", "20"), "CHAT_BURST", 0, 1000000),
         holidays=_holidays(env.get("HOLIDAYS", "")),
         last_business_days=_business_days(env.get("BILLING_LAST_BUSINESS_DAYS", "3")),
         in_process_worker=_worker_mode(env.get("WORKER", "auto"), bool(env.get("REDIS_URL"))),
-        worker_interval=float(env.get("WORKER_INTERVAL", 30)),
+        worker_interval=_decimal(env.get("WORKER_INTERVAL", "30"), "WORKER_INTERVAL", 0.05, 86400),
         company_name=(env.get("COMPANY_NAME") or "livesupport").strip()[:100],
         transfer_days=parse_days(env.get("TRANSFER_DAYS") or DEFAULT_DAYS),
         transfer_link_days=_whole(env.get("TRANSFER_LINK_DAYS", "30"), "TRANSFER_LINK_DAYS", 1, 365),
-        transfer_reminder_hours=float(env.get("TRANSFER_REMINDER_HOURS", 24)),
+        transfer_reminder_hours=_decimal(env.get("TRANSFER_REMINDER_HOURS", "24"), "TRANSFER_REMINDER_HOURS", 0, 720),
         transfer_desk_email=env.get("TRANSFER_DESK_EMAIL") or None,
         notify_coalesce_minutes=_minutes(env.get("NOTIFY_COALESCE_MINUTES", "5")),
     )
@@ -138,6 +139,17 @@ def _whole(text: str, name: str, low: int, high: int) -> int:
     value = parse_int(text.strip(), low, high)
     if value is None:
         raise ValueError(f"{name} is a whole number from {low} to {high}, not {text!r}")
+    return value
+
+
+_DECIMAL = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?", re.ASCII)
+
+
+def _decimal(text: str, name: str, low: float, high: float) -> float:
+    """A number such as 30 or 0.5, in ASCII digits (float() would take "1_0", "١٢" and "inf"), from low to high."""
+    value = float(text.strip()) if _DECIMAL.fullmatch(text.strip()) else None
+    if value is None or not low <= value <= high:
+        raise ValueError(f"{name} is a number from {low:g} to {high:g} (e.g. 5 or 0.5), not {text!r}")
     return value
 
 
@@ -177,13 +189,7 @@ def _business_days(text: str) -> int:
 
 
 def _minutes(text: str) -> float:
-    try:
-        minutes = float(text)
-    except ValueError:
-        minutes = -1.0
-    if not 0 <= minutes <= 24 * 60:
-        raise ValueError(f"NOTIFY_COALESCE_MINUTES is a number of minutes from 0 to 1440 (e.g. 5 or 0.5), not {text!r}")
-    return minutes
+    return _decimal(text, "NOTIFY_COALESCE_MINUTES", 0, 24 * 60)
 
 
 def _worker_mode(text: str, scaled_out: bool) -> bool:

@@ -55,7 +55,19 @@ async def test_metrics_answer_only_the_allowed_addresses(sqlite_deployment: Depl
 @pytest.mark.parametrize(("name", "value"), [
     ("METRICS_ALLOW", "10.0.0.0/33"), ("METRICS_ALLOW", "localhost"), ("HSTS", "maybe"),
     ("MAX_ATTACHMENT_BYTES", "1_000"), ("MAX_ATTACHMENT_BYTES", "１０"), ("OUTBOUND_QUEUE", "-5"),
+    ("PRESENCE_TTL", "1_0"), ("WS_RATE", "inf"), ("CHAT_RATE", "nan"), ("SESSION_IDLE_HOURS", "١٢"),
+    ("WORKER_INTERVAL", "0"), ("DB_WAIT_TIMEOUT", "-1"), ("NOTIFY_COALESCE_MINUTES", "5e2"),
+    ("TRANSFER_REMINDER_HOURS", "10000"), ("SESSION_MAX_DAYS", ""),
 ])
 def test_settings_refuse_what_they_cannot_read(tmp_path: object, name: str, value: str) -> None:
     with pytest.raises(ValueError, match=name):
         config.load({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", name: value})
+
+
+def test_settings_read_ordinary_decimals() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        got = config.load({"DATA_DIR": folder, "SECRET_KEY": "k", "WS_RATE": "0.2", "CHAT_RATE": "0",
+                           "PRESENCE_TTL": " 6 ", "NOTIFY_COALESCE_MINUTES": "0.5"})
+    assert (got.ws_rate, got.chat_rate, got.presence_ttl) == (0.2, 0.0, 6.0)
