@@ -76,6 +76,24 @@ async def _seed(url: str) -> dict[str, dict[str, Any]]:
     return out
 
 
+async def new_person(d: Deployment, role: str = "client", org: str | None = "Acme", tier: int | None = None) -> str:
+    """An account of the test's own, for a test that changes what it is (preferences, two-factor, a lock, a
+    removal): added to `d.users` under the key returned, so every helper that takes a user's key takes it."""
+    tag = secrets.token_hex(4)
+    key = f"{role}-{tag}"
+    domain = DOMAINS.get(org or "") if role == "domain_admin" else None
+    email = f"{role.replace('_', '-')}-{tag}@{domain or DOMAINS.get(org or '', 'support.test')}"
+    db = Database(d.database_url)
+    try:
+        person = await Accounts(db, SystemClock()).add_user(email=email, password=PASSWORD, role=role,
+                                                           name=f"Test {role} {tag}", org=org, tier=tier)
+    finally:
+        await db.dispose()
+    d.users[key] = {"email": email, "password": PASSWORD, "id": person.id, "name": person.name,
+                    "org_id": person.org_id}
+    return key
+
+
 async def _postgres_database() -> str:
     import asyncpg
 
