@@ -76,17 +76,19 @@ async def _seed(url: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-async def new_person(d: Deployment, role: str = "client", org: str | None = "Acme", tier: int | None = None) -> str:
+async def new_person(d: Deployment, role: str = "client", org: str | None = "Acme", tier: int | None = None,
+                     domain: str | None = None) -> str:
     """An account of the test's own, for a test that changes what it is (preferences, two-factor, a lock, a
-    removal): added to `d.users` under the key returned, so every helper that takes a user's key takes it."""
+    removal): added to `d.users` under the key returned, so every helper that takes a user's key takes it.
+    A domain administrator given `domain` signs in with it (a new organisation's, as one domain has one)."""
     tag = secrets.token_hex(4)
     key = f"{role}-{tag}"
-    domain = DOMAINS.get(org or "") if role == "domain_admin" else None
     email = f"{role.replace('_', '-')}-{tag}@{domain or DOMAINS.get(org or '', 'support.test')}"
     db = Database(d.database_url)
     try:
         person = await Accounts(db, SystemClock()).add_user(email=email, password=PASSWORD, role=role,
-                                                           name=f"Test {role} {tag}", org=org, tier=tier)
+                                                           name=f"Test {role} {tag}", org=org, tier=tier,
+                                                           domain=domain)
     finally:
         await db.dispose()
     d.users[key] = {"email": email, "password": PASSWORD, "id": person.id, "name": person.name,
