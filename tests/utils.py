@@ -68,6 +68,35 @@ async def run_server(env: dict[str, str], port: int | None = None) -> AsyncItera
         log.unlink(missing_ok=True)
 
 
+@asynccontextmanager
+async def clocked_server(env: dict[str, str], clock: Any) -> AsyncIterator[str]:
+    """The app on a real port of this process, whose clock is `clock` (a test's chosen instant): for pages whose
+    answer depends on when they are asked. The scheduled jobs do not run in it. Yields its URL."""
+    import uvicorn
+
+    from livesupport import settings as config
+    from livesupport.web.app import create_app
+
+    port = free_port()
+    app = create_app(config.load({**env, "WORKER": "separate"}), clock=clock)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
+                                           ws_per_message_deflate=False))
+    task = asyncio.create_task(server.serve())
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the in-process server stopped before it started")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the in-process server did not start")
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
+
+
 async def wait_healthy(server: Server, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as http:
