@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -39,8 +39,8 @@ USERS = {
 DOMAINS = {"Acme": "acme.test"}  # a domain administrator signs in with the bare domain
 
 
-def unavailable(what: str) -> None:
-    """A missing service fails the run in CI and skips elsewhere."""
+def unavailable(what: str) -> NoReturn:
+    """A missing service (or Playwright) fails the run in CI and skips elsewhere."""
     if IN_CI:
         pytest.fail(f"{what} is required in CI", pytrace=False)
     pytest.skip(f"{what} is not available")
