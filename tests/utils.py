@@ -22,6 +22,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
+QUIET = 1.0  # seconds a test waits, after a barrier (what it expects has all arrived), before it says nothing more did
 
 
 def free_port() -> int:

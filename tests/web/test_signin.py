@@ -21,9 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import PASSWORD, Deployment, _deployment, new_person
 from tests.smtp import Inbox
-from tests.utils import Server, csrf_of, free_port, run_server
-
-QUIET = 1.0  # seconds to wait, after a barrier, before saying that nothing more arrived
+from tests.utils import QUIET, Server, csrf_of, free_port, run_server
 
 
 @dataclass
