@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import Deployment
 from tests.realtime.helpers import connected, http_get, on_ticket, open_ticket
-from tests.utils import Server, ws_client
+from tests.utils import QUIET, Server, ws_client
 
 
 @pytest.fixture
@@ -320,15 +320,32 @@ async def test_logs_hold_no_tokens_or_message_bodies(server: Server, d: Deployme
 
 
 async def test_events_over_http_come_in_pages(server: Server, d: Deployment) -> None:
-    from tests.realtime.helpers import all_events
+    from tests.realtime.helpers import all_events, store_chat
 
     tid = await open_ticket(server, d)
-    async with connected(server, d, "engineer") as eng:
-        for i in range(5):
-            await eng.request({"type": "chat", "topic": f"ticket:{tid}", "body": f"p{i}"})
+    public, every = await store_chat(d, tid, 2300)  # a page holds 1,000: three pages for a client, and for staff
+    assert len(public) > 2000
     first = (await http_get(server, d, "client", f"/api/tickets/{tid}/events?since=0")).json()
-    assert first["more"] is False and len(first["events"]) == 6
-    assert [e["seq"] for e in await all_events(server, d, "client", tid)] == list(range(1, 7))
+    assert first["more"] is True and len(first["events"]) == 1000
+    assert [e["seq"] for e in first["events"]] == [1, *public][:1000]  # the opening message, then public ones
+    second = (await http_get(server, d, "client", f"/api/tickets/{tid}/events?since={first['events'][-1]['seq']}"))
+    assert second.json()["more"] is True and second.json()["events"][0]["seq"] == public[999]
+    assert [e["seq"] for e in await all_events(server, d, "client", tid)] == [1, *public]
+    assert [e["seq"] for e in await all_events(server, d, "engineer", tid)] == [1, *every]
+
+
+async def test_a_long_replay_over_the_socket_comes_whole_and_in_order(server: Server, d: Deployment) -> None:
+    from tests.realtime.helpers import store_chat
+
+    tid = await open_ticket(server, d)
+    public, every = await store_chat(d, tid, 1300)  # the server reads replay 500 events at a time
+    for who, expected in (("client", public), ("engineer", every)):
+        async with connected(server, d, who) as c:
+            joined = await c.join(f"ticket:{tid}", since=1)
+            assert joined["seq"] == expected[-1]  # the newest event this person may see
+            seqs = [(await c.expect(type="event"))["seq"] for _ in expected]
+            assert seqs == expected, who
+            assert not [f for f in await c.drain(QUIET) if f["type"] == "event"]  # and nothing twice
 
 
 async def test_joining_a_ticket_others_have_open_is_still_authorised(server: Server, d: Deployment) -> None:
