@@ -26,7 +26,6 @@ from livesupport.store import huddle as huddle_store
 from livesupport.store.database import Database
 from livesupport.store.models import OutboxEmail
 from tests.conftest import PASSWORD, Deployment, _deployment, new_person, token_for
-from tests.faults.helpers import wait_until
 from tests.realtime.helpers import connected, open_ticket
 from tests.smtp import Inbox, body_of, smtp_server
 from tests.utils import Server, cli, csrf_of, free_port, run_server
@@ -54,12 +53,7 @@ class Desk:
             cli, self.d, "worker", "--once", "--now", at.isoformat(),
             SMTP_URL=f"smtp://127.0.0.1:{smtp_port or self.smtp_port}", BASE_URL=self.server.url)
         assert done.returncode == 0, done.stderr
-        delivered = re.search(r"e-mails delivered (\d+)", done.stdout)
-        assert delivered, done.stdout
-        await wait_until(lambda: len(inbox.messages) - before == int(delivered.group(1)), 10,
-                         f"the {delivered.group(1)} e-mails the worker delivered to reach the inbox")
-        assert len(inbox.messages) - before == int(delivered.group(1)), "more e-mails arrived than were sent"
-        self.last_run = inbox.messages[before:]
+        self.last_run = await inbox.delivered_by(before, done.stdout)
         return done.stdout
 
     def about(self, who: str, ticket_id: int) -> list[Message]:
