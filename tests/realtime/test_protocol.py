@@ -138,15 +138,16 @@ async def test_replay_while_events_arrive_has_no_gap(server: Server, d: Deployme
     topic = f"ticket:{tid}"
     async with connected(server, d, "engineer") as eng:
         await eng.join(topic)
-        writer_done = asyncio.Event()
+        written: list[int] = []
 
         async def writer() -> None:
             for i in range(40):
-                await eng.request({"type": "chat", "topic": topic, "body": f"burst {i}"})
-            writer_done.set()
+                written.append((await eng.request({"type": "chat", "topic": topic, "body": f"burst {i}"}))["seq"])
 
         task = asyncio.create_task(writer())
-        await asyncio.sleep(0.05)
+        while len(written) < 5:  # the client joins in the middle of the burst: some stored, more coming
+            assert not task.done(), task.result()
+            await asyncio.sleep(0.01)
         async with connected(server, d, "client2") as c:
             await c.join(topic, since=0)
             await task
