@@ -160,8 +160,8 @@ class Client:
                 continue
             self.inbox.append(orjson.loads(raw))
 
-    async def drain(self, quiet: float = 0.3) -> list[dict[str, Any]]:
-        """Everything that arrives until the line is quiet for `quiet` seconds."""
+    async def drain(self, quiet: float = QUIET) -> list[dict[str, Any]]:
+        """Everything that arrives until the line is quiet for `quiet` seconds (after a barrier: nothing more comes)."""
         while True:
             try:
                 raw = await asyncio.wait_for(self.ws.recv(), quiet)
