@@ -46,6 +46,16 @@ def unavailable(what: str) -> NoReturn:
     pytest.skip(f"{what} is not available")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With CI=true no test may skip, whatever skipped it: a skip there is a failure, saying why it skipped."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must run every test: {report.longrepr}"
+
+
 @dataclass
 class Deployment:
     """A database with the test users, and the servers running on it."""
