@@ -225,6 +225,12 @@ class LiveServer:
     _server: Server
     _deployment: Deployment
 
+    async def new_user(self, role: str = "client", org: str | None = "Acme") -> str:
+        """An account of the test's own (see new_person), also in `users`; returns its key."""
+        key = await new_person(self._deployment, role=role, org=org)
+        self.users[key] = (self._deployment.users[key]["email"], PASSWORD)
+        return key
+
     async def new_ticket(self, subject: str, body: str = "Please help.") -> int:
         token = await token_for(self._server, self._deployment, "client")
         async with httpx.AsyncClient(base_url=self.url) as http:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from tests.browser.helpers import DESKTOP, PHONE, act, expect, fits_the_phone, log_in, user
-from tests.conftest import PASSWORD
-from tests.conftest import new_person as new_account
 
 # Records every Notification the page creates, and every permission request, around the real API.
 WATCH = """
@@ -133,10 +131,8 @@ async def test_a_client_follows_and_unfollows_from_the_ticket_page(browser: Any,
 
         bob.assert_clean()
         # E-mail preferences, on a phone: an account of the test's own, as they stay changed.
-        key = await new_account(live_server._deployment)
-        live_server.users[key] = (live_server._deployment.users[key]["email"], PASSWORD)
         await bob.context.close()
-        bob = await log_in(browser, live_server, key, PHONE)
+        bob = await log_in(browser, live_server, await live_server.new_user(), PHONE)
         b = bob.page
         await b.goto(f"{live_server.url}/account")
         await expect(b.locator("#notify-form")).to_be_visible()
