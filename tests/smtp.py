@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,18 @@ class Inbox:
                     return m
             await asyncio.sleep(0.05)
         raise AssertionError(f"no mail to {to} about {subject_has!r}; have {[m['Subject'] for m in self.messages]}")
+
+    async def delivered_by(self, before: int, worker_output: str, timeout: float = 10) -> list[Message]:
+        """What a `livesupport worker --once` run delivered here: the "e-mails delivered N" it printed, once all
+        N arrived after the first `before` messages (and no more than N did)."""
+        said = re.search(r"e-mails delivered (\d+)", worker_output)
+        assert said, worker_output
+        count, deadline = int(said.group(1)), time.monotonic() + timeout
+        while len(self.messages) - before < count:
+            assert time.monotonic() < deadline, f"{len(self.messages) - before} of the {count} e-mails arrived"
+            await asyncio.sleep(0.05)
+        assert len(self.messages) - before == count, "more e-mails arrived than the worker delivered"
+        return self.messages[before:]
 
     def to(self, address: str) -> list[Message]:
         return [m for m in self.messages if m["To"] == address]

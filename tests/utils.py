@@ -22,6 +22,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
+QUIET = 1.0  # seconds a test waits, after a barrier (what it expects has all arrived), before it says nothing more did
 
 
 def free_port() -> int:
@@ -66,6 +67,35 @@ async def run_server(env: dict[str, str], port: int | None = None) -> AsyncItera
     finally:
         stop(proc)
         log.unlink(missing_ok=True)
+
+
+@asynccontextmanager
+async def clocked_server(env: dict[str, str], clock: Any) -> AsyncIterator[str]:
+    """The app on a real port of this process, whose clock is `clock` (a test's chosen instant): for pages whose
+    answer depends on when they are asked. The scheduled jobs do not run in it. Yields its URL."""
+    import uvicorn
+
+    from livesupport import settings as config
+    from livesupport.web.app import create_app
+
+    port = free_port()
+    app = create_app(config.load({**env, "WORKER": "separate"}), clock=clock)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
+                                           ws_per_message_deflate=False))
+    task = asyncio.create_task(server.serve())
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the in-process server stopped before it started")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the in-process server did not start")
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
 
 
 async def wait_healthy(server: Server, timeout: float = 30) -> None:
@@ -130,8 +160,8 @@ class Client:
                 continue
             self.inbox.append(orjson.loads(raw))
 
-    async def drain(self, quiet: float = 0.3) -> list[dict[str, Any]]:
-        """Everything that arrives until the line is quiet for `quiet` seconds."""
+    async def drain(self, quiet: float = QUIET) -> list[dict[str, Any]]:
+        """Everything that arrives until the line is quiet for `quiet` seconds (after a barrier: nothing more comes)."""
         while True:
             try:
                 raw = await asyncio.wait_for(self.ws.recv(), quiet)

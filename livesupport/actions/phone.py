@@ -90,10 +90,13 @@ class PhoneSupport:
     async def new_pin(self, person: Person) -> str:
         if person.role.value not in CONTACT_ROLES:
             raise ForbiddenError("Support PINs are for the contacts of our clients and partners.")
-        pin = _new_pin()
-        token = self.cipher.encrypt(pin.encode()).decode()
         async with self.db.write() as s:
             row = await s.get(SupportPin, person.id)
+            old = self._read(row)
+            pin = _new_pin()
+            while pin == old:  # a new PIN always differs from the one it replaces
+                pin = _new_pin()
+            token = self.cipher.encrypt(pin.encode()).decode()
             if row is None:
                 s.add(SupportPin(user_id=person.id, pin_encrypted=token, created_at=self.clock.now()))
             else:

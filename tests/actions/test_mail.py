@@ -40,8 +40,7 @@ async def test_two_workers_send_a_message_once(db: Database, deployment: Deploym
                               {"List-Unsubscribe": "<https://desk.test/u/x>", "Bcc": "victim@evil.test"})
         with smtp_server(inbox, port):
             sent = await asyncio.gather(first.deliver_pending(), second.deliver_pending())
-            await asyncio.sleep(0.3)
-        assert sum(sent) >= 1
+        assert sum(sent) == 1  # one of the two sent it; handed over before the server answered, so it is here
         (mail,) = inbox.to(to)
         assert mail["Subject"] == "Once Bcc: victim@evil.test"  # one line: no header was forged
         assert mail["Bcc"] is None and mail["List-Unsubscribe"] == "<https://desk.test/u/x>"
@@ -83,6 +82,5 @@ async def test_a_failed_try_waits_before_the_next(db: Database, deployment: Depl
     clock.at += timedelta(seconds=60)
     inbox = Inbox()
     with smtp_server(inbox, port):
-        assert await mailer.deliver_pending() == 3
-        await asyncio.sleep(0.3)
+        assert await mailer.deliver_pending() == 3  # each handed over before the server's answer came back
     assert len(inbox.to(to)) == 3 and await attempts() == [3, 2, 2]

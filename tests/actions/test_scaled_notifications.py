@@ -5,17 +5,19 @@ reach the engineers' pages on the web processes."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from tests.conftest import Deployment, _deployment, token_for
 from tests.realtime.helpers import connected, open_ticket
 from tests.smtp import Inbox, body_of, smtp_server
-from tests.utils import Server, cli, free_port, run_server
+from tests.utils import QUIET, Server, cli, free_port, run_server
 
 
 @dataclass
@@ -26,10 +28,28 @@ class Scaled:
     env: dict[str, str]
 
     async def worker(self, at: datetime) -> str:
+        """One run of the worker process at `at`; returns once what it delivered is in the inbox."""
+        before = len(self.inbox.messages)
         done = await asyncio.to_thread(cli, self.d, "worker", "--once", "--now", at.isoformat(), **self.env)
         assert done.returncode == 0, done.stderr
-        await asyncio.sleep(0.3)
+        await self.inbox.delivered_by(before, done.stdout)
         return done.stdout
+
+    async def shared_presence(self, ticket_id: int, who: str, present: bool, timeout: float = 15) -> None:
+        """Wait until the presence the processes share in Redis (what the worker reads) has `who` on the ticket,
+        or not."""
+        client = aioredis.Redis.from_url(self.env["REDIS_URL"])
+        user_id = self.d.users[who]["id"]
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                fields = await client.hkeys(f"{self.env['REDIS_PREFIX']}presence:ticket:{ticket_id}")
+                if any(f.decode().endswith(f":{user_id}") for f in fields) == present:
+                    return
+                assert time.monotonic() < deadline, f"{who} {'never came' if present else 'never left'}: {fields}"
+                await asyncio.sleep(0.05)
+        finally:
+            await client.aclose()
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +74,14 @@ async def test_a_client_connected_to_the_ticket_gets_no_mail(scaled: Scaled) -> 
             for body in ("The disk is full. PR-WATCHED-1", "Cleaning up now. PR-WATCHED-2"):
                 assert (await eng.request({"type": "chat", "topic": f"ticket:{tid}", "body": body}))["ok"]
         await client.presence(1)  # she is on it
-        await asyncio.sleep(0.5)
+        await scaled.shared_presence(tid, "client", present=True)  # and the worker process can see it
         out = await scaled.worker(datetime.now(UTC) + timedelta(minutes=6))
         assert "update e-mails 0" in out
         assert scaled.inbox.about(alice, f"[#{tid}]") == []
     # Gone: the next message comes by e-mail, alone (the first two were seen live).
     async with connected(srv, d, "engineer") as eng:
         assert (await eng.request({"type": "chat", "topic": f"ticket:{tid}", "body": "All done. PR-AWAY-3"}))["ok"]
-    await asyncio.sleep(1.5)  # the presence of a closed connection goes within a few seconds
+    await scaled.shared_presence(tid, "client", present=False)  # her closed connection is gone for the worker too
     await scaled.worker(datetime.now(UTC) + timedelta(minutes=12))
     (mail,) = scaled.inbox.about(alice, f"[#{tid}]")
     text = body_of(mail)
@@ -86,5 +106,5 @@ async def test_a_ticket_turning_overdue_is_announced_to_its_engineers(scaled: Sc
         assert notice["ticket"] == {"id": tid, "subject": "Server room too hot OD-1"}
         assert notice["url"] == f"/tickets/{tid}" and notice["next_update_at"].endswith("Z")
         assert "overdue notices 0" in await scaled.worker(due + timedelta(minutes=2))  # once
-        await eng.drain(0.5)
+        await eng.drain(QUIET)  # after the run that sent nothing, a quiet period: no second notice comes
         assert [f for f in eng.inbox if f.get("kind") == "overdue"] == []

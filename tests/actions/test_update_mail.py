@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from zoneinfo import ZoneInfo
@@ -21,9 +22,10 @@ from sqlalchemy import select
 from livesupport.actions import update_mail
 from livesupport.actions.mail import Mailer
 from livesupport.clock import SystemClock
+from livesupport.store import huddle as huddle_store
 from livesupport.store.database import Database
 from livesupport.store.models import OutboxEmail
-from tests.conftest import PASSWORD, Deployment, _deployment, token_for
+from tests.conftest import PASSWORD, Deployment, _deployment, new_person, token_for
 from tests.realtime.helpers import connected, open_ticket
 from tests.smtp import Inbox, body_of, smtp_server
 from tests.utils import Server, cli, csrf_of, free_port, run_server
@@ -37,17 +39,21 @@ class Desk:
     d: Deployment
     inbox: Inbox
     smtp_port: int
+    last_run: list[Message] = field(default_factory=list)  # what the last worker run delivered
 
     def email(self, who: str) -> str:
         return str(self.d.users[who]["email"])
 
-    async def worker(self, at: datetime, smtp_port: int | None = None) -> str:
-        """One run of the worker at `at`, as an operator would start it, delivering to `smtp_port`."""
+    async def worker(self, at: datetime, smtp_port: int | None = None, inbox: Inbox | None = None) -> str:
+        """One run of the worker at `at`, as an operator would start it, delivering to `smtp_port` (whose
+        server keeps what it receives in `inbox`). It returns once every e-mail it says it delivered is there."""
+        inbox = inbox or self.inbox
+        before = len(inbox.messages)
         done = await asyncio.to_thread(
             cli, self.d, "worker", "--once", "--now", at.isoformat(),
             SMTP_URL=f"smtp://127.0.0.1:{smtp_port or self.smtp_port}", BASE_URL=self.server.url)
         assert done.returncode == 0, done.stderr
-        await asyncio.sleep(0.3)  # aiosmtpd hands messages over from its own thread
+        self.last_run = await inbox.delivered_by(before, done.stdout)
         return done.stdout
 
     def about(self, who: str, ticket_id: int) -> list[Message]:
@@ -86,8 +92,10 @@ async def test_three_quick_messages_make_one_email(desk: Desk) -> None:
     assert desk.about("client", tid) == []
 
     out = await desk.worker(minutes(6))
-    assert "update e-mails" in out
     (mail,) = desk.about("client", tid)
+    sent = re.search(r"update e-mails (\d+)", out)
+    assert sent and mail in desk.last_run  # the run says how many it sent, and this one is among them
+    assert int(sent.group(1)) == len([m for m in desk.last_run if re.match(r"\[#\d+\]", str(m["Subject"]))]) >= 1
     body = body_of(mail)
     assert mail["Subject"] == f"[#{tid}] Outlook asks for my password QM-1"
     assert "3 new updates" in body
@@ -124,7 +132,7 @@ async def test_a_client_reading_live_gets_none(desk: Desk) -> None:
             await alice.expect(type="event", seq=seq)
             await alice.send({"type": "seen", "topic": topic, "seq": seq})
         await alice.request({"type": "ping"})  # the seen frames were read
-        await asyncio.sleep(0.3)  # and stored in the background
+        await reviewed_up_to(desk, "client", tid, seqs[-1])  # and stored in the background
     await desk.worker(minutes(6))
     assert desk.about("client", tid) == []
 
@@ -173,15 +181,16 @@ async def test_preferences_refuse_bad_input(desk: Desk, bad: dict[str, str]) -> 
 
 
 async def test_the_daily_digest(desk: Desk) -> None:
-    tokens = await token_for(desk.server, desk.d, "client2")
+    bob_key = await new_person(desk.d)  # his preferences change here: an account of the test's own
+    tokens = await token_for(desk.server, desk.d, bob_key)
     first = await open_ticket(desk.server, desk.d, "Scanner offline DG-1")
     second = await open_ticket(desk.server, desk.d, "New laptop DG-2")
     async with httpx.AsyncClient(base_url=desk.server.url, headers={"Authorization": f"Bearer {tokens}"}) as api:
         for tid in (first, second):  # Bob follows what his colleague opened
             r = await api.post(f"/api/tickets/{tid}/follow")
             assert r.status_code == 200 and r.json() == {"following": True, "reason": "follow", "user_id":
-                                                         desk.d.users["client2"]["id"]}
-    async with signed_in(desk, "client2") as http:
+                                                         desk.d.users[bob_key]["id"]}
+    async with signed_in(desk, bob_key) as http:
         page = await http.get("/account")
         assert 'id="notifications"' in page.text and "America/New York" in page.text
         r = await http.post("/account/notifications", data={"mode": "daily", "digest_hour": "9",
@@ -194,8 +203,8 @@ async def test_the_daily_digest(desk: Desk) -> None:
     await say(desk, "engineer", second, "Your laptop ships on Monday. DG-B")
     tomorrow = datetime.now(NY).date() + timedelta(days=1)
     await desk.worker(datetime(tomorrow.year, tomorrow.month, tomorrow.day, 8, 30, tzinfo=NY))
-    bob = desk.email("client2")
-    assert desk.inbox.about(bob, "digest") == [] and desk.about("client2", first) == []  # not before 09:00
+    bob = desk.email(bob_key)
+    assert desk.inbox.about(bob, "digest") == [] and desk.about(bob_key, first) == []  # not before 09:00
     await desk.worker(datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9, 5, tzinfo=NY))
     (digest,) = desk.inbox.about(bob, "digest")
     text = body_of(digest)
@@ -204,7 +213,7 @@ async def test_the_daily_digest(desk: Desk) -> None:
     assert "DG-A" in text and "DG-B" in text and digest["List-Unsubscribe"]
     await desk.worker(datetime(tomorrow.year, tomorrow.month, tomorrow.day, 10, 0, tzinfo=NY))
     assert len(desk.inbox.about(bob, "digest")) == 1  # one a day
-    assert desk.about("client2", first) == desk.about("client2", second) == []  # and no e-mail per ticket
+    assert desk.about(bob_key, first) == desk.about(bob_key, second) == []  # and no e-mail per ticket
 
 
 async def test_unsubscribe_by_the_header_and_by_the_link(desk: Desk) -> None:
@@ -265,9 +274,9 @@ async def test_a_failed_send_is_retried_with_backoff(desk: Desk) -> None:
 
     inbox = Inbox()
     with smtp_server(inbox, down):
-        await desk.worker(start + timedelta(seconds=10), smtp_port=down)  # backing off: not yet
+        await desk.worker(start + timedelta(seconds=10), smtp_port=down, inbox=inbox)  # backing off: not yet
         assert inbox.messages == [] and (await outbox_row(desk, tid)).attempts == 1
-        await desk.worker(start + timedelta(seconds=45), smtp_port=down)
+        await desk.worker(start + timedelta(seconds=45), smtp_port=down, inbox=inbox)
         (sent,) = inbox.about(desk.email("client"), f"[#{tid}]")
     assert "RT-1" in body_of(sent)
     row = await outbox_row(desk, tid)
@@ -282,25 +291,26 @@ def header(mail: Message, name: str) -> str:
 
 
 async def test_off_means_nothing_now_or_later(desk: Desk) -> None:
-    tid = await open_ticket(desk.server, desk.d, "Toner empty OF-1", who="outsider")
+    carol = await new_person(desk.d, org="Globex")  # her preferences change here: an account of the test's own
+    tid = await open_ticket(desk.server, desk.d, "Toner empty OF-1", who=carol)
     await say(desk, "engineer", tid, "A new cartridge is on its way. OFF-1")
     await desk.worker(minutes(1))  # noted as waiting for her, not due yet
-    async with signed_in(desk, "outsider") as http:
+    async with signed_in(desk, carol) as http:
         page = await http.get("/account")
         r = await http.post("/account/notifications", data={"mode": "off", "digest_hour": "8",
                                                             "csrf": csrf_of(page.text)})
         assert r.status_code == 303
         await desk.worker(minutes(6))
-        assert desk.about("outsider", tid) == []
+        assert desk.about(carol, tid) == []
         page = await http.get("/account")
         r = await http.post("/account/notifications", data={"mode": "immediate", "digest_hour": "8",
                                                             "csrf": csrf_of(page.text)})
         assert r.status_code == 303
     await desk.worker(minutes(18))
-    assert desk.about("outsider", tid) == []  # nothing of the time it was off
+    assert desk.about(carol, tid) == []  # nothing of the time it was off
     await say(desk, "engineer", tid, "Did it fit? OFF-3")
     await desk.worker(minutes(24))
-    (mail,) = desk.about("outsider", tid)
+    (mail,) = desk.about(carol, tid)
     assert "OFF-3" in body_of(mail) and "OFF-1" not in body_of(mail)
 
 
@@ -329,6 +339,23 @@ async def test_more_than_one_email_holds_goes_on_in_the_next(desk: Desk, monkeyp
     assert "4 new updates" in first.body and "… and 1 more update on the ticket." in first.body
     assert [f"Update number {i} MU" in second.body for i in range(1, 9)] == [False] * 4 + [True] * 3 + [False]
     assert "4 new updates" in second.body and "… and 1 more update on the ticket." in second.body
+
+
+async def reviewed_up_to(desk: Desk, who: str, ticket_id: int, seq: int, timeout: float = 10) -> None:
+    """Wait until the database holds that `who` has read the ticket up to `seq`."""
+    db = Database(desk.d.database_url)
+    user_id = desk.d.users[who]["id"]
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            async with db.read() as s:
+                got = await huddle_store.reviewed(s, ticket_id, [user_id])
+            if got.get(user_id, 0) >= seq:
+                return
+            assert time.monotonic() < deadline, f"ticket {ticket_id} not stored as read up to {seq}: {got}"
+            await asyncio.sleep(0.05)
+    finally:
+        await db.dispose()
 
 
 async def outbox_row(desk: Desk, ticket_id: int) -> OutboxEmail:

@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, IN_CI
-
-playwright_api = pytest.importorskip("playwright.async_api")
+from tests.browser import helpers
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, playwright_api
+from tests.conftest import unavailable
 
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Any]:
+    if playwright_api is None:
+        unavailable(f"Playwright ({helpers.PLAYWRIGHT_MISSING})")
     if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"Chromium is required in CI ({CHROMIUM})", pytrace=False)
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+        unavailable(f"Chromium at {CHROMIUM}")
     async with playwright_api.async_playwright() as p:
         b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

@@ -129,6 +129,11 @@ async def test_a_client_follows_and_unfollows_from_the_ticket_page(browser: Any,
         await b.locator("#follow-toggle").click()
         await expect(b.locator("#follow-toggle")).to_have_text("Follow")
 
+        bob.assert_clean()
+        # E-mail preferences, on a phone: an account of the test's own, as they stay changed.
+        await bob.context.close()
+        bob = await log_in(browser, live_server, await live_server.new_user(), PHONE)
+        b = bob.page
         await b.goto(f"{live_server.url}/account")
         await expect(b.locator("#notify-form")).to_be_visible()
         await expect(b.locator("#desktop-notifications")).to_have_count(0)  # staff only

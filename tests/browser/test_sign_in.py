@@ -1,18 +1,21 @@
 """Signing in with a real browser: the bare domain, two-factor set-up and sign-in, a sign-in link read from the
 outbox, a recovery code, and the account page on a phone.
 
-Uses the domain administrator, whom the other browser tests do not touch, and leaves 2FA off again.
+Uses a domain administrator of a new organisation of its own: two-factor is turned on and off here.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from typing import Any
 
 import pyotp
 
 from tests.browser.helpers import DESKTOP, PHONE, Person, expect, fits_the_phone, log_in
+from tests.conftest import PASSWORD
+from tests.conftest import new_person as new_account
 
 
 async def new_person(browser: Any, options: dict[str, Any] | None = None) -> Person:
@@ -29,14 +32,16 @@ async def password_step(p: Person, base: str, login: str, password: str) -> None
 
 async def test_two_factor_and_sign_in_links_in_the_browser(browser: Any, live_server: Any) -> None:
     base = live_server.url
-    _, password = live_server.users["domain_admin"]
-    email = live_server.users["domain_admin"][0]
+    tag = secrets.token_hex(3)
+    key = await new_account(live_server._deployment, role="domain_admin", org=f"Clinic {tag}",
+                                    domain=f"clinic-{tag}.test")
+    email, password = live_server._deployment.users[key]["email"], PASSWORD
     admin = await new_person(browser)
     root: Person | None = None
     try:
         page = admin.page
         # The bare domain signs a domain administrator in.
-        await password_step(admin, base, "acme.test", password)
+        await password_step(admin, base, f"clinic-{tag}.test", password)
         await page.wait_for_url(re.compile(r"/tickets$"))
         await page.click("#account-link")
         await expect(page.locator("#two-factor-state")).to_contain_text("Off")

@@ -38,11 +38,10 @@ class Watcher:
 
 async def wait_until(cond, timeout: float, what: str) -> None:  # noqa: ANN001
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
+    while not cond():  # checked at least once, even with no time left
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}")
         await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 async def health(srv: Server) -> dict:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from contextlib import AsyncExitStack
+import threading
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import asyncpg
 import httpx
 
 from tests.conftest import Deployment, token_for
 from tests.realtime.helpers import http_get, open_ticket
-from tests.utils import Client, Server, run_server, ws_client
+from tests.utils import QUIET, Client, Server, run_server, ws_client
 
 WRITERS, EACH = 12, 25
 
@@ -57,27 +59,46 @@ async def test_concurrent_writers_lose_nothing(deployment: Deployment) -> None:
         assert len(set(bodies)) == len(bodies) == WRITERS * EACH  # each stored exactly once
 
 
-async def hold_write_lock(d: Deployment, ticket_id: int, seconds: float) -> None:
-    """Another program holding the lock a write needs, for longer than the server waits."""
+@asynccontextmanager
+async def write_lock_held(d: Deployment, ticket_id: int) -> AsyncIterator[None]:
+    """Another program holds the lock a write to the ticket needs: from when it is known to be held until the
+    block ends (however long the server waits)."""
     if d.kind == "sqlite":
+        held, release = threading.Event(), threading.Event()
+
         def hold() -> None:
             conn = sqlite3.connect(d.database_url.split("///", 1)[1], isolation_level=None)
-            conn.execute("BEGIN IMMEDIATE")
-            import time
+            try:
+                conn.execute("BEGIN IMMEDIATE")  # returns once the write lock is ours
+                held.set()
+                release.wait(60)
+                conn.execute("ROLLBACK")
+            finally:
+                conn.close()
 
-            time.sleep(seconds)
-            conn.execute("ROLLBACK")
-            conn.close()
-
-        await asyncio.to_thread(hold)
+        holder = asyncio.create_task(asyncio.to_thread(hold))
+        try:
+            while not held.is_set():
+                assert not holder.done(), holder.result()
+                await asyncio.sleep(0.01)
+            yield
+        finally:
+            release.set()
+            await holder
         return
-    conn = await asyncpg.connect(d.database_url.replace("postgresql+asyncpg", "postgresql"))
+    dsn = d.database_url.replace("postgresql+asyncpg", "postgresql")
+    conn, observer = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
             await conn.execute("SELECT id FROM tickets WHERE id = $1 FOR UPDATE", ticket_id)
-            await asyncio.sleep(seconds)
+            pid = await conn.fetchval("SELECT pg_backend_pid()")
+            assert await observer.fetchval(  # PostgreSQL itself says the lock is held
+                "SELECT count(*) FROM pg_locks WHERE pid = $1 AND relation = 'tickets'::regclass AND granted",
+                pid) >= 1
+            yield
     finally:
         await conn.close()
+        await observer.close()
 
 
 async def test_a_write_that_truly_fails_is_refused_and_not_published(deployment: Deployment) -> None:
@@ -89,13 +110,12 @@ async def test_a_write_that_truly_fails_is_refused_and_not_published(deployment:
                 ws_client(srv, await token_for(srv, d, "engineer")) as watcher:
             await author.join(topic)
             await watcher.join(topic)
-            holder = asyncio.create_task(hold_write_lock(d, tid, 2.0))
-            await asyncio.sleep(0.3)
-            r = await author.request({"type": "chat", "topic": topic, "body": "while locked"})
-            assert r["ok"] is False and r["error"]["code"] == "unavailable"
-            assert "try again" in r["error"]["message"]
-            await holder
-            assert not [f for f in await watcher.drain(0.3) if f["type"] == "event"]  # nothing was published
+            async with write_lock_held(d, tid):
+                r = await author.request({"type": "chat", "topic": topic, "body": "while locked"})
+                assert r["ok"] is False and r["error"]["code"] == "unavailable"
+                assert "try again" in r["error"]["message"]
+            # The refusal was answered: had anything been published, it would arrive within the quiet period.
+            assert not [f for f in await watcher.drain(QUIET) if f["type"] == "event"]
             r = await author.request({"type": "chat", "topic": topic, "body": "after the lock"})
             assert r["ok"] is True and r["seq"] == 2  # the failed write left no hole
             assert (await watcher.expect(type="event"))["seq"] == 2

@@ -42,6 +42,31 @@ async def on_ticket(srv: Server, d: Deployment, topic: str, *who: str) -> AsyncI
         yield clients
 
 
+async def store_chat(d: Deployment, ticket_id: int, count: int, internal_every: int = 10) -> tuple[list[int], list[int]]:
+    """`count` chat events written straight to the database in one transaction (the hub is not told: readers
+    fetch them). Every `internal_every`-th is an internal note. Returns the seqs a client may see and all of them."""
+    from datetime import UTC, datetime
+
+    from livesupport.domain.people import Person, Role
+    from livesupport.store import tickets as store
+    from livesupport.store.database import Database
+
+    staff = d.users["engineer"]
+    actor = Person(staff["id"], staff["name"], Role.STAFF, tier=2)
+    payloads = [("internal" if i % internal_every == internal_every - 1 else "public",
+                 {"body": f"bulk {i}", "visibility": "internal" if i % internal_every == internal_every - 1
+                  else "public"}) for i in range(count)]
+    db = Database(d.database_url)
+    try:
+        async with db.write() as s:
+            events = await store.append_events(s, ticket_id, kind="chat", actor=actor, payloads=payloads,
+                                               now=datetime.now(UTC))
+    finally:
+        await db.dispose()
+    return ([e.seq for e, (vis, _) in zip(events, payloads, strict=True) if vis == "public"],
+            [e.seq for e in events])
+
+
 async def all_events(srv: Server, d: Deployment, who: str, ticket_id: int) -> list[dict]:
     """Every event of a ticket this user may see, page by page."""
     out: list[dict] = []

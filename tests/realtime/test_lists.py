@@ -124,4 +124,4 @@ async def test_a_page_that_only_wants_notices_gets_no_rows(server: Server, d: De
         await listing.join(f"org:{acme}")
         tid = await open_ticket(server, d, "Only the list hears of this")
         await listing.expect(row(tid))
-        assert not [f for f in await banner.drain(0.5) if f["type"] in ("ticket", "counters")]
+        assert not [f for f in await banner.drain() if f["type"] in ("ticket", "counters")]

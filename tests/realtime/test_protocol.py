@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import Deployment
 from tests.realtime.helpers import connected, http_get, on_ticket, open_ticket
-from tests.utils import Server, ws_client
+from tests.utils import QUIET, Server, ws_client
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ async def test_viewers_count_people_not_tabs(server: Server, d: Deployment) -> N
         working = [m for m in p["members"] if m["state"] == "working"]
         assert working[0]["id"] == d.users["engineer"]["id"] and working[0]["tier"] == 2
         await tab2.close()  # one tab of two closes: Alice is still there
-        assert not [f for f in await eng.drain(0.5) if f["type"] == "presence" and f["viewers"] != 2]
+        assert not [f for f in await eng.drain() if f["type"] == "presence" and f["viewers"] != 2]
         await tab1.close()
         p = await eng.expect(lambda f: f["type"] == "presence" and f["viewers"] == 1, timeout=5)
         assert [m["id"] for m in p["members"]] == [d.users["engineer"]["id"]]
@@ -79,11 +79,11 @@ async def test_typing_reaches_the_others_and_internal_typing_only_staff(server: 
         assert t["visibility"] == "internal"
         await eng.send({"type": "typing", "topic": topic})  # a public one after it, to prove the order
         await client.expect(lambda f: f["type"] == "typing" and "visibility" not in f)
-        rest = await client.drain(0.3)
+        rest = await client.drain()
         assert not [f for f in client.inbox + rest if f["type"] == "typing"]
-        assert not [f for f in await client.drain(0.1) if f.get("visibility") == "internal"]
+        assert not [f for f in await client.drain() if f.get("visibility") == "internal"]
         # the typist never hears their own typing
-        assert not [f for f in await eng.drain(0.3) if f["type"] == "typing" and f["user"]["id"] == d.users["engineer"]["id"]]
+        assert not [f for f in await eng.drain() if f["type"] == "typing" and f["user"]["id"] == d.users["engineer"]["id"]]
 
 
 async def test_status_and_next_update_at(server: Server, d: Deployment) -> None:
@@ -130,7 +130,7 @@ async def test_join_since_replays_without_gap_or_duplicate(server: Server, d: De
             while len(seqs) < 10:
                 seqs.append((await late.expect(type="event"))["seq"])
             assert seqs == list(range(4, 14))
-            assert not [f for f in await late.drain(0.3) if f["type"] == "event"]
+            assert not [f for f in await late.drain() if f["type"] == "event"]
 
 
 async def test_replay_while_events_arrive_has_no_gap(server: Server, d: Deployment) -> None:
@@ -138,15 +138,16 @@ async def test_replay_while_events_arrive_has_no_gap(server: Server, d: Deployme
     topic = f"ticket:{tid}"
     async with connected(server, d, "engineer") as eng:
         await eng.join(topic)
-        writer_done = asyncio.Event()
+        written: list[int] = []
 
         async def writer() -> None:
             for i in range(40):
-                await eng.request({"type": "chat", "topic": topic, "body": f"burst {i}"})
-            writer_done.set()
+                written.append((await eng.request({"type": "chat", "topic": topic, "body": f"burst {i}"}))["seq"])
 
         task = asyncio.create_task(writer())
-        await asyncio.sleep(0.05)
+        while len(written) < 5:  # the client joins in the middle of the burst: some stored, more coming
+            assert not task.done(), task.result()
+            await asyncio.sleep(0.01)
         async with connected(server, d, "client2") as c:
             await c.join(topic, since=0)
             await task
@@ -167,7 +168,7 @@ async def test_internal_notes_never_reach_clients(server: Server, d: Deployment)
         await eng.request({"type": "chat", "topic": topic, "body": "public answer"})
         ev = await client.expect(type="event")
         assert ev["seq"] == 3  # the note was skipped, the later public message arrived
-        assert "secret" not in orjson.dumps(client.inbox + await client.drain(0.3)).decode()
+        assert "secret" not in orjson.dumps(client.inbox + await client.drain()).decode()
     # not on replay, not in joined.seq, not over HTTP
     async with connected(server, d, "client") as again:
         joined = await again.join(topic, since=0)
@@ -320,15 +321,32 @@ async def test_logs_hold_no_tokens_or_message_bodies(server: Server, d: Deployme
 
 
 async def test_events_over_http_come_in_pages(server: Server, d: Deployment) -> None:
-    from tests.realtime.helpers import all_events
+    from tests.realtime.helpers import all_events, store_chat
 
     tid = await open_ticket(server, d)
-    async with connected(server, d, "engineer") as eng:
-        for i in range(5):
-            await eng.request({"type": "chat", "topic": f"ticket:{tid}", "body": f"p{i}"})
+    public, every = await store_chat(d, tid, 2300)  # a page holds 1,000: three pages for a client, and for staff
+    assert len(public) > 2000
     first = (await http_get(server, d, "client", f"/api/tickets/{tid}/events?since=0")).json()
-    assert first["more"] is False and len(first["events"]) == 6
-    assert [e["seq"] for e in await all_events(server, d, "client", tid)] == list(range(1, 7))
+    assert first["more"] is True and len(first["events"]) == 1000
+    assert [e["seq"] for e in first["events"]] == [1, *public][:1000]  # the opening message, then public ones
+    second = (await http_get(server, d, "client", f"/api/tickets/{tid}/events?since={first['events'][-1]['seq']}"))
+    assert second.json()["more"] is True and second.json()["events"][0]["seq"] == public[999]
+    assert [e["seq"] for e in await all_events(server, d, "client", tid)] == [1, *public]
+    assert [e["seq"] for e in await all_events(server, d, "engineer", tid)] == [1, *every]
+
+
+async def test_a_long_replay_over_the_socket_comes_whole_and_in_order(server: Server, d: Deployment) -> None:
+    from tests.realtime.helpers import store_chat
+
+    tid = await open_ticket(server, d)
+    public, every = await store_chat(d, tid, 1300)  # the server reads replay 500 events at a time
+    for who, expected in (("client", public), ("engineer", every)):
+        async with connected(server, d, who) as c:
+            joined = await c.join(f"ticket:{tid}", since=1)
+            assert joined["seq"] == expected[-1]  # the newest event this person may see
+            seqs = [(await c.expect(type="event"))["seq"] for _ in expected]
+            assert seqs == expected, who
+            assert not [f for f in await c.drain(QUIET) if f["type"] == "event"]  # and nothing twice
 
 
 async def test_joining_a_ticket_others_have_open_is_still_authorised(server: Server, d: Deployment) -> None:
@@ -339,6 +357,6 @@ async def test_joining_a_ticket_others_have_open_is_still_authorised(server: Ser
         r = await outsider.join(topic)
         assert r["type"] == "reply" and r["error"]["code"] == "forbidden"
         await client.request({"type": "chat", "topic": topic, "body": "for Acme only"})
-        frames = await outsider.drain(0.5)
+        frames = await outsider.drain()
         assert not [f for f in frames if f["type"] in ("event", "presence")]
         assert (await client.presence(1))["viewers"] == 1

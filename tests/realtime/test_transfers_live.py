@@ -97,14 +97,17 @@ async def add_note(srv: Server, d: Deployment, tid: int, note: str) -> None:
 async def test_party_sockets_need_a_good_link_and_our_origin(server: Server) -> None:
     d: Deployment = server.deployment  # type: ignore[attr-defined]
     tid, given = await filed_and_confirmed(server, d)
+    other, _ = await filed_and_confirmed(server, d)  # a transfer that exists, and is not this link's
     _, token = await link_for(d, given[1]["contact_email"])
-    cases = [(token, "http://evil.example", 4403), ("forged.token.here", None, 4401), (token, None, None)]
-    for bad_token, origin, code in cases:
-        target = tid + 1 if code is None else tid  # the last case: a genuine link used for another transfer
+    async with as_party(server, tid, token) as party:  # the genuine link, from our origin, opens its transfer
+        assert (await party.join(f"transfer:{tid}"))["type"] == "joined"
+    cases = [(tid, token, "http://evil.example", 4403), (tid, "forged.token.here", None, 4401),
+             (other, token, None, 4401)]  # the last: a genuine link used for another transfer
+    for target, bad_token, origin, code in cases:
         async with as_party(server, target, bad_token, origin) as party:
             with pytest.raises(ConnectionClosed) as closed:
                 await party.ws.recv()
-            assert closed.value.rcvd is not None and closed.value.rcvd.code == (code or 4401)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == code, (target, origin)
 
 
 async def test_a_client_cannot_open_the_board(server: Server) -> None:

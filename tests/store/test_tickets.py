@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, select, text
+
 from livesupport.domain.people import Person, Role
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
-from livesupport.store.migrate import upgrade
-from livesupport.store.models import Ticket
+from livesupport.store.migrate import alembic_config, upgrade
+from livesupport.store.models import Ticket, User
 from tests.conftest import Deployment
 
 
@@ -56,4 +59,18 @@ async def test_times_come_back_as_the_same_instant_in_utc(deployment: Deployment
 
 
 async def test_migrate_is_idempotent(deployment: Deployment) -> None:
-    await asyncio.to_thread(upgrade, deployment.database_url)  # already at head: nothing to do, no error
+    head = ScriptDirectory.from_config(alembic_config(deployment.database_url)).get_current_head()
+    db = Database(deployment.database_url)
+    try:
+        async with db.read() as s:
+            before = (await s.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
+            users = (await s.execute(select(func.count()).select_from(User))).scalar_one()
+        assert before == [head]  # the fixture migrated to the newest revision
+        await asyncio.to_thread(upgrade, deployment.database_url)  # already at head: nothing to do, no error
+        async with db.read() as s:
+            after = (await s.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
+            assert after == [head]
+            assert (await s.execute(select(func.count()).select_from(User))).scalar_one() == users  # data kept
+            assert (await s.get(User, deployment.users["client"]["id"])) is not None
+    finally:
+        await db.dispose()

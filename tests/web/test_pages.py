@@ -85,7 +85,8 @@ async def test_cookie_api_calls_need_the_csrf_header(live_server: LiveServer) ->
 
 
 async def test_logout(live_server: LiveServer) -> None:
-    async with logged_in(live_server) as http:
+    # Signing out ends the person's sessions everywhere: one of the test's own, not Alice.
+    async with logged_in(live_server, await live_server.new_user()) as http:
         page = await http.get("/tickets")
         r = await http.post("/logout", data={"csrf": csrf_of(page.text)})
         assert r.status_code == 303
@@ -131,7 +132,7 @@ async def test_feedback_is_stored_with_its_page(live_server: LiveServer) -> None
 async def test_logout_ends_the_session_everywhere(live_server: LiveServer) -> None:
     """The cookie stops working even if someone kept a copy, and the open socket is closed with 4401."""
     tid = await live_server.new_ticket("Logout closes sockets")
-    async with logged_in(live_server) as http:
+    async with logged_in(live_server, await live_server.new_user()) as http:  # all their sessions end: not Alice's
         cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
         ws_url = live_server.url.replace("http://", "ws://") + "/ws"
         async with connect(ws_url, additional_headers={"Cookie": cookie}, origin=live_server.url) as ws:

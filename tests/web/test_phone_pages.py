@@ -68,10 +68,22 @@ async def test_pin_answers_alike_for_known_and_unknown_addresses(server: Server,
     assert await newest_mail_to(server, d, unknown) is None
 
 
+async def console_accepts(srv: Server, d: Deployment, email: str, pin: str) -> bool:
+    """Does the phone console verify `pin` for `email`?"""
+    async with signed_in(srv, d.users["phone"]["email"]) as staff:
+        page = await staff.get("/support/verify")
+        r = await staff.post("/support/verify", data={"csrf": csrf_of(page.text), "email": email, "pin": pin})
+    if r.status_code == 303 and r.headers["location"].startswith("/support/verify?v="):
+        return True
+    assert r.status_code == 200 and "No match" in r.text, r.text
+    return False
+
+
 async def test_the_set_pin_link_shows_a_new_pin_once(server: Server, d: Deployment) -> None:
     email = await new_contact(d)
     async with signed_in(server, email) as contact:
-        assert re.fullmatch(r"\d{6}", shown_pin((await contact.get("/account")).text, "pin-value"))
+        old = shown_pin((await contact.get("/account")).text, "pin-value")
+        assert re.fullmatch(r"\d{6}", old)
         async with httpx.AsyncClient(base_url=server.url) as http:
             page = await http.get("/pin")
             assert (await http.post("/pin", data={"email": email, "csrf": csrf_of(page.text)})).status_code == 200
@@ -93,7 +105,9 @@ async def test_the_set_pin_link_shows_a_new_pin_once(server: Server, d: Deployme
             assert 'href="/pin"' in again.text and pin not in again.text
         # The contact's pages show the new PIN; the old one is gone.
         account = (await contact.get("/account")).text
-        assert shown_pin(account, "pin-value") == pin
+        assert shown_pin(account, "pin-value") == pin and pin != old
+    assert not await console_accepts(server, d, email, old)
+    assert await console_accepts(server, d, email, pin)
 
 
 async def test_a_contact_sees_their_pin_and_gets_a_new_one(server: Server, d: Deployment) -> None:
@@ -109,7 +123,10 @@ async def test_a_contact_sees_their_pin_and_gets_a_new_one(server: Server, d: De
         r = await http.post("/account/pin", data={"next": "/tickets", "csrf": csrf_of(tickets.text)})
         assert r.status_code == 303 and r.headers["location"] == "/tickets?pin=new#support-pin"
         after = await http.get("/tickets?pin=new")
-        assert "This is your new PIN" in after.text and re.fullmatch(r"\d{6}", shown_pin(after.text, "pin-value"))
+        fresh = shown_pin(after.text, "pin-value")
+        assert "This is your new PIN" in after.text and re.fullmatch(r"\d{6}", fresh) and fresh != pin
+    assert not await console_accepts(server, d, email, pin)  # the old PIN is refused
+    assert await console_accepts(server, d, email, fresh)
     async with signed_in(server, d.users["phone"]["email"]) as staff:  # staff have no PIN
         assert 'id="support-pin"' not in (await staff.get("/tickets")).text
 

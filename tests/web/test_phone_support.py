@@ -71,9 +71,25 @@ async def test_verification_right_wrong_and_the_lock(server: Server, d: Deployme
         assert (await api(server, phone, "POST", "/api/pin/verify", json=bad)).status_code == 400
     assert (await api(server, contact, "POST", "/api/pin/verify", json={"email": email, "pin": pin})).status_code \
         == 403  # a client cannot use the staff's verification
-    # A new PIN replaces the old one.
-    fresh = (await api(server, contact, "POST", "/api/me/pin")).json()["pin"]
-    assert re.fullmatch(r"\d{6}", fresh)
+
+
+async def test_a_new_pin_replaces_the_old_one(server: Server, d: Deployment) -> None:
+    email, contact = await new_contact(d, server)
+    phone = await token_for(server, d, "phone")
+
+    async def verified(pin: str) -> bool:
+        r = await api(server, phone, "POST", "/api/pin/verify", json={"email": email, "pin": pin})
+        assert r.status_code == 200, r.text
+        return bool(r.json()["verified"])
+
+    old = await my_pin(server, contact)
+    assert await verified(old)
+    made = await api(server, contact, "POST", "/api/me/pin")
+    assert made.status_code == 200, made.text
+    fresh = made.json()["pin"]
+    assert re.fullmatch(r"\d{6}", fresh) and fresh != old and await my_pin(server, contact) == fresh
+    assert not await verified(old)  # the old PIN is refused from now on
+    assert await verified(fresh)
 
 
 async def test_a_caller_in_arrears_gets_public_help_only(server: Server, d: Deployment) -> None:
