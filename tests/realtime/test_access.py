@@ -67,10 +67,9 @@ async def test_staff_made_client_leaves_other_tickets_and_the_queue_at_once(
     tid = await open_ticket_as(a, client["email"], "Mail is down")
     topic = f"ticket:{tid}"
     async with socket_of(a, mover["email"]) as sock, socket_of(b, client["email"]) as author:
-        assert (await sock.join(topic))["type"] == "joined"
-        assert (await sock.join("queue"))["type"] == "joined"
-        assert (await sock.join("transfers"))["type"] == "joined"
-        assert (await sock.join(f"user:{mover['id']}"))["type"] == "joined"
+        for name in (topic, "queue", "transfers", f"user:{mover['id']}"):
+            got = await sock.join(name)
+            assert got["type"] == "joined", got
         await author.join(topic)
 
         await livesupport(d, redis_url, "user", "set", "--email", mover["email"], "--role", "client",

@@ -74,18 +74,19 @@ async def test_a_month_through_the_api(server: Server, d: Deployment) -> None:
     org_id = next(o["id"] for o in orgs if o["name"] == name)
     assert [o["name"] for o in (await api(server, admin, "GET", "/api/orgs")).json()["orgs"]] == [name]
 
-    # The worker bills every organisation of this database (other tests' too): its counts say "at least ours"
-    # and "nothing twice"; this organisation's own invoice says exactly what happened to it.
+    # The worker bills every organisation of this database (other tests' too), and the shared server's own
+    # in-process worker may already have billed this one for the month it runs in: so the counts only say
+    # "nothing twice", and this organisation's own invoice says exactly what happened to it.
     async def lines() -> list[tuple[str, int]]:
         (invoice,) = (await api(server, admin, "GET", f"/api/orgs/{org_id}/invoices")).json()["invoices"]
         return [(line["kind"], line["cents"]) for line in invoice["lines"]]
 
-    assert counted(await worker(d, "2026-12-01T00:00:30-05:00"), "invoices issued") >= 1
+    await worker(d, "2026-12-01T00:00:30-05:00")
     assert await lines() == [("service", 2500)]
     assert "invoices issued 0" in await worker(d, "2026-12-01T00:00:40-05:00")
     await worker(d, "2026-12-05T00:00:59-05:00")
     assert await lines() == [("service", 2500)]  # not before 00:01
-    assert counted(await worker(d, "2026-12-05T00:01:00-05:00"), "fees added") >= 1
+    await worker(d, "2026-12-05T00:01:00-05:00")
     assert "fees added 0" in await worker(d, "2026-12-05T00:01:00-05:00")
 
     invoices = (await api(server, admin, "GET", f"/api/orgs/{org_id}/invoices")).json()["invoices"]
@@ -107,7 +108,7 @@ async def test_a_month_through_the_api(server: Server, d: Deployment) -> None:
     assert part.status_code == 201 and part.json()["amount_due_cents"] == 3900
 
     # Unpaid at 00:01 on the 15th: suspended, once, however often the worker runs.
-    assert counted(await worker(d, "2026-12-15T00:01:00-05:00"), "organisations suspended") >= 1
+    await worker(d, "2026-12-15T00:01:00-05:00")
     assert "organisations suspended 0" in await worker(d, "2026-12-15T00:02:00-05:00")
     standing = (await api(server, admin, "GET", f"/api/orgs/{org_id}")).json()
     assert standing["services"][0]["status"] == "suspended"
