@@ -97,6 +97,31 @@ async def test_the_accounts_page_is_for_admins_and_refuses_a_stale_form(server: 
         assert (await http.get("/tickets")).status_code in (302, 303, 307)  # not signed in
 
 
+async def test_the_accounts_and_move_forms_are_read_within_bounds(server: Server, d: Deployment) -> None:
+    """Their forms go through web.limits.read_form like every page form: too many fields is a 400, nothing done."""
+    target = await new_account(d, "client", org="Acme")
+    owner = await new_account(d, "client", org="Acme")
+    tid = await open_ticket_as(server, owner["email"], "Stays where it is")
+    padding = {f"f{i}": "1" for i in range(250)}
+    async with signed_in(server, d.users["admin"]["email"]) as admin:
+        page = await admin.get(f"/tickets/{tid}")
+        globex = re.search(r'<option value="(\d+)">Globex</option>', page.text)
+        assert globex, "Globex is offered"
+        wide = await admin.post("/admin/users", data={"csrf": csrf_of(page.text), "email": target["email"],
+                                                     "action": "disable", **padding})
+        assert wide.status_code == 400 and "fields" in wide.text
+        moved = await admin.post(f"/tickets/{tid}/move", data={"csrf": csrf_of(page.text),
+                                                               "org_id": globex.group(1), **padding})
+        assert moved.status_code == 400 and "fields" in moved.text
+        assert "Stays where it is" in (await admin.get(f"/tickets/{tid}")).text
+    user, audit = await stored(d, target["email"])
+    assert user.disabled_at is None and audit == []
+    token = (await token_of(server, owner["email"])).json()["token"]
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        still = await http.get(f"/api/tickets/{tid}", headers={"Authorization": f"Bearer {token}"})
+    assert still.status_code == 200  # not moved away from its organisation
+
+
 async def sign_in_link(server: Server, d: Deployment, email: str) -> str:
     async with httpx.AsyncClient(base_url=server.url, headers={"X-Forwarded-For": "10.9.8.6"}) as http:
         page = await http.get("/login/link")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -14,11 +15,11 @@ from livesupport.domain.errors import LivesupportError
 from livesupport.domain.numbers import require_id
 from livesupport.domain.people import Person, Role
 from livesupport.web.errors import STATUS
-from livesupport.web.limits import read_form
-from livesupport.web.pages import login_first, not_found, render
+from livesupport.web.pages import login_first, render
 from livesupport.web.pages.auth import EXPIRED_FORM, base_url
+from livesupport.web.pages.forms import csrf_form, signed_in, signed_in_form
 from livesupport.web.pages.phone import pin_notice
-from livesupport.web.security import client_address, csrf_ok
+from livesupport.web.security import client_address
 from livesupport.web.services import services
 
 SAVED = {
@@ -53,20 +54,16 @@ async def account_page(request: Request) -> Response:
     return await account_with(request, person)
 
 
-async def account_form(request: Request) -> tuple[Person | None, Response | None, Any]:
-    person, redirect = await login_first(request)
-    if person is None:
-        return None, redirect, None
-    form = await read_form(request)
-    if not csrf_ok(request, form.get("csrf")):
-        return person, await account_with(request, person, 403, error=EXPIRED_FORM), form
-    return person, None, form
+async def account_form(request: Request) -> tuple[Person, FormData] | Response:
+    """The opening of every form on the account page (signed_in_form, answered by the account page)."""
+    return await signed_in_form(request, lambda person, _: account_with(request, person, 403, error=EXPIRED_FORM))
 
 
 async def change_password(request: Request) -> Response:
-    person, done, form = await account_form(request)
-    if done is not None or person is None:
-        return done  # type: ignore[return-value]
+    opened = await account_form(request)
+    if isinstance(opened, Response):
+        return opened
+    person, form = opened
     svc = services(request)
     try:
         await svc.accounts.change_password(person, form.get("current"), form.get("new"), client_address(request))
@@ -79,9 +76,10 @@ async def change_password(request: Request) -> Response:
 
 
 async def end_other_sessions(request: Request) -> Response:
-    person, done, _ = await account_form(request)
-    if done is not None or person is None:
-        return done  # type: ignore[return-value]
+    opened = await account_form(request)
+    if isinstance(opened, Response):
+        return opened
+    person, _ = opened
     svc = services(request)
     await svc.accounts.end_all_sessions(person.id)
     request.session.clear()
@@ -90,9 +88,10 @@ async def end_other_sessions(request: Request) -> Response:
 
 
 async def two_factor_start(request: Request) -> Response:
-    person, done, _ = await account_form(request)
-    if done is not None or person is None:
-        return done  # type: ignore[return-value]
+    opened = await account_form(request)
+    if isinstance(opened, Response):
+        return opened
+    person, _ = opened
     try:
         enrolment = await services(request).two_factor.begin(person)
     except LivesupportError as exc:
@@ -101,9 +100,10 @@ async def two_factor_start(request: Request) -> Response:
 
 
 async def two_factor_confirm(request: Request) -> Response:
-    person, done, form = await account_form(request)
-    if done is not None or person is None:
-        return done  # type: ignore[return-value]
+    opened = await account_form(request)
+    if isinstance(opened, Response):
+        return opened
+    person, form = opened
     svc = services(request)
     try:
         codes = await svc.two_factor.confirm(person, form.get("code"), client_address(request))
@@ -113,9 +113,10 @@ async def two_factor_confirm(request: Request) -> Response:
 
 
 async def two_factor_off(request: Request) -> Response:
-    person, done, form = await account_form(request)
-    if done is not None or person is None:
-        return done  # type: ignore[return-value]
+    opened = await account_form(request)
+    if isinstance(opened, Response):
+        return opened
+    person, form = opened
     try:
         await services(request).two_factor.turn_off(person, form.get("code"), client_address(request))
     except LivesupportError as exc:
@@ -126,12 +127,14 @@ async def two_factor_off(request: Request) -> Response:
 # -- admins --------------------------------------------------------------------------
 
 
+def _is_admin(person: Person) -> bool:
+    return person.role is Role.ADMIN
+
+
 async def outbox(request: Request) -> Response:
-    person, redirect = await login_first(request)
-    if person is None:
-        return redirect  # type: ignore[return-value]
-    if person.role is not Role.ADMIN:
-        return not_found(request, person)
+    person = await signed_in(request, _is_admin)
+    if isinstance(person, Response):
+        return person
     svc = services(request)
     return render(request, "outbox.html", person, title="Mail outbox", mails=await svc.mailer.outbox(),
                   delivery=svc.mailer.delivery, max_attempts=MAX_ATTEMPTS,
@@ -145,16 +148,14 @@ async def _app_keys(request: Request, person: Person, status: int = 200, **extra
 
 
 async def app_keys(request: Request) -> Response:
-    person, redirect = await login_first(request)
-    if person is None:
-        return redirect  # type: ignore[return-value]
-    if person.role is not Role.ADMIN:
-        return not_found(request, person)
+    person = await signed_in(request, _is_admin)
+    if isinstance(person, Response):
+        return person
     if request.method == "GET":
         return await _app_keys(request, person)
-    form = await read_form(request)
-    if not csrf_ok(request, form.get("csrf")):
-        return await _app_keys(request, person, 403, error=EXPIRED_FORM)
+    form = await csrf_form(request, lambda _: _app_keys(request, person, 403, error=EXPIRED_FORM))
+    if isinstance(form, Response):
+        return form
     two_factor = services(request).two_factor
     try:
         if form.get("revoke"):
@@ -178,17 +179,16 @@ async def _contacts(request: Request, person: Person, status: int = 200, **extra
 
 
 async def contacts(request: Request) -> Response:
-    person, redirect = await login_first(request)
-    if person is None:
-        return redirect  # type: ignore[return-value]
-    if person.role is not Role.DOMAIN_ADMIN:
-        return not_found(request, person)
+    person = await signed_in(request, lambda p: p.role is Role.DOMAIN_ADMIN)
+    if isinstance(person, Response):
+        return person
     if request.method == "GET":
         return await _contacts(request, person)
-    form = await read_form(request)
+    form = await csrf_form(request, lambda f: _contacts(request, person, 403, error=EXPIRED_FORM,
+                                                        name=str(f.get("name", "")), email=str(f.get("email", ""))))
+    if isinstance(form, Response):
+        return form
     name, email = str(form.get("name", "")), str(form.get("email", ""))
-    if not csrf_ok(request, form.get("csrf")):
-        return await _contacts(request, person, 403, error=EXPIRED_FORM, name=name, email=email)
     svc = services(request)
     try:
         if form.get("remove"):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -22,10 +24,10 @@ from livesupport.domain.numbers import parse_id
 from livesupport.domain.people import Person, Role
 from livesupport.domain.tickets import parse_instant
 from livesupport.web.errors import STATUS
-from livesupport.web.limits import read_form
 from livesupport.web.pages import login_first, not_found, render
 from livesupport.web.pages.auth import EXPIRED_FORM
-from livesupport.web.security import csrf_ok, person_from_session
+from livesupport.web.pages.forms import SignedInExpired, signed_in_form
+from livesupport.web.security import person_from_session
 from livesupport.web.services import services
 
 # Written out, not strftime'd: strftime follows the process locale.
@@ -220,19 +222,32 @@ async def org_page(request: Request) -> Response:
     return await _org(request, person, request.path_params["org_id"])
 
 
-async def record_payment(request: Request) -> Response:
-    person, redirect = await login_first(request)
-    if person is None:
-        return redirect  # type: ignore[return-value]
+async def _billing_form(request: Request, error: str, typed: Callable[[FormData], dict[str, Any]]
+                        ) -> tuple[Person, dict[str, Any]] | Response:
+    """The opening of a billing form on an organisation's page: (person, what was typed), or the answer.
+    An expired form comes back on the page under `error` with what was typed; then only billing staff go on."""
     org_id = request.path_params["org_id"]
-    form = await read_form(request)
-    typed = str(form.get("amount", ""))[:100]
-    invoice_id = parse_id(form.get("invoice"))
-    kept = {"pay_invoice": invoice_id, "pay_amount": typed}
-    if not csrf_ok(request, form.get("csrf")):
-        return await _org(request, person, org_id, 403, pay_error=EXPIRED_FORM, **kept)
+    opened = await signed_in_form(request, lambda person, form: _org(request, person, org_id, 403,
+                                                                     **{error: EXPIRED_FORM}, **typed(form)))
+    if isinstance(opened, Response):
+        return opened
+    person, form = opened
     if not may_bill(person):
         return not_found(request, person)
+    return person, typed(form)
+
+
+def _payment_typed(form: FormData) -> dict[str, Any]:
+    """What the payment form keeps when it comes back: the invoice chosen and the amount typed."""
+    return {"pay_invoice": parse_id(form.get("invoice")), "pay_amount": str(form.get("amount", ""))[:100]}
+
+
+async def record_payment(request: Request) -> Response:
+    opened = await _billing_form(request, "pay_error", _payment_typed)
+    if isinstance(opened, Response):
+        return opened
+    person, kept = opened
+    org_id, typed, invoice_id = request.path_params["org_id"], kept["pay_amount"], kept["pay_invoice"]
     svc = services(request)
     try:
         summary = await svc.billing.summary(person, org_id)
@@ -254,18 +269,18 @@ async def record_payment(request: Request) -> Response:
     return RedirectResponse(f"/billing/org/{org_id}#invoice-{invoice_id}", status_code=303)
 
 
+def _service_typed(form: FormData) -> dict[str, Any]:
+    """What the new-service form keeps when it comes back: the name and price typed."""
+    return {"service_name": str(form.get("name", ""))[:300], "service_price": str(form.get("price", ""))[:100]}
+
+
 async def add_service(request: Request) -> Response:
     """Billing staff add a service; it is free until the next 1st, then billed monthly."""
-    person, redirect = await login_first(request)
-    if person is None:
-        return redirect  # type: ignore[return-value]
+    opened = await _billing_form(request, "service_error", _service_typed)
+    if isinstance(opened, Response):
+        return opened
+    person, kept = opened
     org_id = request.path_params["org_id"]
-    form = await read_form(request)
-    kept = {"service_name": str(form.get("name", ""))[:300], "service_price": str(form.get("price", ""))[:100]}
-    if not csrf_ok(request, form.get("csrf")):
-        return await _org(request, person, org_id, 403, service_error=EXPIRED_FORM, **kept)
-    if not may_bill(person):
-        return not_found(request, person)
     svc = services(request)
     try:
         cents = parse_amount(kept["service_price"])
@@ -331,20 +346,29 @@ def _service_view(service: Any) -> dict[str, Any]:
             "price": rules.money(service.monthly_cents), "status": service.status}
 
 
+def _cancel_context(person: Person, form: FormData) -> dict[str, Any]:
+    """The cancellation page after its form was sent (waiving is for staff who ticked it)."""
+    return {"title": "Cancel a service", "staff": may_waive(person), "waive": may_waive(person) and
+            form.get("waive") == "1", "at_words": None, "at": "", "done": True, "error": None, "service": None,
+            "outcome": None}
+
+
+def _cancel_expired(request: Request) -> SignedInExpired:
+    async def expired(person: Person, form: FormData) -> Response:
+        context = {**_cancel_context(person, form), "done": False, "error": EXPIRED_FORM}
+        return render(request, "billing_cancel.html", person, 403, **context)
+    return expired
+
+
 async def cancel_service(request: Request) -> Response:
-    person, redirect = await login_first(request)
-    if person is None:
-        return redirect  # type: ignore[return-value]
+    opened = await signed_in_form(request, _cancel_expired(request))
+    if isinstance(opened, Response):
+        return opened
+    person, form = opened
     svc = services(request)
     service_id = request.path_params["service_id"]
-    form = await read_form(request)
-    waive = may_waive(person) and form.get("waive") == "1"
-    context: dict[str, Any] = {"title": "Cancel a service", "staff": may_waive(person), "waive": waive,
-                               "at_words": None, "at": "", "done": True, "error": None, "service": None,
-                               "outcome": None}
-    if not csrf_ok(request, form.get("csrf")):
-        context.update(done=False, error=EXPIRED_FORM)
-        return render(request, "billing_cancel.html", person, 403, **context)
+    context = _cancel_context(person, form)
+    waive = bool(context["waive"])
     try:
         service, _ = await svc.billing.preview(person, service_id, None, waive)
         outcome = await svc.billing.cancel(person, service_id, waive)

@@ -23,9 +23,10 @@ ONE_CLICK = "One-Click"  # the body of an RFC 8058 POST: List-Unsubscribe=One-Cl
 
 
 async def save_preferences(request: Request) -> Response:
-    person, done, form = await account_form(request)
-    if done is not None or person is None:
-        return done  # type: ignore[return-value]
+    opened = await account_form(request)
+    if isinstance(opened, Response):
+        return opened
+    person, form = opened
     try:
         await services(request).following.set_preferences(person, form.get("mode"), form.get("digest_hour"))
     except LivesupportError as exc:

@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -17,8 +18,9 @@ from livesupport.domain.numbers import parse_id
 from livesupport.domain.people import Person, Role
 from livesupport.web.errors import STATUS
 from livesupport.web.limits import read_form
-from livesupport.web.pages import login_first, not_found, render
+from livesupport.web.pages import not_found, render
 from livesupport.web.pages.auth import EXPIRED_FORM, base_url
+from livesupport.web.pages.forms import signed_in, signed_in_form
 from livesupport.web.security import client_address, csrf_ok
 from livesupport.web.services import services
 
@@ -54,14 +56,20 @@ def _clock(iso: str, request: Request) -> str:
 # -- one's own PIN (the ticket list and the account page show it) ------------------------
 
 
+def _pin_page(form: FormData) -> str:
+    return "/tickets" if form.get("next") == "/tickets" else "/account"  # the two pages with the PIN card
+
+
+async def _pin_expired(_: Person, form: FormData) -> Response:
+    return RedirectResponse(f"{_pin_page(form)}?pin=expired#support-pin", status_code=303)
+
+
 async def new_pin(request: Request) -> Response:
-    person, redirect = await login_first(request)
-    if person is None:
-        return redirect  # type: ignore[return-value]
-    form = await read_form(request)
-    target = "/tickets" if form.get("next") == "/tickets" else "/account"  # the two pages with the PIN card
-    if not csrf_ok(request, form.get("csrf")):
-        return RedirectResponse(f"{target}?pin=expired#support-pin", status_code=303)
+    opened = await signed_in_form(request, _pin_expired)
+    if isinstance(opened, Response):
+        return opened
+    person, form = opened
+    target = _pin_page(form)
     try:
         await services(request).phone.new_pin(person)
     except LivesupportError:
@@ -100,13 +108,12 @@ async def _console(request: Request, staff: Person, state: dict[str, Any] | None
     return render(request, "phone_console.html", staff, status, **context)
 
 
-async def _staff(request: Request) -> tuple[Person | None, Response | None]:
-    person, redirect = await login_first(request)
-    if person is None:
-        return None, redirect
-    if not person.is_staff:
-        return None, not_found(request, person)
-    return person, None
+def _is_staff(person: Person) -> bool:
+    return person.is_staff
+
+
+async def _staff(request: Request) -> Person | Response:
+    return await signed_in(request, _is_staff)
 
 
 def _verification_id(raw: object) -> int:
@@ -114,9 +121,9 @@ def _verification_id(raw: object) -> int:
 
 
 async def console(request: Request) -> Response:
-    staff, refused = await _staff(request)
-    if staff is None:
-        return refused  # type: ignore[return-value]
+    staff = await _staff(request)
+    if isinstance(staff, Response):
+        return staff
     vid = _verification_id(request.query_params.get("v"))
     if not vid:
         return await _console(request, staff)
@@ -132,13 +139,12 @@ async def console(request: Request) -> Response:
 
 
 async def verify(request: Request) -> Response:
-    staff, refused = await _staff(request)
-    if staff is None:
-        return refused  # type: ignore[return-value]
-    form = await read_form(request)
+    opened = await signed_in_form(request, lambda staff, form: _console(
+        request, staff, None, 403, error=EXPIRED_FORM, email=str(form.get("email", ""))[:320]), _is_staff)
+    if isinstance(opened, Response):
+        return opened
+    staff, form = opened
     email = str(form.get("email", ""))[:320]
-    if not csrf_ok(request, form.get("csrf")):
-        return await _console(request, staff, None, 403, error=EXPIRED_FORM, email=email)
     try:
         result = await services(request).phone.verify(staff, email, str(form.get("pin", "")),
                                                       client_address(request))
@@ -154,9 +160,9 @@ async def verify(request: Request) -> Response:
 
 
 async def act(request: Request) -> Response:
-    staff, refused = await _staff(request)
-    if staff is None:
-        return refused  # type: ignore[return-value]
+    staff = await _staff(request)
+    if isinstance(staff, Response):
+        return staff
     form = await read_form(request)
     vid, action, text = _verification_id(form.get("v")), str(form.get("action", "")), str(form.get("text", ""))
     phone = services(request).phone
@@ -184,11 +190,9 @@ async def act(request: Request) -> Response:
 
 
 async def audit(request: Request) -> Response:
-    person, redirect = await login_first(request)
-    if person is None:
-        return redirect  # type: ignore[return-value]
-    if not _may_audit(person):
-        return not_found(request, person)
+    person = await signed_in(request, _may_audit)
+    if isinstance(person, Response):
+        return person
     q = request.query_params
     filters = {"email": q.get("email", "").strip()[:320], "action": q.get("action", ""), "result": q.get("result", "")}
     filters["action"] = filters["action"] if filters["action"] in ACTION_WORDS else ""

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import select
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -18,10 +19,9 @@ from livesupport.domain.tickets import Status
 from livesupport.store import huddle as huddle_store
 from livesupport.store.models import Organisation
 from livesupport.web.errors import STATUS
-from livesupport.web.limits import read_form
 from livesupport.web.pages import login_first, render
+from livesupport.web.pages.forms import signed_in_form
 from livesupport.web.pages.phone import pin_notice
-from livesupport.web.security import csrf_ok
 from livesupport.web.services import services
 
 
@@ -83,25 +83,28 @@ async def new_ticket_page(request: Request) -> Response:
 
 
 async def new_ticket(request: Request) -> Response:
-    person, redirect = await login_first(request)
-    if redirect:
-        return redirect
-    assert person is not None
-    form = await read_form(request)
+    opened = await signed_in_form(request, lambda person, form: _new_ticket_again(
+        request, person, form, ForbiddenError("This form expired. Please send it again.")))
+    if isinstance(opened, Response):
+        return opened
+    person, form = opened
     subject, body, priority = (str(form.get(k, "")) for k in ("subject", "body", "priority"))
-    org_id = parse_id(form.get("org_id"))
     try:
-        if not csrf_ok(request, form.get("csrf")):
-            raise ForbiddenError("This form expired. Please send it again.")
-        snap = await services(request).tickets.open(person, subject, body, priority or None, org_id)
+        snap = await services(request).tickets.open(person, subject, body, priority or None,
+                                                    parse_id(form.get("org_id")))
     except LivesupportError as exc:
-        # Nothing the user typed is lost: the form comes back filled in, with the reason.
-        orgs = await _client_orgs(request) if person.is_staff else None
-        return render(request, "new_ticket.html", person, STATUS.get(exc.code, 400), title="New ticket",
-                      error=exc.message, subject=subject, body=body, priority=priority or "normal", orgs=orgs,
-                      org_id=org_id,
-                      org_name=await _org_name(request, person))
+        return await _new_ticket_again(request, person, form, exc)
     return RedirectResponse(f"/tickets/{snap['id']}", status_code=303)
+
+
+async def _new_ticket_again(request: Request, person: Person, form: FormData, exc: LivesupportError) -> Response:
+    """Nothing the user typed is lost: the form comes back filled in, with the reason."""
+    subject, body, priority = (str(form.get(k, "")) for k in ("subject", "body", "priority"))
+    orgs = await _client_orgs(request) if person.is_staff else None
+    return render(request, "new_ticket.html", person, STATUS.get(exc.code, 400), title="New ticket",
+                  error=exc.message, subject=subject, body=body, priority=priority or "normal", orgs=orgs,
+                  org_id=parse_id(form.get("org_id")),
+                  org_name=await _org_name(request, person))
 
 
 async def ticket_page(request: Request) -> Response:
@@ -127,23 +130,23 @@ async def ticket_page(request: Request) -> Response:
 
 async def move_ticket(request: Request) -> Response:
     """The ticket page's "move to another organisation" form (Level 3 and admins)."""
-    person, redirect = await login_first(request)
-    if redirect:
-        return redirect
-    assert person is not None
     tid = request.path_params["ticket_id"]
-    form = await request.form()
-    error = ""
-    if not csrf_ok(request, form.get("csrf")):
-        error = "This form had expired; nothing was changed. Please try again."
-    else:
-        raw = str(form.get("org_id", ""))
-        try:
-            await services(request).huddle.move(person, tid, parse_id(raw))
-        except LivesupportError as exc:
-            error = exc.message
-    if error:
+
+    def back(error: str) -> Response:
         return RedirectResponse(f"/tickets/{tid}?{urlencode({'move_error': error})}#move", status_code=303)
+
+    async def expired(_: Person, __: FormData) -> Response:
+        return back("This form had expired; nothing was changed. Please try again.")
+
+    opened = await signed_in_form(request, expired)
+    if isinstance(opened, Response):
+        return opened
+    person, form = opened
+    try:
+        await services(request).huddle.move(person, tid, parse_id(str(form.get("org_id", ""))))
+    except LivesupportError as exc:
+        if exc.message:
+            return back(exc.message)
     return RedirectResponse(f"/tickets/{tid}", status_code=303)
 
 

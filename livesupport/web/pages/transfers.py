@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -20,6 +21,7 @@ from livesupport.web.errors import STATUS, JSONResponse, json_error
 from livesupport.web.limits import read_form
 from livesupport.web.pages import login_first, not_found, render
 from livesupport.web.pages.auth import EXPIRED_FORM
+from livesupport.web.pages.forms import Expired, csrf_form, signed_in
 from livesupport.web.security import api_person, client_address, csrf_ok
 from livesupport.web.services import services
 
@@ -76,17 +78,32 @@ DONE = {
 }
 
 
+async def _action_form(request: Request, actions: set[str], person: Person | None, expired: Expired
+                       ) -> FormData | Response:
+    """The form of a transfer action (csrf_form), where an unknown action is "not found" whatever its form."""
+    known = request.path_params["action"] in actions
+
+    async def refused(form: FormData) -> Response:
+        return await expired(form) if known else not_found(request, person)
+
+    form = await csrf_form(request, refused)
+    return form if known or isinstance(form, Response) else not_found(request, person)
+
+
+def _typed(form: FormData) -> dict[str, str]:
+    """What a transfer form keeps when it comes back with a refusal."""
+    return {k: str(v)[:2000] for k, v in form.items() if k != "csrf"}
+
+
 async def party_act(request: Request) -> Response:
     visitor = await _party(request)
     if isinstance(visitor, Response):
         return visitor
     action = request.path_params["action"]
-    form = await read_form(request)
-    kept = {k: str(v)[:2000] for k, v in form.items() if k != "csrf"}
-    if action not in PARTY_ACTIONS:
-        return not_found(request, None)
-    if not csrf_ok(request, form.get("csrf")):
-        return await _party_page(request, visitor, 403, EXPIRED_FORM, form=kept)
+    form = await _action_form(request, PARTY_ACTIONS, None,
+                              lambda form: _party_page(request, visitor, 403, EXPIRED_FORM, form=_typed(form)))
+    if isinstance(form, Response):
+        return form
     transfers = services(request).transfers
     try:
         if action == "confirm":
@@ -104,7 +121,7 @@ async def party_act(request: Request) -> Response:
         else:
             await transfers.withdraw(visitor, form.get("reason"))
     except LivesupportError as exc:
-        return await _party_page(request, visitor, STATUS.get(exc.code, 400), exc.message, form=kept)
+        return await _party_page(request, visitor, STATUS.get(exc.code, 400), exc.message, form=_typed(form))
     # Back to the page by GET: reloading it never sends the answer again.
     return RedirectResponse(f"{_party_url(request)}?done={action}", status_code=303)
 
@@ -177,16 +194,14 @@ async def staff_page(request: Request) -> Response:
 
 
 async def staff_act(request: Request) -> Response:
-    person, redirect = await login_first(request)
-    if person is None:
-        return redirect  # type: ignore[return-value]
+    person = await signed_in(request)
+    if isinstance(person, Response):
+        return person
     action = request.path_params["action"]
-    form = await read_form(request)
-    kept = {k: str(v)[:2000] for k, v in form.items() if k != "csrf"}
-    if action not in STAFF_ACTIONS:
-        return not_found(request, person)
-    if not csrf_ok(request, form.get("csrf")):
-        return await _staff_page(request, person, 403, EXPIRED_FORM, form=kept)
+    form = await _action_form(request, STAFF_ACTIONS, person,
+                              lambda form: _staff_page(request, person, 403, EXPIRED_FORM, form=_typed(form)))
+    if isinstance(form, Response):
+        return form
     transfers = services(request).transfers
     try:
         visitor = transfers.staff(person, request.path_params["id"])
@@ -203,7 +218,7 @@ async def staff_act(request: Request) -> Response:
         else:
             await transfers.resend(visitor, form.get("role"))
     except LivesupportError as exc:
-        return await _staff_page(request, person, STATUS.get(exc.code, 400), exc.message, form=kept)
+        return await _staff_page(request, person, STATUS.get(exc.code, 400), exc.message, form=_typed(form))
     return RedirectResponse(f"/transfers/{request.path_params['id']}?done={action}", status_code=303)
 
 

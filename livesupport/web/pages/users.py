@@ -13,9 +13,9 @@ from livesupport.actions.administration import Actor
 from livesupport.domain.errors import LivesupportError
 from livesupport.domain.people import Person, Role
 from livesupport.web.errors import STATUS
-from livesupport.web.pages import login_first, not_found, render
+from livesupport.web.pages import render
 from livesupport.web.pages.auth import EXPIRED_FORM
-from livesupport.web.security import csrf_ok
+from livesupport.web.pages.forms import csrf_form, signed_in
 from livesupport.web.services import services
 
 DONE = {"disable": "{} is disabled: signed out everywhere, and cannot sign in.", "enable": "{} can sign in again.",
@@ -33,17 +33,15 @@ async def _page(request: Request, person: Person, status: int = 200, **extra: An
 
 
 async def users(request: Request) -> Response:
-    person, redirect = await login_first(request)
-    if person is None:
-        return redirect  # type: ignore[return-value]
-    if person.role is not Role.ADMIN:
-        return not_found(request, person)
+    person = await signed_in(request, lambda p: p.role is Role.ADMIN)
+    if isinstance(person, Response):
+        return person
     if request.method == "GET":
         return await _page(request, person)
-    form = await request.form()
+    form = await csrf_form(request, lambda f: _page(request, person, 403, error=EXPIRED_FORM, q=str(f.get("q", ""))))
+    if isinstance(form, Response):
+        return form
     query, email, action = str(form.get("q", "")), form.get("email"), str(form.get("action", ""))
-    if not csrf_ok(request, form.get("csrf")):
-        return await _page(request, person, 403, error=EXPIRED_FORM, q=query)
     admin, actor = services(request).administration, Actor.admin(person)
     try:
         if action == "disable":
