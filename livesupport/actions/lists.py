@@ -192,7 +192,7 @@ class Lists:
             stmt = select(TicketReview.user_id, TicketReview.ticket_id, TicketReview.seq).where(
                 TicketReview.ticket_id.in_(ids), TicketReview.user_id.in_([p.id for p in people]))
             reviews = {(u, t): q for u, t, q in (await s.execute(stmt)).all()}
-        members = await asyncio.gather(*(self.hub.members_of(i) for i in ids))
+        members = await self.hub.members_of_many(ids)  # one round trip to the shared presence, not one per row
         now = self.clock.now()
         out: dict[tuple[int, int], dict[str, Any]] = {}
         for (t, o), present in zip(found, members, strict=True):

@@ -41,6 +41,9 @@ class MemoryPresence:
     async def get(self, topic: str, local: dict[int, Member]) -> list[Member]:
         return merge([local])
 
+    async def get_many(self, topics: list[str]) -> list[list[Member]]:
+        return [[] for _ in topics]  # one process: what it does not hold locally, nobody holds
+
 
 class RedisPresence:
     def __init__(self, url: str, prefix: str, origin: str, ttl: float) -> None:
@@ -99,18 +102,35 @@ class RedisPresence:
             self._written.pop(topic, None)
 
     async def get(self, topic: str, local: dict[int, Member]) -> list[Member]:
-        key = self._key(topic)
-        raw = cast(dict[bytes, bytes], await self._r.hgetall(key))
-        by_origin: dict[str, dict[int, Member]] = {}
-        for field, value in raw.items():
-            origin, _, uid = field.decode().rpartition(":")
-            if origin != self.origin:
-                by_origin.setdefault(origin, {})[int(uid)] = orjson.loads(value)
-        if by_origin:
-            origins = list(by_origin)
+        return (await self._read([topic], [local]))[0]
+
+    async def get_many(self, topics: list[str]) -> list[list[Member]]:
+        """Who is on each of these topics (held by other processes): one round trip for the lot, not one each."""
+        return await self._read(topics, [{} for _ in topics])
+
+    async def _read(self, topics: list[str], locals_: list[dict[int, Member]]) -> list[list[Member]]:
+        keys = [self._key(t) for t in topics]
+        async with self._r.pipeline(transaction=False) as p:
+            for key in keys:
+                p.hgetall(key)
+            raws = cast(list[dict[bytes, bytes]], await p.execute())
+        views: list[dict[str, dict[int, Member]]] = []
+        for raw in raws:
+            by_origin: dict[str, dict[int, Member]] = {}
+            for field, value in raw.items():
+                origin, _, uid = field.decode().rpartition(":")
+                if origin != self.origin:
+                    by_origin.setdefault(origin, {})[int(uid)] = orjson.loads(value)
+            views.append(by_origin)
+        origins = sorted({o for view in views for o in view})
+        if origins:
             alive = await self._r.mget([f"{self.prefix}proc:{o}" for o in origins])
-            dead = [o for o, a in zip(origins, alive, strict=True) if a is None]
+            dead = {o for o, a in zip(origins, alive, strict=True) if a is None}
             if dead:
-                fields = [f"{o}:{u}" for o in dead for u in by_origin.pop(o)]
-                await self._r.hdel(key, *fields)
-        return merge([local, *by_origin.values()])
+                async with self._r.pipeline(transaction=False) as p:
+                    for key, view in zip(keys, views, strict=True):
+                        fields = [f"{o}:{u}" for o in dead if o in view for u in view.pop(o)]
+                        if fields:
+                            p.hdel(key, *fields)
+                    await p.execute()
+        return [merge([local, *view.values()]) for local, view in zip(locals_, views, strict=True)]

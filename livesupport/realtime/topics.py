@@ -36,6 +36,8 @@ class PresenceStore(Protocol):
 
     async def get(self, topic: str, local: dict[int, Member]) -> list[Member]: ...
 
+    async def get_many(self, topics: list[str]) -> list[list[Member]]: ...
+
 
 @dataclass(slots=True, eq=False)
 class Sub:

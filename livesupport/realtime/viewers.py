@@ -30,6 +30,19 @@ class Viewers(Outgoing):
             return topic.members
         return await self.presence.get(f"ticket:{ticket_id}", {})
 
+    async def members_of_many(self, ticket_ids: list[int]) -> list[list[Member]]:
+        """members_of for many tickets: those this process follows from memory, the rest in one read."""
+        out: list[list[Member] | None] = []
+        missing: list[str] = []
+        for ticket_id in ticket_ids:
+            topic = self.topics.get(f"ticket:{ticket_id}")
+            members = topic.members if topic is not None else None
+            out.append(members)
+            if members is None:
+                missing.append(f"ticket:{ticket_id}")
+        fetched = iter(await self.presence.get_many(missing) if missing else [])
+        return [members if members is not None else next(fetched) for members in out]
+
     def _presence_changed(self, topic: Topic) -> None:
         if topic.presence_timer is None:
             loop = asyncio.get_running_loop()

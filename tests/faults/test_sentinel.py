@@ -48,7 +48,8 @@ class SentinelSetup:
                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         sentinel = aioredis.Redis(port=self.sentinel_port)
         try:
-            for _ in range(200):
+            # Sentinel learns of replicas from the master's INFO, which it reads every 10 s: allow three rounds.
+            for _ in range(600):
                 try:
                     info = await sentinel.execute_command("SENTINEL", "REPLICAS", "lsmaster")
                     if info:
