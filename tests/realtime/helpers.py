@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import httpx
 
 from tests.conftest import Deployment, token_for
-from tests.utils import Client, Server, ws_client
+from tests.utils import Client, Server, run_server, ws_client
 
 
 async def open_ticket(srv: Server, d: Deployment, subject: str = "Printer on fire", who: str = "client") -> int:
@@ -76,3 +76,14 @@ async def all_events(srv: Server, d: Deployment, who: str, ticket_id: int) -> li
         out += page["events"]
         if not page["more"]:
             return out
+
+
+@asynccontextmanager
+async def server_pair(d: Deployment, redis_url: tuple[str, str], **env: str) -> AsyncIterator[tuple[Server, Server]]:
+    """Two server processes on one database and one Redis: the cross-process tests' stage."""
+    url, prefix = redis_url
+    settings = d.env(REDIS_URL=url, REDIS_PREFIX=prefix, **env)
+    async with run_server(settings) as a, run_server(settings) as b:
+        for s in (a, b):
+            s.deployment = d  # type: ignore[attr-defined]
+        yield a, b

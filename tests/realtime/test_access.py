@@ -27,7 +27,8 @@ from tests.realtime.access_helpers import (
     socket_of,
     token_of,
 )
-from tests.utils import Server, csrf_of, run_server, signed_in
+from tests.realtime.helpers import server_pair
+from tests.utils import Server, csrf_of, signed_in
 from tests.web.transfer_helpers import (
     answers,
     file_transfer,
@@ -40,12 +41,8 @@ from tests.web.transfer_helpers import (
 
 @pytest.fixture(scope="module")
 async def pair(deployment: Deployment, redis_url: tuple[str, str]) -> AsyncIterator[tuple[Server, Server]]:
-    url, prefix = redis_url
-    env = deployment.env(REDIS_URL=url, REDIS_PREFIX=prefix, CHAT_RATE="0")
-    async with run_server(env) as a, run_server(env) as b:
-        for s in (a, b):
-            s.deployment = deployment  # type: ignore[attr-defined]
-        yield a, b
+    async with server_pair(deployment, redis_url, CHAT_RATE="0") as servers:
+        yield servers
 
 
 def left(topic: str):  # noqa: ANN201

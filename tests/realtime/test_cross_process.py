@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.conftest import Deployment
-from tests.realtime.helpers import connected, open_ticket
+from tests.realtime.helpers import connected, open_ticket, server_pair
 from tests.utils import Server, run_server
 
 TTL = 3.0
@@ -18,12 +18,8 @@ TTL = 3.0
 
 @pytest.fixture(scope="module")
 async def pair(postgres_deployment: Deployment, redis_url: tuple[str, str]) -> AsyncIterator[tuple[Server, Server]]:
-    url, prefix = redis_url
-    env = postgres_deployment.env(REDIS_URL=url, REDIS_PREFIX=prefix, PRESENCE_TTL=str(TTL))
-    async with run_server(env) as a, run_server(env) as b:
-        for s in (a, b):
-            s.deployment = postgres_deployment  # type: ignore[attr-defined]
-        yield a, b
+    async with server_pair(postgres_deployment, redis_url, PRESENCE_TTL=str(TTL)) as servers:
+        yield servers
 
 
 def presence_of(n: int):  # noqa: ANN201

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import Deployment
-from tests.realtime.helpers import connected, open_ticket
-from tests.utils import Server, run_server
+from tests.realtime.helpers import connected, open_ticket, server_pair
+from tests.utils import Server
 
 
 @pytest.fixture
@@ -88,12 +88,8 @@ async def test_a_ticket_turns_overdue_by_itself(server: Server, d: Deployment) -
 
 @pytest.fixture(scope="module")
 async def pair(postgres_deployment: Deployment, redis_url: tuple[str, str]) -> AsyncIterator[tuple[Server, Server]]:
-    url, prefix = redis_url
-    env = postgres_deployment.env(REDIS_URL=url, REDIS_PREFIX=prefix)
-    async with run_server(env) as a, run_server(env) as b:
-        for s in (a, b):
-            s.deployment = postgres_deployment  # type: ignore[attr-defined]
-        yield a, b
+    async with server_pair(postgres_deployment, redis_url) as servers:
+        yield servers
 
 
 async def test_counters_and_notices_cross_processes(pair: tuple[Server, Server]) -> None:

@@ -47,13 +47,6 @@ async def worker(d: Deployment, now: str) -> str:
     return done.stdout
 
 
-def counted(worker_output: str, what: str) -> int:
-    """The number a worker run reports for `what` ("fees added 2" -> 2)."""
-    found = re.search(rf"{what} (\d+)", worker_output)
-    assert found, worker_output
-    return int(found.group(1))
-
-
 async def api(srv: Server, token: str, method: str, path: str, **kw: Any) -> httpx.Response:
     async with httpx.AsyncClient(base_url=srv.url) as http:
         return await http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
