@@ -5,18 +5,26 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install browser lint
+.PHONY: demo test install install-demo browser lint
 
-$(VENV)/.installed: pyproject.toml
+## What the demo runs on: livesupport and its own dependencies, nothing of the tests.
+$(VENV)/.installed-demo: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+## The test tools on top (pytest, Playwright, ruff, mypy...).
+$(VENV)/.installed-test: $(VENV)/.installed-demo pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+install-demo: $(VENV)/.installed-demo
+install: $(VENV)/.installed-test
 
 ## Start livesupport with demo data on its embedded defaults (SQLite file in ./data, in-process broker).
-demo: install
+## Another address: make demo HOST=0.0.0.0 PORT=9000
+demo: install-demo
 	$(VENV)/bin/livesupport demo --host $(HOST) --port $(PORT)
 
 ## Debian's Chromium for the browser tests (Playwright's own download is not used).

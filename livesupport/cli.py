@@ -204,7 +204,8 @@ def whole(lo: int, hi: int) -> Callable[[str], int]:
     return read
 
 
-def main(argv: list[str] | None = None) -> int:
+def command_line() -> argparse.ArgumentParser:
+    """The `livesupport` command's arguments (the container's files are checked against them too)."""
     parser = argparse.ArgumentParser(prog="livesupport", description="Real-time ticket collaboration server.")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the web server")
@@ -242,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=whole(1, 65535), default=8000)
     demo.add_argument("--no-serve", action="store_true", help="seed and print, then exit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = command_line()
     args = parser.parse_args(argv)
 
     logs.configure(logging.INFO)

@@ -6,6 +6,7 @@ import ipaddress
 import os
 import re
 import secrets
+from importlib import resources
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,12 @@ from livesupport.domain.tickets import Priority
 from livesupport.domain.transfers import DEFAULT_DAYS, Kind, parse_days
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _shipped(name: str) -> Path:
+    """templates/ or static/: the package's own copy (an installed wheel), else the checkout's (`pip install -e`)."""
+    packaged = Path(str(resources.files("livesupport"))) / name
+    return packaged if packaged.is_dir() else ROOT / name
 
 
 @dataclass(frozen=True)
@@ -61,8 +68,8 @@ class Settings:
 
     def billing_policy(self) -> Policy:
         return Policy(self.timezone, self.holidays, self.last_business_days)
-    templates_dir: Path = field(default=ROOT / "templates")
-    static_dir: Path = field(default=ROOT / "static")
+    templates_dir: Path = field(default_factory=lambda: _shipped("templates"))
+    static_dir: Path = field(default_factory=lambda: _shipped("static"))
 
     @property
     def is_sqlite(self) -> bool:

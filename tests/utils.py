@@ -47,15 +47,18 @@ class Server:
 
 
 @asynccontextmanager
-async def run_server(env: dict[str, str], port: int | None = None) -> AsyncIterator[Server]:
-    """Start `livesupport serve` as its own process; always stop it, even when the test fails."""
+async def run_server(env: dict[str, str], port: int | None = None, command: list[str] | None = None,
+                     cwd: Path = ROOT) -> AsyncIterator[Server]:
+    """Start `livesupport serve` as its own process; always stop it, even when the test fails. `command` is the
+    `livesupport` program to run (this checkout's by default)."""
     port = port or free_port()
     log = Path(tempfile.mkstemp(prefix="livesupport-server-", suffix=".log")[1])
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+    program = command or [sys.executable, "-m", "livesupport"]
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "livesupport", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+            [*program, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
         )
     server = Server(f"http://127.0.0.1:{port}", port, proc, log)
     try:

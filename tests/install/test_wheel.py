@@ -1,0 +1,111 @@
+"""The wheel, installed as a user would: built from this checkout, installed into a fresh virtualenv outside it, run
+from another folder. The demo seeds and the server answers its sign-in page with every file that page needs."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import httpx
+import pytest
+
+from tests.utils import ROOT, csrf_of, run_server
+
+pytestmark = pytest.mark.slow
+
+# What each kind of static file must be served as (a new kind of file fails here until it is added).
+CONTENT_TYPES = {".js": ("text/javascript", "application/javascript"), ".css": ("text/css",),
+                 ".svg": ("image/svg+xml",), ".png": ("image/png",), ".ico": ("image/x-icon", "image/vnd.microsoft.icon")}
+LINKED = re.compile(r'<(?:script|link|img)\b[^>]*?\b(?:src|href)="(/static/[^"?#]+)')
+IMPORTED = re.compile(r'''(?:\bimport\b[^"'();]*?\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+\.js)["']''')
+
+
+@dataclass
+class Installed:
+    venv: Path
+    run_dir: Path  # the working folder: outside the checkout
+    data_dir: Path
+
+    @property
+    def livesupport(self) -> str:
+        return str(self.venv / "bin" / "livesupport")
+
+    def env(self) -> dict[str, str]:
+        """The machine's environment without this checkout's virtualenv, and an embedded set-up of its own."""
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+        return {**env, "PATH": f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", "DATA_DIR": str(self.data_dir),
+                "DATABASE_URL": "", "REDIS_URL": "", "SECRET_KEY": "", "PYTHONPATH": ""}
+
+
+def _run(args: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(args, capture_output=True, text=True, timeout=900, cwd=cwd, env=env)
+    assert done.returncode == 0, f"{' '.join(args)} exited with {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def installed() -> Iterator[Installed]:
+    with tempfile.TemporaryDirectory(prefix="livesupport-wheel-") as tmp:
+        base = Path(tmp)
+        assert not base.resolve().is_relative_to(ROOT), "the install must be outside the checkout"
+        wheels, venv, run_dir = base / "wheels", base / "venv", base / "run"
+        run_dir.mkdir()
+        _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)])
+        [wheel] = wheels.glob("livesupport-*.whl")
+        _run([sys.executable, "-m", "venv", str(venv)])
+        _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)])
+        yield Installed(venv, run_dir, base / "data")
+
+
+def test_the_installed_package_is_the_wheels_own(installed: Installed) -> None:
+    where = _run([str(installed.venv / "bin" / "python"), "-c",
+                  "import livesupport.settings as s, livesupport; print(livesupport.__file__); "
+                  "print(s.load().templates_dir); print(s.load().static_dir)"],
+                 cwd=installed.run_dir, env=installed.env()).stdout.split()
+    package, templates, static = (Path(p).resolve() for p in where)
+    assert all(p.is_relative_to(installed.venv.resolve()) for p in (package, templates, static)), where
+    assert (templates / "login.html").is_file() and (static / "app.css").is_file(), where
+
+
+async def test_demo_seeds_then_the_server_serves_every_file_the_sign_in_page_needs(installed: Installed) -> None:
+    demo = _run([installed.livesupport, "demo", "--no-serve"], cwd=installed.run_dir, env=installed.env())
+    assert "Log in as" in demo.stdout, demo.stdout
+    assert (installed.data_dir / "livesupport.db").is_file()
+    email, password = re.search(r"^\s+(\S+@\S+)\s+(\S+)", demo.stdout.split("Log in as", 1)[1], re.M).groups()  # type: ignore[union-attr]
+
+    async with run_server(installed.env(), command=[installed.livesupport], cwd=installed.run_dir) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as http:
+            assert (await http.get("/healthz")).status_code == 200
+            login = await http.get("/login")
+            assert login.status_code == 200, login.text
+            pending = sorted(set(LINKED.findall(login.text)))
+            assert "/static/app.css" in pending and any(p.endswith(".js") for p in pending), pending
+            seen: dict[str, str] = {}
+            while pending:
+                path = pending.pop()
+                if path in seen:
+                    continue
+                r = await http.get(path)
+                assert r.status_code == 200, f"{path}: {r.status_code}"
+                suffix = Path(path).suffix
+                kind = r.headers["content-type"].split(";")[0].strip()
+                assert kind in CONTENT_TYPES.get(suffix, ()), f"{path} is served as {kind}"
+                seen[path] = kind
+                if suffix == ".js":  # a module's own imports are fetched by the browser too
+                    pending += [urlparse(urljoin(server.url + path, spec)).path for spec in IMPORTED.findall(r.text)]
+            assert any(p != "/static/app.js" and p.endswith(".js") and p not in LINKED.findall(login.text)
+                       for p in seen), f"no module imported by another was fetched: {sorted(seen)}"
+
+            # The seeded demo data, behind the sign-in form, through the installed templates.
+            r = await http.post("/login", data={"email": email, "password": password, "csrf": csrf_of(login.text),
+                                                "next": "/tickets"})
+            assert r.status_code == 303, r.text
+            tickets = await http.get("/tickets")
+            assert tickets.status_code == 200 and "Ticket" in tickets.text, tickets.text[:500]
