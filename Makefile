@@ -38,4 +38,4 @@ lint: install
 
 ## Install everything the tests need, then run all of them (set CI=true to fail, not skip, on a missing service).
 test: install browser lint
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -rs

@@ -6,9 +6,9 @@ import ipaddress
 import os
 import re
 import secrets
-from importlib import resources
 from dataclasses import dataclass, field
 from datetime import date
+from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 

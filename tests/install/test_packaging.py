@@ -14,6 +14,7 @@ import yaml
 
 from livesupport.cli import command_line
 from livesupport.settings import _worker_mode
+from tests.install.test_wheel import SOURCES
 from tests.utils import ROOT
 
 APP_SERVICES = {"migrate", "web1", "web2", "worker"}
@@ -105,3 +106,4 @@ def test_the_build_context_keeps_out_what_the_image_does_not_need() -> None:
               for part in line.split()[1:-1]}
     assert not copied & ignored, f"the Dockerfile copies what .dockerignore leaves out: {copied & ignored}"
     assert all(Path(ROOT / part).exists() for part in copied), copied
+    assert {part.rstrip("/") for part in copied} == set(SOURCES), "the image builds from what the wheel test builds from"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,11 @@ import pytest
 from tests.utils import ROOT, csrf_of, run_server
 
 pytestmark = pytest.mark.slow
+
+# What a wheel is built from (the Dockerfile's build stage copies the same: tests/install/test_packaging.py). The
+# wheel is built from a copy holding only these, as in the image, so nothing left in the checkout's build/ (say a
+# deleted template) can reach it.
+SOURCES = ("pyproject.toml", "README.md", "livesupport", "templates", "static")
 
 # What each kind of static file must be served as (a new kind of file fails here until it is added).
 CONTENT_TYPES = {".js": ("text/javascript", "application/javascript"), ".css": ("text/css",),
@@ -57,7 +63,14 @@ def installed() -> Iterator[Installed]:
         assert not base.resolve().is_relative_to(ROOT), "the install must be outside the checkout"
         wheels, venv, run_dir = base / "wheels", base / "venv", base / "run"
         run_dir.mkdir()
-        _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)])
+        source = base / "source"
+        source.mkdir()
+        for name in SOURCES:
+            if (ROOT / name).is_dir():
+                shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(ROOT / name, source / name)
+        _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(source)])
         [wheel] = wheels.glob("livesupport-*.whl")
         _run([sys.executable, "-m", "venv", str(venv)])
         _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)])
