@@ -17,14 +17,10 @@ from urllib.parse import urljoin, urlparse
 import httpx
 import pytest
 
+from tests.install.files import SOURCES, healthcheck
 from tests.utils import ROOT, csrf_of, run_server
 
 pytestmark = pytest.mark.slow
-
-# What a wheel is built from (the Dockerfile's build stage copies the same: tests/install/test_packaging.py). The
-# wheel is built from a copy holding only these, as in the image, so nothing left in the checkout's build/ (say a
-# deleted template) can reach it.
-SOURCES = ("pyproject.toml", "README.md", "livesupport", "templates", "static")
 
 # What each kind of static file must be served as (a new kind of file fails here until it is added).
 CONTENT_TYPES = {".js": ("text/javascript", "application/javascript"), ".css": ("text/css",),
@@ -63,6 +59,8 @@ def installed() -> Iterator[Installed]:
         assert not base.resolve().is_relative_to(ROOT), "the install must be outside the checkout"
         wheels, venv, run_dir = base / "wheels", base / "venv", base / "run"
         run_dir.mkdir()
+        # Built from a copy holding only the sources, as in the image: nothing left in the checkout's build/ (a
+        # deleted template, say) can reach the wheel.
         source = base / "source"
         source.mkdir()
         for name in SOURCES:
@@ -96,6 +94,7 @@ async def test_demo_seeds_then_the_server_serves_every_file_the_sign_in_page_nee
     async with run_server(installed.env(), command=[installed.livesupport], cwd=installed.run_dir) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=20) as http:
             assert (await http.get("/healthz")).status_code == 200
+            assert _probe(installed, server.port) == 0, "the image's HEALTHCHECK finds a running server unhealthy"
             login = await http.get("/login")
             assert login.status_code == 200, login.text
             pending = sorted(set(LINKED.findall(login.text)))
@@ -122,3 +121,11 @@ async def test_demo_seeds_then_the_server_serves_every_file_the_sign_in_page_nee
             assert r.status_code == 303, r.text
             tickets = await http.get("/tickets")
             assert tickets.status_code == 200 and "Ticket" in tickets.text, tickets.text[:500]
+    assert _probe(installed, server.port) == 1, "the image's HEALTHCHECK finds a stopped server healthy"
+
+
+def _probe(installed: Installed, port: int) -> int:
+    """The Dockerfile's HEALTHCHECK command, run by the installed Python against `port` (the image's 8000)."""
+    argv = [a.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for a in healthcheck()]
+    argv[0] = str(installed.venv / "bin" / argv[0])
+    return subprocess.run(argv, capture_output=True, timeout=30, cwd=installed.run_dir, env=installed.env()).returncode
