@@ -75,14 +75,21 @@ def installed() -> Iterator[Installed]:
         yield Installed(venv, run_dir, base / "data")
 
 
-def test_the_installed_package_is_the_wheels_own(installed: Installed) -> None:
+def test_the_installed_package_is_the_wheels_own_with_its_pages_and_data(installed: Installed) -> None:
     where = _run([str(installed.venv / "bin" / "python"), "-c",
-                  "import livesupport.settings as s, livesupport; print(livesupport.__file__); "
-                  "print(s.load().templates_dir); print(s.load().static_dir)"],
+                  "import livesupport, livesupport.settings as s, livesupport.store.migrate as m; "
+                  "print(livesupport.__file__, s.load().templates_dir, s.load().static_dir, "
+                  "m.alembic_config('sqlite://').get_main_option('script_location'))"],
                  cwd=installed.run_dir, env=installed.env()).stdout.split()
-    package, templates, static = (Path(p).resolve() for p in where)
-    assert all(p.is_relative_to(installed.venv.resolve()) for p in (package, templates, static)), where
+    package, templates, static, migrations = (Path(p).resolve() for p in where)
+    assert all(p.is_relative_to(installed.venv.resolve()) for p in (package, templates, static, migrations)), where
     assert (templates / "login.html").is_file() and (static / "app.css").is_file(), where
+    assert sorted((migrations / "versions").glob("0001_*.py")) and (migrations / "script.py.mako").is_file()
+    # The common passwords a new password may not be: read from the package's data/ folder.
+    common = _run([str(installed.venv / "bin" / "python"), "-c",
+                   "from livesupport.actions.passwords import common_passwords; print(len(common_passwords()))"],
+                  cwd=installed.run_dir, env=installed.env())
+    assert int(common.stdout) > 10000, common.stdout
 
 
 async def test_demo_seeds_then_the_server_serves_every_file_the_sign_in_page_needs(installed: Installed) -> None:
