@@ -21,6 +21,7 @@ from livesupport.domain.errors import (
 )
 from livesupport.domain.ids import MAX_ID
 from livesupport.domain.numbers import parse_int
+from livesupport.domain.tickets import MAX_BODY, MAX_SUBJECT
 from livesupport.realtime.frames import decode
 from livesupport.web.errors import JSONResponse, json_error
 from livesupport.web.limits import FORM_FIELD_BYTES, MAX_JSON
@@ -47,7 +48,10 @@ def ticket_id(request: Request) -> int:
     description="Sign in with an e-mail address and password (and the one-time code when the account uses "
                 "two-factor sign-in). Wrong credentials answer 401 alike whether the address exists or not; a "
                 "missing code answers 401 with the code otp_required.",
-    body=s.obj(["email", "password"], email=s.EMAIL, password=s.TEXT,
+    body=s.obj(["email", "password"],
+               email={**s.EMAIL, "minLength": 1,
+                      "description": "The e-mail address (a domain administrator may give the bare domain)."},
+               password={**s.TEXT, "minLength": 1},
                otp={**s.TEXT, "description": "The 6-digit one-time code, for an account with two-factor on."}),
     responses={201: s.obj(["token", "expires_at", "user"], token=s.TEXT, expires_at=s.INSTANT, user=s.PERSON)})
 async def create_token(request: Request) -> JSONResponse:
@@ -119,8 +123,9 @@ async def revoke_token(request: Request) -> Response:
     summary="Open a ticket", tag="Tickets", errors=(403,),
     description="A client opens a ticket for their own organisation; staff open one for a client and must say "
                 "which (org_id). The body is the first message.",
-    body=s.obj(["subject", "body"], subject={**s.TEXT, "description": "A short summary."},
-               body={**s.TEXT, "description": "The first message, up to 10 000 characters."},
+    body=s.obj(["subject", "body"],
+               subject={**s.TEXT, "minLength": 1, "maxLength": MAX_SUBJECT, "description": "A short summary."},
+               body={**s.TEXT, "minLength": 1, "maxLength": MAX_BODY, "description": "The first message."},
                priority=s.PRIORITY, org_id={**s.ID, "description": "Staff only: the client organisation."}),
     responses={201: s.TICKET})
 async def create_ticket(request: Request) -> JSONResponse:
