@@ -44,6 +44,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 INVALID_CHECKS = [not_a_server_error, content_type_conformance]
 ROLES = ("client", "engineer2", "billing")  # a client of Acme, a Level 3 engineer, billing staff
 EXAMPLES = 60
+#: (METHOD, path) -> why the fuzz leaves it out, for a route whose effects must not be fuzzed (one that calls
+#: out to addresses it is given, say). Each has a test of its own; keep this empty where possible.
+NOT_FUZZED: dict[tuple[str, str], str] = {}
 
 
 class Fuzz:
@@ -120,7 +123,8 @@ def api_schema(fuzz: Fuzz) -> Any:
 def _operations() -> list[tuple[str, str]]:
     """(METHOD, OpenAPI path) of every /api route of the app, so each operation is a test of its own."""
     routes = create_app(config.load({"SECRET_KEY": "only-the-route-table"})).web.routes
-    return [(method, openapi_path(path)) for path, route in api_routes(routes) for method in methods_of(route)]
+    every = [(method, openapi_path(path)) for path, route in api_routes(routes) for method in methods_of(route)]
+    return [op for op in every if op not in NOT_FUZZED]
 
 
 def _send(case: Any, fuzz: Fuzz, checks: list[Any]) -> None:

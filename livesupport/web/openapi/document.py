@@ -22,6 +22,7 @@ TAGS = {
     "Phone": "Phone support: PINs, caller verification, the console's actions and audit log.",
     "Transfers": "Transfers of service between providers.",
     "Applications": "For other applications, authenticated by an application key.",
+    "Webhooks": "Calls the desk makes to other applications when something happens.",
     "Reference": "This description of the API.",
 }
 
