@@ -21,9 +21,12 @@ from livesupport.domain.errors import (
 )
 from livesupport.domain.ids import MAX_ID
 from livesupport.domain.numbers import parse_int
+from livesupport.domain.tickets import MAX_BODY, MAX_SUBJECT
 from livesupport.realtime.frames import decode
 from livesupport.web.errors import JSONResponse, json_error
 from livesupport.web.limits import FORM_FIELD_BYTES, MAX_JSON
+from livesupport.web.openapi import operation
+from livesupport.web.openapi import schemas as s
 from livesupport.web.security import api_person, bearer, client_address
 from livesupport.web.services import services
 
@@ -40,6 +43,17 @@ def ticket_id(request: Request) -> int:
     return int(raw)
 
 
+@operation(
+    summary="Get a bearer token", tag="Tokens", auth=None, errors=(401, 429),
+    description="Sign in with an e-mail address and password (and the one-time code when the account uses "
+                "two-factor sign-in). Wrong credentials answer 401 alike whether the address exists or not; a "
+                "missing code answers 401 with the code otp_required.",
+    body=s.obj(["email", "password"],
+               email={**s.EMAIL, "minLength": 1,
+                      "description": "The e-mail address (a domain administrator may give the bare domain)."},
+               password={**s.TEXT, "minLength": 1},
+               otp={**s.TEXT, "description": "The 6-digit one-time code, for an account with two-factor on."}),
+    responses={201: s.obj(["token", "expires_at", "user"], token=s.TEXT, expires_at=s.INSTANT, user=s.PERSON)})
 async def create_token(request: Request) -> JSONResponse:
     svc = services(request)
     try:
@@ -55,6 +69,11 @@ async def create_token(request: Request) -> JSONResponse:
     return JSONResponse({"token": token, "expires_at": expires_at, "user": person.public()}, status_code=201)
 
 
+@operation(
+    summary="Check a user's one-time code", tag="Applications", auth="app", errors=(429,),
+    body=s.obj(["email", "code"], email=s.EMAIL, code={**s.TEXT, "description": "The 6 digits the user typed."}),
+    responses={200: s.obj(["valid"], valid=s.BOOL, user=s.obj(["id", "email", "name"], id=s.ID, email=s.EMAIL,
+                                                                 name=s.TEXT))})
 async def verify_otp(request: Request) -> JSONResponse:
     """For other applications: is this the user's current one-time code? Authenticated by an application key."""
     svc = services(request)
@@ -67,6 +86,13 @@ async def verify_otp(request: Request) -> JSONResponse:
     return JSONResponse(result)
 
 
+@operation(
+    summary="Verify a caller's PIN", tag="Phone", errors=(403, 404, 429),
+    body=s.obj(["email", "pin"], email=s.EMAIL, pin={**s.TEXT, "description": "The caller's support PIN."}),
+    responses={200: s.obj(["verified"], verified=s.BOOL, verification_id=s.ID, expires_at=s.INSTANT,
+                          contact=s.obj(), org=s.nullable(s.ORG), standing=s.TEXT, good_standing=s.BOOL,
+                          actions=s.array(s.obj(["name", "allowed"], name=s.TEXT, label=s.TEXT, group=s.TEXT,
+                                                allowed=s.BOOL, why=s.nullable(s.TEXT))))})
 async def verify_pin(request: Request) -> JSONResponse:
     """For telephony integrations (a staff token): does the caller's PIN match? Throttled and audited."""
     svc = services(request)
@@ -79,6 +105,7 @@ async def verify_pin(request: Request) -> JSONResponse:
     return JSONResponse(result)
 
 
+@operation(summary="Revoke a token", tag="Tokens", errors=(400, 403), responses={204: None})
 async def revoke_token(request: Request) -> Response:
     """Log out a token: it stops working and the sockets it opened are closed with 4401."""
     try:
@@ -92,6 +119,15 @@ async def revoke_token(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@operation(
+    summary="Open a ticket", tag="Tickets", errors=(403,),
+    description="A client opens a ticket for their own organisation; staff open one for a client and must say "
+                "which (org_id). The body is the first message.",
+    body=s.obj(["subject", "body"],
+               subject={**s.TEXT, "minLength": 1, "maxLength": MAX_SUBJECT, "description": "A short summary."},
+               body={**s.TEXT, "minLength": 1, "maxLength": MAX_BODY, "description": "The first message."},
+               priority=s.PRIORITY, org_id={**s.ID, "description": "Staff only: the client organisation."}),
+    responses={201: s.TICKET})
 async def create_ticket(request: Request) -> JSONResponse:
     svc = services(request)
     try:
@@ -104,6 +140,9 @@ async def create_ticket(request: Request) -> JSONResponse:
     return JSONResponse(snap, status_code=201)
 
 
+@operation(summary="List my tickets", tag="Tickets",
+           description="The tickets this account may see, newest activity first, as the live lists show them.",
+           responses={200: s.obj(["tickets"], tickets=s.array(s.TICKET_ROW))})
 async def list_tickets(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)
@@ -112,6 +151,10 @@ async def list_tickets(request: Request) -> JSONResponse:
         return json_error(exc)
 
 
+@operation(summary="Read a ticket", tag="Tickets", errors=(403,),
+           description="The ticket as a `joined` frame's state shows it. A ticket one may not see and one that "
+                       "does not exist both answer 403.",
+           responses={200: s.TICKET_STATE})
 async def get_ticket(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)
@@ -121,6 +164,12 @@ async def get_ticket(request: Request) -> JSONResponse:
     return JSONResponse(state)
 
 
+@operation(
+    summary="Read a ticket's events", tag="Tickets", errors=(400, 403),
+    description="Up to 1000 events after `since`, oldest first, as the socket's `event` frames; `more` says "
+                "whether to ask again with the last seq.",
+    query=[s.query("since", s.SEQ, "The last seq you saw (0: from the start).")],
+    responses={200: s.obj(["events", "more"], events=s.array(s.EVENT), more=s.BOOL)})
 async def ticket_events(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)
@@ -133,6 +182,13 @@ async def ticket_events(request: Request) -> JSONResponse:
     return JSONResponse({"events": events, "more": more})
 
 
+@operation(
+    summary="Attach files", tag="Tickets", errors=(400, 403, 413, 415, 429), body_type="multipart/form-data",
+    description="Files (and an optional message) posted as one chat event.",
+    body=s.obj(["file"], file=s.array({"type": "string", "contentMediaType": "application/octet-stream"}),
+               body=s.TEXT, visibility=s.enum(["public", "internal"]),
+               reply_to={**s.TEXT, "description": "The seq of the message this answers."}),
+    responses={201: s.obj(["seq", "attachments"], seq=s.SEQ, attachments=s.array(s.obj()))})
 async def upload_attachments(request: Request) -> JSONResponse:
     """multipart/form-data: `file` (one or more), `body`?, `visibility`?, `reply_to`?"""
     svc = services(request)
@@ -173,6 +229,13 @@ async def download_attachment(request: Request) -> Response:
     })
 
 
+@operation(method="GET", summary="Do I follow this ticket?", tag="Tickets", errors=(403,),
+           description="Whether e-mails about this ticket reach me, and why.", responses={200: s.FOLLOWING})
+@operation(method="POST", summary="Follow a ticket", tag="Tickets", errors=(400, 403, 404),
+           description="Follow it; staff may add a contact of the ticket's organisation with user_id.",
+           body=s.obj(user_id=s.ID), body_required=False, responses={200: s.FOLLOWING})
+@operation(method="DELETE", summary="Stop following a ticket", tag="Tickets", errors=(403,),
+           description="No more e-mails about it, also when one follows it by role (opener, assignee).", responses={200: s.FOLLOWING})
 async def follow(request: Request) -> JSONResponse:
     """GET: do I follow this ticket, and why. POST: follow it ({"user_id"}: staff add a contact). DELETE: stop."""
     following = services(request).following
@@ -188,6 +251,8 @@ async def follow(request: Request) -> JSONResponse:
         return json_error(exc)
 
 
+@operation(summary="Move a ticket to another organisation", tag="Staff", errors=(403, 404, 409),
+           body=s.obj(["org_id"], org_id=s.ID), responses={200: s.obj(["ok", "seq"], ok=s.BOOL, seq=s.SEQ)})
 async def move_ticket(request: Request) -> JSONResponse:
     """Level 3 or an admin: {"org_id"} moves the ticket to that client organisation."""
     try:
@@ -199,6 +264,8 @@ async def move_ticket(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True, "seq": seq})
 
 
+@operation(summary="List the engineers", tag="Staff", errors=(403,),
+           responses={200: s.obj(["staff"], staff=s.array(s.PERSON))})
 async def list_staff(request: Request) -> JSONResponse:
     """The engineers one can assign or invite (staff only)."""
     try:

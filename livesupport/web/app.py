@@ -53,6 +53,7 @@ from livesupport.web.channels import ws_endpoint
 from livesupport.web.errors import error_page
 from livesupport.web.limits import MULTIPART_OVERHEAD, BodyLimits, Limits
 from livesupport.web.observability import RequestIds
+from livesupport.web.openapi import views as openapi_views
 from livesupport.web.pages import (
     account,
     auth,
@@ -152,6 +153,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *api.routes,
         *billing_api.routes,
         *phone_api.routes,
+        *openapi_views.routes,
         *observability.routes,
         Mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static"),
     ]

@@ -14,8 +14,22 @@ from livesupport.domain.numbers import parse_id
 from livesupport.domain.tickets import parse_instant
 from livesupport.web.api import json_body
 from livesupport.web.errors import JSONResponse, json_error
+from livesupport.web.openapi import operation
+from livesupport.web.openapi import schemas as s
 from livesupport.web.security import api_person
 from livesupport.web.services import services
+
+INVOICE = s.obj(
+    ["id", "period_start", "lines", "total_cents", "paid_cents", "amount_due_cents", "status"],
+    id=s.ID, period_start=s.DAY, issued_at=s.nullable(s.INSTANT),
+    lines=s.array(s.obj(["kind", "cents"], kind=s.TEXT, description=s.TEXT, cents=s.CENTS,
+                        service_id=s.nullable(s.ID))),
+    total_cents=s.CENTS, paid_cents=s.CENTS, amount_due_cents=s.CENTS, status=s.enum(["open", "paid"]))
+OUTCOME = s.obj(
+    ["accepted", "reason", "months_billed", "billed_cents", "refund_cents", "explanation"],
+    accepted=s.BOOL, reason=s.nullable(s.TEXT), end_of_service=s.nullable(s.DAY), months_billed=s.array(s.DAY),
+    billed_cents=s.CENTS, refund_cents=s.CENTS, explanation=s.TEXT, notice_ends=s.nullable(s.DAY),
+    retry_at=s.nullable(s.INSTANT))
 
 
 def outcome_view(o: CancellationOutcome) -> dict[str, Any]:
@@ -29,6 +43,9 @@ def outcome_view(o: CancellationOutcome) -> dict[str, Any]:
     }
 
 
+@operation(summary="List organisations", tag="Billing",
+           description="The client organisations whose billing this account may see.",
+           responses={200: s.obj(["orgs"], orgs=s.array(s.ORG))})
 async def list_orgs(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)
@@ -37,6 +54,14 @@ async def list_orgs(request: Request) -> JSONResponse:
         return json_error(exc)
 
 
+@operation(
+    summary="An organisation's billing", tag="Billing", errors=(403, 404),
+    description="Standing, what is owed, the next deadline and the services (the invoices have their own route).",
+    responses={200: s.obj(["org", "standing", "owed_cents", "next_deadline", "services"], org=s.ORG,
+                          standing=s.TEXT, owed_cents=s.CENTS,
+                          next_deadline=s.nullable(s.obj(kind=s.TEXT, at=s.INSTANT, cents=s.CENTS, message=s.TEXT)),
+                          services=s.array(s.obj(["id", "name", "monthly_cents", "status"], id=s.ID, name=s.TEXT,
+                                                 monthly_cents=s.CENTS, status=s.TEXT)))})
 async def org_summary(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)
@@ -46,6 +71,8 @@ async def org_summary(request: Request) -> JSONResponse:
     return JSONResponse({k: v for k, v in summary.items() if k != "invoices"})
 
 
+@operation(summary="An organisation's invoices", tag="Billing", errors=(403, 404),
+           description="Newest first.", responses={200: s.obj(["invoices"], invoices=s.array(INVOICE))})
 async def org_invoices(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)
@@ -55,6 +82,9 @@ async def org_invoices(request: Request) -> JSONResponse:
     return JSONResponse({"invoices": summary["invoices"]})
 
 
+@operation(summary="Record a payment", tag="Billing", errors=(403, 404, 409),
+           description="Billing staff: a payment of whole cents, at most what the invoice still owes.",
+           body=s.obj(["amount_cents"], amount_cents={**s.CENTS, "minimum": 1}), responses={201: INVOICE})
 async def add_payment(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)
@@ -73,6 +103,13 @@ def _service_id(raw: str | None) -> int:
     return service_id
 
 
+@operation(
+    summary="Preview a cancellation", tag="Billing", errors=(400, 403, 404),
+    description="What cancelling a service at an instant would bill and refund; nothing changes.",
+    query=[s.query("service", s.ID, "The service's id.", required=True),
+           s.query("at", s.INSTANT, "When to cancel (default: now)."),
+           s.query("waive", s.enum(["1", "true", "0", "false"]), "Billing staff: waive the notice period.")],
+    responses={200: OUTCOME})
 async def cancellation_preview(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)
@@ -85,6 +122,12 @@ async def cancellation_preview(request: Request) -> JSONResponse:
     return JSONResponse(outcome_view(outcome))
 
 
+@operation(
+    summary="Cancel a service", tag="Billing", errors=(403, 404),
+    description="201 with the outcome when accepted; 409 with the same shape, saying why, when the policy refuses "
+                "it, or 409 with an error body (code conflict) when the service is already cancelled.",
+    body=s.obj(waive_notice=s.BOOL), body_required=False,
+    responses={201: OUTCOME, 409: {"anyOf": [OUTCOME, s.error(409)]}})
 async def cancel_service(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)

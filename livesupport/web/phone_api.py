@@ -13,10 +13,17 @@ from livesupport.domain.numbers import parse_id
 from livesupport.domain.tickets import parse_instant
 from livesupport.web.api import json_body
 from livesupport.web.errors import JSONResponse, json_error
+from livesupport.web.openapi import operation
+from livesupport.web.openapi import schemas as s
 from livesupport.web.security import api_person
 from livesupport.web.services import services
 
 
+@operation(method="GET", summary="My support PIN", tag="Phone", errors=(403,),
+           description="The PIN a contact gives on the phone (made on first sight).",
+           responses={200: s.obj(["pin"], pin=s.TEXT)})
+@operation(method="POST", summary="A new support PIN", tag="Phone", errors=(403, 429),
+           description="Replaces the PIN.", responses={200: s.obj(["pin"], pin=s.TEXT)})
 async def my_pin(request: Request) -> JSONResponse:
     """GET: one's support PIN (made on first sight); POST: a new one."""
     try:
@@ -30,6 +37,11 @@ async def my_pin(request: Request) -> JSONResponse:
     return JSONResponse({"pin": pin}, headers={"Cache-Control": "no-store"})
 
 
+@operation(
+    summary="Act for a verified caller", tag="Phone", errors=(403, 404, 409, 429),
+    body=s.obj(["verification_id", "action"], verification_id=s.ID, action=s.TEXT,
+               text={**s.TEXT, "description": "What the action needs (a message, a note)."}),
+    responses={200: s.obj(["done"], done=s.TEXT)})
 async def phone_action(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)
@@ -41,6 +53,18 @@ async def phone_action(request: Request) -> JSONResponse:
     return JSONResponse({"done": done})
 
 
+@operation(
+    summary="The phone audit log", tag="Phone", errors=(400, 403),
+    description="Newest first, at most 200 entries; for Level 3 engineers and admins.",
+    query=[s.query("email", s.TEXT, "Only calls about this caller."),
+           s.query("staff_id", s.ID, "Only this engineer's."),
+           s.query("action", s.TEXT, "Only this action (verify, …)."),
+           s.query("result", s.TEXT, "Only this result."),
+           s.query("since", s.INSTANT, "Only from this instant on.")],
+    responses={200: s.obj(["entries"], entries=s.array(s.obj(
+        ["at", "action", "result"], at=s.INSTANT, staff=s.nullable(s.TEXT), staff_id=s.nullable(s.ID),
+        caller_email=s.nullable(s.TEXT), contact_id=s.nullable(s.ID), action=s.TEXT, result=s.TEXT,
+        detail=s.nullable(s.TEXT))))})
 async def phone_audit(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)

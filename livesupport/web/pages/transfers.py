@@ -19,6 +19,8 @@ from livesupport.domain.errors import ForbiddenError, LivesupportError
 from livesupport.domain.people import Person
 from livesupport.web.errors import STATUS, JSONResponse, json_error
 from livesupport.web.limits import read_form
+from livesupport.web.openapi import operation
+from livesupport.web.openapi import schemas as s
 from livesupport.web.pages import login_first, not_found, render
 from livesupport.web.pages.auth import EXPIRED_FORM
 from livesupport.web.pages.forms import Expired, csrf_form, signed_in
@@ -225,6 +227,9 @@ async def staff_act(request: Request) -> Response:
 # -- JSON, for other clients ------------------------------------------------------------------
 
 
+@operation(summary="The transfers board", tag="Transfers", errors=(403,),
+           description="Staff: every transfer of service with its state, as the board shows it.",
+           responses={200: s.obj(["transfers"], transfers=s.array(s.obj(["id"], id=s.ID)))})
 async def api_board(request: Request) -> Response:
     try:
         person = await api_person(request)
@@ -233,6 +238,9 @@ async def api_board(request: Request) -> Response:
         return json_error(exc)
 
 
+@operation(summary="A transfer", tag="Transfers", errors=(403, 404),
+           description="Staff: one transfer with its parties, steps and history.",
+           responses={200: s.obj(["id"], id=s.ID)})
 async def api_transfer(request: Request) -> Response:
     try:
         person = await api_person(request)
