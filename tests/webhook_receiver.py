@@ -40,6 +40,8 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     fail_tickets: dict[int, int] = field(default_factory=dict)  # ticket id -> how many more times to answer 500
     fail_all: bool = False
+    held: threading.Event | None = None  # when given, every request waits for it before being answered
+    arrived: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, body: bytes) -> int:
@@ -72,6 +74,9 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            box.arrived += 1
+            if box.held is not None:
+                box.held.wait(60)
             status = box.answer(body)
             box.requests.append(Received({k.lower(): v for k, v in self.headers.items()}, body, status))
             reply = b'{"ok": true}' if status == 200 else b"receiver failing on purpose"

@@ -5,7 +5,8 @@ them and may see them, keeps a delivery row with the body it will send (the chat
 (2) sends what is due. Per endpoint, one ticket's deliveries go in seq order: a delivery that keeps failing
 holds back that ticket's later ones for that endpoint (other tickets go on), until it succeeds or is given
 up. Each try is claimed first (as the Mailer does), so two workers never send one delivery at once. Sends
-run concurrently, a bounded number at a time.
+run concurrently, a bounded number at a time (and fewer to any one endpoint), so a slow receiver does not
+hold up the others; a run starts no new try after RUN_BUDGET.
 
 A desk-wide endpoint (no organisation) gets every ticket's events, internal ones too when it asked, marked
 with their visibility; an organisation's endpoint gets only its own tickets' public events, as its clients
@@ -55,6 +56,8 @@ MAX_BATCHES = 10  # per run; a backlog is caught up over the next runs
 SETTLE = timedelta(seconds=60)  # an event younger than this may sit behind an uncommitted one: read it again
 HEADS = 200  # (endpoint, ticket) queues started per run
 CHAIN = 50  # deliveries one queue sends in a row in one run
+PER_ENDPOINT = 4  # tries in flight to one endpoint at once: a slow one cannot take every slot
+RUN_BUDGET = 60.0  # seconds: no new try starts later in a run (what is left goes next run)
 CLAIM = timedelta(minutes=2)  # a try that never reported back (a crashed worker) is retried after this
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 DEADLINE = 15.0  # seconds for a whole try, however slowly the receiver answers
@@ -98,24 +101,28 @@ class WebhookDeliveries:
     # -- 1. events to deliveries -------------------------------------------------------------
 
     async def fan_out(self, now: datetime) -> int:
-        total = 0
+        """Deliveries for the events after the cursor. The cursor passes only settled events; the younger ones
+        are read again next run (the unique key keeps one delivery each), and this run reads on past them."""
+        total, position, settling = 0, None, False
         for _ in range(MAX_BATCHES):
-            made, caught_up = await self._fan_out_batch(now)
+            made, position, settling, caught_up = await self._fan_out_batch(now, position, settling)
             total += made
             if caught_up:
                 break
         return total
 
-    async def _fan_out_batch(self, now: datetime) -> tuple[int, bool]:
+    async def _fan_out_batch(self, now: datetime, position: int | None,
+                             settling: bool) -> tuple[int, int, bool, bool]:
         async with self.db.write() as s:
-            cursor = await cursors.job_cursor(s, CURSOR)
-            start = cursor.position if cursor else 0
+            if position is None:
+                cursor = await cursors.job_cursor(s, CURSOR)
+                position = cursor.position if cursor else 0
             endpoints = list((await s.execute(select(WebhookEndpoint).where(
                 WebhookEndpoint.disabled_at.is_(None)))).scalars())
             rows = (await s.execute(
                 select(TicketEvent, Ticket, Organisation).join(Ticket, Ticket.id == TicketEvent.ticket_id)
                 .join(Organisation, Organisation.id == Ticket.org_id)
-                .where(TicketEvent.id > start, TicketEvent.kind.in_(KINDS))
+                .where(TicketEvent.id > position, TicketEvent.kind.in_(KINDS))
                 .order_by(TicketEvent.id).limit(BATCH))).all()
             made = []
             for ev, ticket, org in rows:
@@ -125,14 +132,16 @@ class WebhookDeliveries:
                         made.append(self._delivery(ep, name, ev, ticket, org, now))
             if made:
                 await s.execute(upsert_insert(s, WebhookDelivery).values(made).on_conflict_do_nothing())
-            settled = start
-            for ev, _, _ in rows:  # younger events are read again next run; the unique key keeps one row each
-                if ev.at > now - SETTLE:
+            settled = None
+            for ev, _, _ in rows:  # a younger event may sit behind a transaction not yet committed
+                if settling or ev.at > now - SETTLE:
+                    settling = True
                     break
                 settled = ev.id
-            if settled > start:
+            if settled is not None:
                 await cursors.move_job_cursor(s, CURSOR, position=settled)
-        return len(made), len(rows) < BATCH
+        last = rows[-1][0].id if rows else position
+        return len(made), last, settling, len(rows) < BATCH
 
     @staticmethod
     def _wants(ep: WebhookEndpoint, name: str, ev: TicketEvent, ticket: Ticket) -> bool:
@@ -171,20 +180,22 @@ class WebhookDeliveries:
                 .order_by(WebhookDelivery.id).limit(HEADS))).all())
         if not heads:
             return 0, 0
-        gate = asyncio.Semaphore(self.concurrency)
+        gates = _Gates(self.concurrency, asyncio.get_running_loop().time() + RUN_BUDGET)
         async with httpx.AsyncClient(follow_redirects=False, timeout=TIMEOUT, trust_env=False) as client:
-            counts = await asyncio.gather(*(self._queue(client, gate, d, ep, now) for d, ep in heads))
+            counts = await asyncio.gather(*(self._queue(client, gates, d, ep, now) for d, ep in heads))
         return sum(c[0] for c in counts), sum(c[1] for c in counts)
 
-    async def _queue(self, client: httpx.AsyncClient, gate: asyncio.Semaphore, head: WebhookDelivery,
+    async def _queue(self, client: httpx.AsyncClient, gates: _Gates, head: WebhookDelivery,
                      ep: WebhookEndpoint, now: datetime) -> tuple[int, int]:
         """One endpoint's deliveries for one ticket, in seq order, until one fails or none is due."""
         sent = failed = 0
         delivery: WebhookDelivery | None = head
         for _ in range(CHAIN):
-            if delivery is None or not await self._claim(delivery, now):
+            if delivery is None:
                 break
-            async with gate:
+            async with gates.endpoint(ep.id), gates.all:
+                if gates.over() or not await self._claim(delivery, now):
+                    break
                 outcome = await self.attempt(client, ep, delivery, now)
             await self.record(delivery.id, outcome, now)
             if not outcome.ok:
@@ -314,6 +325,20 @@ class WebhookDeliveries:
             f"sent to it. Once the receiver works again, enable it on {page} (\"Enable\"); deliveries still "
             "waiting are then retried in order.\n"))
         log.warning("webhook endpoint %d disabled: %s", ep.id, ep.disabled_reason)
+
+
+class _Gates:
+    """How many tries run at once (in all, and per endpoint), and until when a run starts new ones."""
+
+    def __init__(self, concurrency: int, until: float) -> None:
+        self.all, self.until = asyncio.Semaphore(concurrency), until
+        self._endpoints: dict[int, asyncio.Semaphore] = {}
+
+    def endpoint(self, endpoint_id: int) -> asyncio.Semaphore:
+        return self._endpoints.setdefault(endpoint_id, asyncio.Semaphore(PER_ENDPOINT))
+
+    def over(self) -> bool:
+        return asyncio.get_running_loop().time() > self.until
 
 
 def new_delivery_id() -> str:

@@ -7,7 +7,9 @@ own; desk-wide (admin) endpoints see every ticket, so tests look only at the tic
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +27,7 @@ from livesupport.domain import webhooks as rules
 from livesupport.store.database import Database
 from livesupport.store.models import OutboxEmail, WebhookEndpoint
 from tests.conftest import Deployment, _deployment, new_person, token_for
+from tests.faults.helpers import wait_until
 from tests.realtime.helpers import connected, open_ticket
 from tests.utils import Server, free_port, run_server
 from tests.webhook_receiver import receiver, signed_ok
@@ -246,6 +249,27 @@ async def test_an_endpoint_failing_for_long_is_disabled_and_its_owner_told(desk:
         await desk.run(at + timedelta(hours=2, seconds=1))
         assert [box.delivered(t) for t in tickets] == [[(1, "ticket.created")]] * 2
         await desk.api(admin, "DELETE", f"/api/webhooks/{made['id']}")
+
+
+async def test_a_slow_receiver_does_not_hold_up_the_others(desk: Desk) -> None:
+    """The job sends concurrently: while one receiver sits on its request, another gets its own."""
+    (admin, client), (other_admin, other_client) = await desk.organisation(), await desk.organisation()
+    with receiver() as slow, receiver() as fast:
+        slow.held = threading.Event()
+        slow_ep, fast_ep = await desk.endpoint(admin, slow.url), await desk.endpoint(other_admin, fast.url)
+        slow_ticket = await open_ticket(desk.server, desk.d, "Slow SLOW-1", who=client)
+        fast_ticket = await open_ticket(desk.server, desk.d, "Fast SLOW-2", who=other_client)
+        run = asyncio.create_task(desk.run(later(5)))
+        try:
+            await wait_until(lambda: slow.arrived == 1 and fast.delivered(fast_ticket) == [(1, "ticket.created")],
+                             30, "the fast receiver's delivery while the slow one holds its request")
+            assert not run.done() and slow.requests == []
+        finally:
+            slow.held.set()
+        await run
+        assert slow.delivered(slow_ticket) == [(1, "ticket.created")]
+        await desk.api(admin, "DELETE", f"/api/webhooks/{slow_ep['id']}")
+        await desk.api(other_admin, "DELETE", f"/api/webhooks/{fast_ep['id']}")
 
 
 async def test_the_test_button_sends_a_signed_ping(desk: Desk) -> None:
