@@ -272,6 +272,27 @@ async def test_a_slow_receiver_does_not_hold_up_the_others(desk: Desk) -> None:
         await desk.api(other_admin, "DELETE", f"/api/webhooks/{fast_ep['id']}")
 
 
+async def test_two_workers_at_once_send_each_delivery_once(desk: Desk) -> None:
+    admin, client = await desk.organisation()
+    with receiver() as box:
+        made = await desk.endpoint(admin, box.url)
+        tickets = [await open_ticket(desk.server, desk.d, f"Twice TWICE-{i}", who=client) for i in range(4)]
+        for tid in tickets:
+            await say(desk, "engineer", tid, "On it.")
+        second_db = Database(desk.d.database_url)
+        try:
+            second = WebhookDeliveries(second_db, SystemClock(), Mailer(second_db, SystemClock(), "x@support.test"),
+                                       desk.hooks.cipher, allow_local=True, base_url=None)
+            at = later(5)
+            await asyncio.gather(desk.run(at), second.run(at), desk.run(at), second.run(at))
+        finally:
+            await second_db.dispose()
+        for tid in tickets:
+            assert box.delivered(tid) == [(1, "ticket.created"), (2, "ticket.message")]
+            assert len(box.about(tid)) == 2  # no try twice
+        await desk.api(admin, "DELETE", f"/api/webhooks/{made['id']}")
+
+
 async def test_the_test_button_sends_a_signed_ping(desk: Desk) -> None:
     admin, _ = await desk.organisation()
     with receiver() as box:
