@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,6 +84,7 @@ def check_description(text: object) -> str:
 
 
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+_NUMERIC_HOST = re.compile(r"[0-9.]+|(0x[0-9a-f]+\.?)+[0-9a-fx.]*")
 
 
 def check_url(url: object, allow_local: bool) -> str:
@@ -120,6 +122,8 @@ def check_url(url: object, allow_local: bool) -> str:
     if literal is not None and not address_allowed(literal, allow_local):
         raise WebhookUrlError("That address is on a private, loopback or reserved network; give one on the "
                               "internet.")
+    if literal is None and _NUMERIC_HOST.fullmatch(host):  # 127.1, 2130706433, 0x7f.1: an IP in disguise
+        raise WebhookUrlError("Write an IP address in full (four numbers with dots), or use the host's name.")
     if host.endswith((".localhost", ".local", ".internal", ".lan", ".home.arpa")):
         raise WebhookUrlError("That host name is on a local network; give one on the internet.")
     return url

@@ -33,6 +33,11 @@ NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
     ("https://[::ffff:10.0.0.1]/in", False, False),  # IPv4-mapped private
     ("https://224.0.0.1/in", False, False),
     ("https://printer.local/in", False, False),
+    ("https://127.1/in", False, False),  # an IP in disguise
+    ("https://2130706433/in", False, False),
+    ("https://0x7f.0.0.1/in", False, False),
+    ("https://0x7f000001/in", False, False),
+    ("https://3com.example/in", False, True),
     ("https://db.internal/in", False, False),
     ("https://user:secret@hooks.example.com/in", False, False),
     ("https://hooks.example.com:99999/in", False, False),

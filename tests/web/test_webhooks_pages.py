@@ -132,3 +132,31 @@ async def test_the_page_adds_an_endpoint_shows_its_secret_once_and_sends_a_test(
             gone = await http.post("/account/webhooks", data={"csrf": csrf_of(again.text), "action": "delete",
                                                               "endpoint": str(ep["id"])}, follow_redirects=True)
             assert "were deleted" in gone.text and box.url not in gone.text
+
+
+async def test_an_admin_adds_a_desk_endpoint_with_internal_notes(desk: Desk) -> None:
+    owner, _ = await desk.organisation()
+    with receiver() as box:
+        async with signed_in(desk.server, desk.d.users["admin"]["email"]) as http:
+            page = await http.get("/admin/webhooks")
+            assert page.status_code == 200 and 'name="internal"' in page.text
+            assert (await http.get("/account/webhooks")).status_code == 404  # the organisations' page is not theirs
+            made = await http.post("/admin/webhooks", data={
+                "csrf": csrf_of(page.text), "action": "create", "url": box.url, "events": ["ticket.message"],
+                "internal": "on", "description": "Desk archive"})
+            assert made.status_code == 201 and 'id="webhook-secret"' in made.text
+        shown = [e for e in (await desk.api("admin", "GET", "/api/webhooks")).json()["endpoints"]
+                 if e["description"] == "Desk archive"]
+        assert [(e["internal"], e["scope"], e["org_id"]) for e in shown] == [(True, "desk", None)]
+        assert shown[0]["id"] not in [e["id"] for e in (await desk.api(owner, "GET", "/api/webhooks")).json()[
+            "endpoints"]]
+        # A domain administrator's page offers no internal notes, and a forged field is refused.
+        async with signed_in(desk.server, desk.d.users[owner]["email"]) as http:
+            page = await http.get("/account/webhooks")
+            assert 'name="internal"' not in page.text
+            forged = await http.post("/account/webhooks", data={
+                "csrf": csrf_of(page.text), "action": "create", "url": box.url, "events": ["ticket.message"],
+                "internal": "on"})
+            assert forged.status_code == 403 and "Internal notes never go" in forged.text
+        assert (await desk.api(owner, "GET", "/api/webhooks")).json()["endpoints"] == []
+        await desk.api("admin", "DELETE", f"/api/webhooks/{shown[0]['id']}")
