@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import orjson
 from cryptography.fernet import Fernet
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from livesupport.actions.mail import Mailer
@@ -57,6 +57,7 @@ SETTLE = timedelta(seconds=60)  # an event younger than this may sit behind an u
 HEADS = 200  # (endpoint, ticket) queues started per run
 CHAIN = 50  # deliveries one queue sends in a row in one run
 PER_ENDPOINT = 4  # tries in flight to one endpoint at once: a slow one cannot take every slot
+KEEP = timedelta(days=30)  # finished deliveries are kept (the log) this long
 RUN_BUDGET = 60.0  # seconds: no new try starts later in a run (what is left goes next run)
 CLAIM = timedelta(minutes=2)  # a try that never reported back (a crashed worker) is retried after this
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -96,6 +97,9 @@ class WebhookDeliveries:
         now = now or self.clock.now()
         made = await self.fan_out(now)
         sent, failed = await self.deliver_due(now)
+        async with self.db.write() as s:  # the log keeps KEEP; what still waits is never dropped
+            await s.execute(delete(WebhookDelivery).where(WebhookDelivery.state != "pending",
+                                                          WebhookDelivery.created_at < now - KEEP))
         return f"webhook deliveries prepared {made}, delivered {sent}, failed tries {failed}"
 
     # -- 1. events to deliveries -------------------------------------------------------------
