@@ -155,7 +155,13 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
     from livesupport.clock import Clock, FixedClock
     from livesupport.domain.tickets import parse_instant
     from livesupport.store.database import Database
-    from livesupport.worker import billing_job, run_once, run_worker, update_mail_job
+    from livesupport.worker import (
+        billing_job,
+        run_once,
+        run_worker,
+        update_mail_job,
+        webhook_deliveries,
+    )
 
     clock: Clock = SystemClock()
     if now:
@@ -168,7 +174,8 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
     mailer = Mailer(db, clock, settings.mail_from, settings.smtp_url)
     billing = Billing(db, clock, settings.billing_policy(), mailer, hub)
     jobs = [billing_job(billing), transfers_for(settings, db, clock, hub, mailer).run_due,
-            update_mail_job(settings, db, clock, mailer, hub).run, StaffNotices(db, hub, clock).run]
+            update_mail_job(settings, db, clock, mailer, hub).run, StaffNotices(db, hub, clock).run,
+            webhook_deliveries(settings, db, clock, mailer).run]
     try:
         if once:
             print(await run_once(jobs, mailer, clock))

@@ -65,6 +65,8 @@ class Settings:
     transfer_reminder_hours: float = 24.0  # a reminder goes this long before a milestone's deadline
     transfer_desk_email: str | None = None  # staff reminders and escalations; every admin when unset
     notify_coalesce_minutes: float = 5.0  # one e-mail per ticket per follower at most this often
+    # Webhooks may go to http://127.0.0.1 / localhost (tests, a receiver on this machine); never in production.
+    webhook_allow_local: bool = False
 
     def billing_policy(self) -> Policy:
         return Policy(self.timezone, self.holidays, self.last_business_days)
@@ -139,6 +141,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         transfer_reminder_hours=_decimal(env.get("TRANSFER_REMINDER_HOURS", "24"), "TRANSFER_REMINDER_HOURS", 0, 720),
         transfer_desk_email=env.get("TRANSFER_DESK_EMAIL") or None,
         notify_coalesce_minutes=_minutes(env.get("NOTIFY_COALESCE_MINUTES", "5")),
+        webhook_allow_local=_flag(env.get("WEBHOOK_ALLOW_LOCAL"), "WEBHOOK_ALLOW_LOCAL", False),
     )
 
 

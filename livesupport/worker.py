@@ -1,5 +1,5 @@
 """The scheduled jobs: monthly invoices, the 5th's fees, the 15th's suspensions, reminders, e-mail to
-followers who were away (and their daily digests), overdue notices to staff, mail that waits.
+followers who were away (and their daily digests), overdue notices to staff, webhooks, mail that waits.
 
 `livesupport worker` runs them in a process of its own (the Procfile's `worker:` line); on one machine
 `livesupport serve` runs them itself. Every job is safe to run twice, or in two workers at once.
@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from livesupport.actions.billing import Billing
 from livesupport.actions.mail import Mailer
 from livesupport.actions.update_mail import UpdateMail, Watchers
+from livesupport.actions.webhook_delivery import WebhookDeliveries
+from livesupport.actions.webhooks import secret_cipher
 from livesupport.clock import Clock
 from livesupport.settings import Settings
 from livesupport.store.database import Database
@@ -38,6 +40,11 @@ def update_mail_job(settings: Settings, db: Database, clock: Clock, mailer: Mail
     return UpdateMail(db, clock, mailer, tz=settings.timezone,
                       window=timedelta(minutes=settings.notify_coalesce_minutes), secret_key=settings.secret_key,
                       base_url=settings.base_url, watchers=watchers)
+
+
+def webhook_deliveries(settings: Settings, db: Database, clock: Clock, mailer: Mailer) -> WebhookDeliveries:
+    return WebhookDeliveries(db, clock, mailer, secret_cipher(settings.secret_key),
+                             allow_local=settings.webhook_allow_local, base_url=settings.base_url)
 
 
 async def run_once(jobs: Sequence[Job], mailer: Mailer | None, clock: Clock, now: datetime | None = None) -> str:

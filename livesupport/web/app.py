@@ -40,6 +40,7 @@ from livesupport.actions.tickets import StoredHistory, Tickets
 from livesupport.actions.transfer_survey import TransferSurvey
 from livesupport.actions.transfers import transfers_for
 from livesupport.actions.two_factor import TwoFactor
+from livesupport.actions.webhooks import Webhooks
 from livesupport.clock import Clock, SystemClock
 from livesupport.domain.throttle import TokenBuckets
 from livesupport.realtime.brokers import broker_for
@@ -47,7 +48,7 @@ from livesupport.realtime.hub import Hub, new_origin
 from livesupport.realtime.presence import MemoryPresence, RedisPresence
 from livesupport.store.database import Database
 from livesupport.store.files import LocalFiles
-from livesupport.web import api, billing_api, observability, phone_api
+from livesupport.web import api, billing_api, observability, phone_api, webhooks_api
 from livesupport.web.access import AccessGuard
 from livesupport.web.channels import ws_endpoint
 from livesupport.web.errors import error_page
@@ -65,11 +66,12 @@ from livesupport.web.pages import (
     tickets,
     transfer_survey,
     users,
+    webhooks,
 )
 from livesupport.web.pages import transfers as transfer_pages
 from livesupport.web.security import SESSION_COOKIE, SecurityHeaders, read_session
 from livesupport.web.services import Services
-from livesupport.worker import billing_job, run_worker, update_mail_job
+from livesupport.worker import billing_job, run_worker, update_mail_job, webhook_deliveries
 
 log = logging.getLogger("livesupport")
 
@@ -98,6 +100,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         links = MagicLinks(db, clock, throttle, mailer)
         ledger = Billing(db, clock, settings.billing_policy(), mailer, hub)
         transfers = transfers_for(settings, db, clock, hub, mailer)
+        hooks = webhook_deliveries(settings, db, clock, mailer)
         app.state.services = Services(
             settings=settings, clock=clock, db=db, hub=hub, accounts=accounts,
             mailer=mailer, two_factor=TwoFactor(db, clock, throttle), magic_links=links,
@@ -108,7 +111,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             phone=PhoneSupport(db, clock, throttle, mailer, links, ledger, tickets, settings.secret_key),
             tickets=tickets, huddle=Huddle(tickets), lists=Lists(db, hub, clock),
             following=Following(tickets, settings.secret_key), administration=Administration(accounts),
-            feedback=Feedbacks(db, clock), templates=templates,
+            feedback=Feedbacks(db, clock), templates=templates, webhooks=Webhooks(db, clock, throttle, hooks),
             attachments=Attachments(tickets, LocalFiles(settings.data_dir / "attachments"),
                                     settings.max_attachment_bytes),
         )
@@ -119,7 +122,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         sweeper = asyncio.create_task(_sweep(hub, settings.presence_ttl / 6)) if settings.redis_url else None
         pending_mail = asyncio.create_task(mailer.deliver_pending())  # what an earlier run could not send
         jobs = [billing_job(ledger), transfers.run_due, update_mail_job(settings, db, clock, mailer, hub).run,
-                staff_notices.run]
+                staff_notices.run, hooks.run]
         worker = asyncio.create_task(run_worker(jobs, mailer, clock, settings.worker_interval)) \
             if settings.in_process_worker else None
         log.info("livesupport ready: database %s, %s, mail through %s", settings.database_url.split("://")[0],
@@ -154,6 +157,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *billing_api.routes,
         *phone_api.routes,
         *openapi_views.routes,
+        *webhooks_api.routes,
+        *webhooks.routes,
         *observability.routes,
         Mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static"),
     ]

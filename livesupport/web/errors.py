@@ -12,6 +12,7 @@ from livesupport.domain.errors import LivesupportError, RateLimitedError
 
 STATUS = {
     "bad_request": 400,
+    "bad_url": 400,  # a webhook address we will not send to (docs/integrations.md)
     "unknown_type": 400,
     "unauthorized": 401,
     "otp_required": 401,

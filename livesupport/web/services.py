@@ -23,6 +23,7 @@ from livesupport.actions.tickets import Tickets
 from livesupport.actions.transfer_survey import TransferSurvey
 from livesupport.actions.transfers import Transfers
 from livesupport.actions.two_factor import TwoFactor
+from livesupport.actions.webhooks import Webhooks
 from livesupport.clock import Clock
 from livesupport.domain.throttle import TokenBuckets
 from livesupport.realtime.hub import Hub
@@ -54,6 +55,7 @@ class Services:
     survey: TransferSurvey
     following: Following
     administration: Administration
+    webhooks: Webhooks
 
 
 def services(conn: HTTPConnection) -> Services:

@@ -43,6 +43,7 @@ from livesupport.store.models.transfers import (
     TransferParty,
     TransferWaiver,
 )
+from livesupport.store.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccountAudit",
@@ -83,4 +84,6 @@ __all__ = [
     "TransferWaiver",
     "UTCDateTime",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
