@@ -97,12 +97,16 @@ def check_url(url: object, allow_local: bool) -> str:
     if not url.isascii() or any(c.isspace() or ord(c) < 32 for c in url):
         raise WebhookUrlError("The address has spaces or characters a URL cannot hold; write international "
                               "domain names in their xn-- form.")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 address
+        raise WebhookUrlError("The address is not a URL we can read: check the host, and any [ ] around an "
+                              "IPv6 address.") from None
     try:
         port = parts.port
+        host = (parts.hostname or "").lower()
     except ValueError:
         raise WebhookUrlError("The address has a port that is not a number from 1 to 65535.") from None
-    host = (parts.hostname or "").lower()
     if not host:
         raise WebhookUrlError("The address has no host name.")
     if parts.username is not None or parts.password is not None:

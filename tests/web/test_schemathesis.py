@@ -43,10 +43,15 @@ from tests.utils import Server, cli, run_server
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 INVALID_CHECKS = [not_a_server_error, content_type_conformance]
 ROLES = ("client", "engineer2", "billing")  # a client of Acme, a Level 3 engineer, billing staff
+#: Webhook routes are also sent as the people who manage webhooks: Acme's domain administrator and an admin.
+HOOK_ROLES = ("domain_admin", "admin")
 EXAMPLES = 60
 #: (METHOD, path) -> why the fuzz leaves it out, for a route whose effects must not be fuzzed (one that calls
 #: out to addresses it is given, say). Each has a test of its own; keep this empty where possible.
 NOT_FUZZED: dict[tuple[str, str], str] = {}
+#: Sent as ROLES only (refused), never as HOOK_ROLES: the test event calls the endpoint's address at once, and
+#: the fuzz may register any public https address. tests/actions/test_webhooks.py tests it with a real receiver.
+CALLS_OUT = {"/api/webhooks/{endpoint_id}/test"}
 
 
 class Fuzz:
@@ -103,15 +108,31 @@ async def _something_to_find(d: Deployment, srv: Server, client_token: str) -> N
     assert billed.returncode == 0, billed.stderr
 
 
+async def _endpoints_to_find(srv: Server, tokens: dict[str, str]) -> None:
+    """Webhook endpoints of Acme's and of the desk, so the fuzz reaches their log, rotation, enabling (and, last
+    of the webhook routes, deletion). Registering calls nothing; no worker runs to deliver."""
+    async with httpx.AsyncClient(base_url=srv.url) as http:
+        for who in HOOK_ROLES:
+            for n in range(2):
+                r = await http.post("/api/webhooks", json={"url": f"https://hooks.example.com/{who}/{n}",
+                                                           "events": ["ticket.message"]},
+                                    headers={"Authorization": f"Bearer {tokens[who]}"})
+                assert r.status_code == 201, r.text
+
+
 @pytest.fixture(scope="module")
 async def fuzz() -> AsyncIterator[Fuzz]:
     """A SQLite database and a server of the fuzzer's own: what it creates, moves or revokes stays there."""
     async for d in _deployment("sqlite"):
         billing = await new_person(d, role="billing", org=None)
         d.users["billing"] = d.users.pop(billing)
+        hooks = await new_person(d, role="domain_admin", org="Acme")
+        d.users["domain_admin"] = d.users.pop(hooks)
+        # WORKER=separate and none runs: no delivery is ever made to an address the fuzz registers.
         async with run_server(d.env(CHAT_RATE="0", WORKER="separate")) as srv:
-            tokens = {who: await _token(srv, d.users[who]) for who in ROLES}
+            tokens = {who: await _token(srv, d.users[who]) for who in (*ROLES, *HOOK_ROLES)}
             await _something_to_find(d, srv, tokens["client"])
+            await _endpoints_to_find(srv, tokens)
             yield Fuzz(srv, d, tokens, await _app_key(d))
 
 
@@ -128,7 +149,8 @@ def _operations() -> list[tuple[str, str]]:
 
 
 def _send(case: Any, fuzz: Fuzz, checks: list[Any]) -> None:
-    for who in ROLES:
+    hooks = case.path.startswith("/api/webhooks") and case.path not in CALLS_OUT
+    for who in (*ROLES, *HOOK_ROLES) if hooks else ROLES:
         if case.method.upper() == "DELETE" and case.path == "/api/tokens":
             token = fuzz.fresh_token(who)  # revoking the shared token would sign the rest of the run out
         elif case.path == "/api/otp/verify":

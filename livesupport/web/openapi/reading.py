@@ -99,8 +99,9 @@ def _answers(responses: dict[str, Any]) -> list[Answer]:
         media_type, content = next(iter(response.get("content", {}).items()), ("", {"schema": {}}))
         schema: Schema = content["schema"]
         codes: list[str] = []
-        if "error" in schema.get("properties", {}):
-            codes = schema["properties"]["error"]["properties"]["code"]["enum"]
+        error = schema.get("properties", {}).get("error", {})
+        if "code" in error.get("properties", {}):  # the refusal body (a delivery's own `error` is a text)
+            codes = error["properties"]["code"]["enum"]
         out.append(Answer(status, response["description"], media_type, type_of(schema) if media_type else "",
                           [] if codes else fields(schema), codes))
     return out
