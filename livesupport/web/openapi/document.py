@@ -144,7 +144,7 @@ def document(routes: Iterable[BaseRoute], version: str) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {
             "title": "livesupport API", "version": version,
-            "description": "The HTTP side of livesupport: tokens, tickets, billing, phone support and transfers. "
+            "description": "The HTTP side of livesupport: tokens, tickets, billing, phone support, transfers and webhooks. "
                            "Live updates travel over the /ws socket (see the protocol guide). Every refusal is "
                            "`{\"error\": {\"code\", \"message\"}}` with the status its code maps to.",
         },
