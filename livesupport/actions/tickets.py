@@ -203,7 +203,6 @@ class Tickets:
             ev = await store.append_event(s, ticket.id, kind="chat", visibility="public", actor=person,
                                           data={"body": body_, "visibility": "public"}, now=now,
                                           changes={"next_update_at": due.at, "next_update_source": due.source})
-            await huddle_store.mark_reviewed(s, person.id, ticket.id, ev.seq, now)
             await s.refresh(ticket)
             snap = store.snapshot(ticket, org)
             published = to_ev(ev)

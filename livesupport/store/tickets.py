@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livesupport.clock import iso as iso  # spoken as store.iso by its callers
 from livesupport.domain.people import Person
-from livesupport.store.models import Organisation, Ticket, TicketEvent
+from livesupport.store.huddle import mark_reviewed
+from livesupport.store.models import Organisation, Ticket, TicketEvent, TicketReview
 
 # Core tables: the hot write path skips the ORM's unit of work.
 _TICKETS = cast(Table, Ticket.__table__)
@@ -73,7 +74,20 @@ async def append_events(
         {"ticket_id": ticket_id, "seq": e.seq, "kind": kind, "visibility": e.visibility, "actor_id": actor.id,
          "at": now, "data": e.data, "actor": shown} for e in events
     ])
+    await _read_own(session, ticket_id, actor.id, first=last - count + 1, last=last, now=now)
     return events
+
+
+async def _read_own(session: AsyncSession, ticket_id: int, user_id: int, *, first: int, last: int,
+                    now: datetime) -> None:
+    """One's own events are never new to oneself: the author's read mark moves past them, when the author had
+    read everything before them (what others wrote and they have not read stays new to them)."""
+    if first == 1:
+        await mark_reviewed(session, user_id, ticket_id, last, now)
+        return
+    await session.execute(update(TicketReview).where(
+        TicketReview.user_id == user_id, TicketReview.ticket_id == ticket_id, TicketReview.seq >= first - 1,
+        TicketReview.seq < last).values(seq=last, at=now))
 
 
 async def append_event(
