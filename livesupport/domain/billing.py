@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from livesupport.domain import calendar
 
 NOTICE_DAYS = 30
+DUE_DAY = 1  # invoices are due on the 1st; unpaid once that day is over, they are past due
 LATE_FEE_DAY = 5
 SUSPENSION_DAY = 15
 FEE_TIME = time(0, 1)  # "12:01 AM" on the 5th and on the 15th
@@ -136,7 +137,7 @@ def suspension_due_at(policy: Policy, period_start: date) -> datetime:
 
 def past_due_at(policy: Policy, period_start: date) -> datetime:
     """An invoice is due on the 1st; unpaid once that day is over (00:00 on the 2nd), it is past due."""
-    return wall_clock(policy, _first(period_start).replace(day=2), time(0))
+    return wall_clock(policy, _first(period_start).replace(day=DUE_DAY + 1), time(0))
 
 
 def fees_due(
@@ -190,6 +191,16 @@ def standing(policy: Policy, now: datetime, unpaid_periods: Iterable[date]) -> S
     if any(past_due_at(policy, p) <= now for p in periods):
         return Standing.LATE
     return Standing.GOOD
+
+
+def standing_words(standing: Standing) -> str:
+    """What a standing means, in plain words, said from the same days and times `standing` decides it by."""
+    if standing is Standing.SUSPENDED:
+        return (f"Suspended: an invoice was still unpaid at {_clock_time(FEE_TIME)} on the "
+                f"{_ordinal(SUSPENSION_DAY)}, so the services are off until everything owed is paid.")
+    if standing is Standing.LATE:
+        return f"Late: an invoice due on the {_ordinal(DUE_DAY)} is still unpaid."
+    return "In good standing: no invoice is past due."
 
 
 def next_deadline(policy: Policy, period_start: date, now: datetime, unpaid: bool) -> Deadline | None:
@@ -366,6 +377,17 @@ def _month(first: date, today: date) -> str:
 def _billed(months: list[date], today: date, cents: int) -> str:
     verb = "is" if len(months) == 1 else "are"
     return f"{_joined([_month(m, today) for m in months])} {verb} billed ({money(cents)})"
+
+
+def _ordinal(day: int) -> str:
+    """1st, 2nd, 3rd, 4th ... 11th, 12th, 13th ... 21st."""
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def _clock_time(at: time) -> str:
+    """12:01 AM: a time of day as the product writes it."""
+    return f"{at.hour % 12 or 12}:{at.minute:02d} {'AM' if at.hour < 12 else 'PM'}"
 
 
 def _joined(words: list[str]) -> str:

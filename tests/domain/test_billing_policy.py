@@ -380,3 +380,27 @@ def test_bad_input_is_refused() -> None:
         billing.cancellation(N3, ny(2026, 11, 2), LONG_AGO, False, 49.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least 1"):
         Policy(NY, last_business_days=0)
+
+
+GOOD_WORDS = "In good standing: no invoice is past due."
+LATE_WORDS = "Late: an invoice due on the 1st is still unpaid."
+SUSPENDED_WORDS = ("Suspended: an invoice was still unpaid at 12:01 AM on the 15th, so the services are off until "
+                   "everything owed is paid.")
+
+
+@pytest.mark.parametrize(("now", "words"), [
+    (ny(2026, 12, 1, 23, 59), GOOD_WORDS),  # due today: not late yet
+    (ny(2026, 12, 2, 0, 0), LATE_WORDS),  # the 1st is over
+    (ny(2026, 12, 2, 9, 0), LATE_WORDS),  # the 2nd: late, and said so from the 1st (never "the 5th")
+    (ny(2026, 12, 5, 0, 1), LATE_WORDS),
+    (ny(2026, 12, 15, 0, 0), LATE_WORDS),
+    (ny(2026, 12, 15, 0, 1), SUSPENDED_WORDS),
+])
+def test_the_words_of_a_standing_come_from_the_rule_that_decides_it(now: datetime, words: str) -> None:
+    assert billing.standing_words(billing.standing(N3, now, [DEC])) == words
+
+
+@pytest.mark.parametrize(("day", "said"), [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"),
+                                           (12, "12th"), (13, "13th"), (15, "15th"), (21, "21st"), (22, "22nd")])
+def test_ordinals(day: int, said: str) -> None:
+    assert billing._ordinal(day) == said

@@ -351,3 +351,32 @@ async def test_billing_staff_add_a_service_from_the_page(live_server: LiveServer
         shown = await staff.get(done.headers["location"].split("#")[0])
         assert "Archiving added at $12.00 a month" in text_of(shown.text, "billing-saved")
         assert re.search(r'<th scope="row">Archiving<span', shown.text)  # in the services table
+
+
+async def test_the_phone_console_says_late_from_the_1st_as_the_rule_decides(live_server: LiveServer) -> None:
+    """On the 2nd an unpaid invoice is late (the rule: due on the 1st); the console says so in the rule's words."""
+    d = deployment(live_server)
+    admin, _ = await new_customer(d)
+    tag = admin.split("pages-")[1].split(".")[0]
+    contact = f"desk@pages-{tag}.test"
+    await run(d, "user", "add", "--email", contact, "--password", PASSWORD, "--role", "client",
+              "--org", f"Pages clinic {tag}")
+    await run(d, "worker", "--once", "--now", local(period(), 9, 0))  # the invoice, due today
+    for instant, words in [
+        (local(period(), 12, 0), "In good standing: no invoice is past due."),
+        (local(period().replace(day=2), 9, 0), "Late: an invoice due on the 1st is still unpaid."),
+        (local(period().replace(day=15), 9, 0), "Suspended: an invoice was still unpaid at 12:01 AM on the 15th, "
+                                                "so the services are off until everything owed is paid."),
+    ]:
+        at = datetime.fromisoformat(instant).astimezone(UTC)
+        async with clocked_server(d.env(), FixedClock(at)) as url:
+            async with logged_in_at(url, contact) as me:
+                pin = re.search(r'id="pin-value" data-pin="(\d+)"', (await me.get("/tickets")).text)
+                assert pin, "no PIN card"
+            async with logged_in_at(url, live_server.users["phone"][0]) as staff:
+                console = await staff.get("/support/verify")
+                ok = await staff.post("/support/verify", data={"csrf": csrf_of(console.text), "email": contact,
+                                                               "pin": pin.group(1)})
+                assert ok.status_code == 303, ok.text[-1500:]
+                page = (await staff.get(ok.headers["location"])).text
+        assert text_of(page, "caller-standing") == words, instant
