@@ -386,9 +386,7 @@ class Billing:
                 return 0  # already suspended: by an earlier run or another worker
             await s.execute(update(Service).where(Service.org_id == org_id, Service.status == "active")
                             .values(status="suspended"))
-        words = (f"Your services are suspended: an invoice was still unpaid at 00:01 on the 15th, and a "
-                 f"{rules.money(self.policy.reconnection_fee_cents)} reconnection fee was added. Paying everything "
-                 "owed restores them at once.")
+        words = rules.suspension_notice(self.policy)
         self._announce(org_id, "suspended", words)
         await self._mail_org(org_id, f"suspended:{org_id}:{now.date().isoformat()}", "Your services are suspended",
                              words)

@@ -203,6 +203,14 @@ def standing_words(standing: Standing) -> str:
     return "In good standing: no invoice is past due."
 
 
+def suspension_notice(policy: Policy) -> str:
+    """What a suspended organisation is told everywhere (banner, live notice, e-mail): what happened, and what
+    restores the services."""
+    return (f"Your services are suspended: an invoice was still unpaid at {_clock_time(FEE_TIME)} on the "
+            f"{_ordinal(SUSPENSION_DAY)}, so a {money(policy.reconnection_fee_cents)} reconnection fee was added. "
+            "Paying everything owed restores them at once.")
+
+
 def next_deadline(policy: Policy, period_start: date, now: datetime, unpaid: bool) -> Deadline | None:
     """The next payment deadline of an unpaid invoice and what missing it costs, or None."""
     _aware(now)

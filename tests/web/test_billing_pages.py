@@ -380,3 +380,26 @@ async def test_the_phone_console_says_late_from_the_1st_as_the_rule_decides(live
                 assert ok.status_code == 303, ok.text[-1500:]
                 page = (await staff.get(ok.headers["location"])).text
         assert text_of(page, "caller-standing") == words, instant
+
+
+async def test_a_suspended_organisation_is_told_what_restores_its_services(live_server: LiveServer) -> None:
+    """Suspended, with next month's invoice already out: the call-out says what restores the services (paying
+    what is owed), not the next invoice's late fee; the banner says what happened and what restores them."""
+    d = deployment(live_server)
+    email, _ = await new_customer(d)
+    await run(d, "worker", "--once", "--now", local(period().replace(day=15), 0, 1))  # invoice, fees, suspension
+    following = (period() + timedelta(days=32)).replace(day=1)
+    await run(d, "worker", "--once", "--now", local(following, 9, 0))  # the next invoice, not late yet
+    at = datetime.fromisoformat(local(following.replace(day=2), 9, 0)).astimezone(UTC)
+    async with clocked_server(d.env(), FixedClock(at)) as url, logged_in_at(url, email) as http:
+        org_id = await org_id_of(http)
+        page = (await http.get(f"/billing/org/{org_id}")).text
+        api = (await http.get(f"/api/orgs/{org_id}")).json()
+    assert api["standing"] == "suspended" and api["next_deadline"]["kind"] == "late_fee"  # the facts stay in the API
+    owed = rules.money(api["owed_cents"])
+    assert text_of(page, "next-deadline") == f"Your services are suspended. Paying the {owed} owed restores them at once."
+    banner = " ".join(unescape(re.search(r'class="billing-banner-message">(.*?)</span>', page, re.S)
+                               .group(1)).split())  # type: ignore[union-attr]
+    assert banner == ("Your services are suspended: an invoice was still unpaid at 12:01 AM on the 15th, so a $69.00 "
+                      "reconnection fee was added. Paying everything owed restores them at once.")
+    assert "late fee" not in text_of(page, "next-deadline") + banner

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from livesupport.domain import billing as billing_rules
 from livesupport.domain.people import Person, Role
 from livesupport.store.models import Organisation
 from livesupport.web.errors import JSONResponse, error_body
@@ -56,8 +57,9 @@ class _BannerPage(Response):
                 suspended = (await s.execute(stmt)).scalar_one_or_none() is not None
         except Exception:  # noqa: BLE001 - the page matters more than its banner, which also arrives live
             log.exception("could not read whether organisation %s is suspended", self.org_id)
-        page = svc.templates.TemplateResponse(self.request, self.template, {**self.ctx, "org_suspended": suspended},
-                                              status_code=self.status_code)
+        ctx = {**self.ctx, "org_suspended": suspended,
+               "suspension_notice": billing_rules.suspension_notice(svc.billing.policy) if suspended else ""}
+        page = svc.templates.TemplateResponse(self.request, self.template, ctx, status_code=self.status_code)
         page.raw_headers.extend((k, v) for k, v in self.raw_headers if k not in (b"content-length", b"content-type"))
         await page(scope, receive, send)
 
