@@ -112,12 +112,52 @@ class Billing:
 
     # -- reading -------------------------------------------------------------------------
 
-    async def orgs(self, person: Person) -> list[dict[str, Any]]:
+    async def orgs(self, person: Person, sort: object = "standing") -> list[dict[str, Any]]:
+        """The client organisations this person may see, each with its standing and what it owes: worst first
+        (suspended, then late, then the most owed), or by `sort` ("owed" or "name")."""
+        if sort not in rules.ORG_SORTS:
+            raise BadRequestError(f"Sort by one of: {', '.join(rules.ORG_SORTS)}.")
+        now = self.clock.now()
         async with self.db.read() as s:
             stmt = select(Organisation).where(Organisation.kind == "client").order_by(Organisation.name)
-            found = list((await s.execute(stmt)).scalars())
-        return [{"id": o.id, "name": o.name} for o in found
-                if person.is_staff or may_bill(person) or can_see_org(person, o.id, o.partner_id)]
+            found = [o for o in (await s.execute(stmt)).scalars()
+                     if person.is_staff or may_bill(person) or can_see_org(person, o.id, o.partner_id)]
+            owed = await self._owed_by_org(s, [o.id for o in found])
+        rows = []
+        for o in found:
+            unpaid = owed.get(o.id, {})
+            standing = (rules.Standing.SUSPENDED if o.suspended_at is not None
+                        else rules.standing(self.policy, now, list(unpaid)))
+            rows.append({"id": o.id, "name": o.name, "standing": standing.value,
+                         "owed_cents": sum(unpaid.values())})
+        order = str(sort)
+        return sorted(rows, key=lambda r: rules.org_sort_key(order, rules.Standing(r["standing"]), r["owed_cents"],
+                                                             r["name"]))
+
+    @staticmethod
+    async def _owed_by_org(s: Any, org_ids: list[int]) -> dict[int, dict[date, int]]:
+        """What each organisation still owes, by the month of each invoice not paid in full (three queries)."""
+        if not org_ids:
+            return {}
+        invoices = (await s.execute(select(Invoice.id, Invoice.org_id, Invoice.period_start)
+                                    .where(Invoice.org_id.in_(org_ids)))).all()
+        ids = [i.id for i in invoices]
+        totals: dict[int, int] = {}
+        paid: dict[int, int] = {}
+        if ids:
+            totals = {i: int(t) for i, t in (await s.execute(
+                select(InvoiceLine.invoice_id, func.sum(InvoiceLine.cents))
+                .where(InvoiceLine.invoice_id.in_(ids)).group_by(InvoiceLine.invoice_id))).all()}
+            paid = {i: int(t) for i, t in (await s.execute(
+                select(Payment.invoice_id, func.sum(Payment.amount_cents))
+                .where(Payment.invoice_id.in_(ids)).group_by(Payment.invoice_id))).all()}
+        out: dict[int, dict[date, int]] = {}
+        for inv in invoices:
+            due = max(0, totals.get(inv.id, 0) - paid.get(inv.id, 0))
+            if due:
+                months = out.setdefault(inv.org_id, {})
+                months[inv.period_start] = months.get(inv.period_start, 0) + due
+        return out
 
     async def summary(self, person: Person, org_id: int) -> dict[str, Any]:
         """Standing, services, invoices and the next deadline of one organisation."""

@@ -193,6 +193,20 @@ def standing(policy: Policy, now: datetime, unpaid_periods: Iterable[date]) -> S
     return Standing.GOOD
 
 
+ORG_SORTS = ("standing", "owed", "name")
+_WORST_FIRST = {Standing.SUSPENDED: 0, Standing.LATE: 1, Standing.GOOD: 2}
+
+
+def org_sort_key(sort: str, standing: Standing, owed_cents: int, name: str) -> tuple[int, int, str]:
+    """Organisations worst first ("standing": suspended, late, good, then the most owed), by what they owe,
+    or by name; ties by name."""
+    if sort == "name":
+        return (0, 0, name.casefold())
+    if sort == "owed":
+        return (-owed_cents, _WORST_FIRST[standing], name.casefold())
+    return (_WORST_FIRST[standing], -owed_cents, name.casefold())
+
+
 def standing_words(standing: Standing) -> str:
     """What a standing means, in plain words, said from the same days and times `standing` decides it by."""
     if standing is Standing.SUSPENDED:

@@ -404,3 +404,17 @@ def test_the_words_of_a_standing_come_from_the_rule_that_decides_it(now: datetim
                                            (12, "12th"), (13, "13th"), (15, "15th"), (21, "21st"), (22, "22nd")])
 def test_ordinals(day: int, said: str) -> None:
     assert billing._ordinal(day) == said
+
+
+ORGS = [("beta", Standing.GOOD, 0), ("alpha", Standing.LATE, 2500), ("gamma", Standing.SUSPENDED, 900),
+        ("delta", Standing.LATE, 9000), ("Epsilon", Standing.GOOD, 12000)]
+
+
+@pytest.mark.parametrize(("sort", "order"), [
+    ("standing", ["gamma", "delta", "alpha", "Epsilon", "beta"]),  # suspended, late (most owed first), good
+    ("owed", ["Epsilon", "delta", "alpha", "gamma", "beta"]),
+    ("name", ["alpha", "beta", "delta", "Epsilon", "gamma"]),
+])
+def test_organisations_sort_worst_first_by_owed_or_by_name(sort: str, order: list[str]) -> None:
+    ranked = sorted(ORGS, key=lambda o: billing.org_sort_key(sort, o[1], o[2], o[0]))
+    assert [name for name, _, _ in ranked] == order

@@ -163,8 +163,12 @@ async def orgs_page(request: Request) -> Response:
         if person.role is Role.DOMAIN_ADMIN and person.org_id is not None:
             return RedirectResponse(f"/billing/org/{person.org_id}", status_code=303)
         return not_found(request, person)
-    orgs = await services(request).billing.orgs(person)
-    return render(request, "billing_orgs.html", person, title="Billing: organisations", orgs=orgs)
+    sort = request.query_params.get("sort", "standing")
+    if sort not in rules.ORG_SORTS:
+        sort = "standing"  # an unknown order in a link: the default, not an error page
+    orgs = [{**o, "owed": rules.money(o["owed_cents"]), "standing_words": STANDING[o["standing"]]}
+            for o in await services(request).billing.orgs(person, sort)]
+    return render(request, "billing_orgs.html", person, title="Billing: organisations", orgs=orgs, sort=sort)
 
 
 def may_cancel(person: Person, org_id: int) -> bool:
