@@ -409,8 +409,8 @@ class Billing:
             added += 1
             if fee.kind is rules.FeeKind.LATE_FEE:
                 await self._mail_org(inv.org_id, f"late-fee:{inv.id}", "A late fee was added to your invoice",
-                                     f"Your {inv.period_start.strftime('%B %Y')} invoice was still unpaid at 00:01 on "
-                                     f"the 5th, so a {rules.money(fee.cents)} late fee was added. Pay by 00:01 on the "
+                                     f"Your {inv.period_start.strftime('%B %Y')} invoice was still unpaid at 12:01 AM on "
+                                     f"the 5th, so a {rules.money(fee.cents)} late fee was added. Pay by 12:01 AM on the "
                                      f"15th to keep your services running.")
         suspended = 0
         if unpaid and rules.should_suspend(self.policy, inv.period_start, now, True):

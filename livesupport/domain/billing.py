@@ -15,7 +15,8 @@ from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from livesupport.domain import calendar
+from livesupport.domain import calendar, dates
+from livesupport.domain.dates import MONTHS as _MONTHS
 
 NOTICE_DAYS = 30
 DUE_DAY = 1  # invoices are due on the 1st; unpaid once that day is over, they are past due
@@ -25,9 +26,6 @@ FEE_TIME = time(0, 1)  # "12:01 AM" on the 5th and on the 15th
 LOCK_FROM = time(12, 0)  # the last 12 hours of the month start at noon on its last day
 CANCELLATION_LOCKED = "cancellation_locked"
 
-# Written out rather than taken from calendar/strftime, which follow the process locale.
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
 
 
 class FeeKind(StrEnum):
@@ -381,7 +379,7 @@ def _firsts(start: date, last: date | None) -> list[date]:
 
 
 def _day(day: date) -> str:
-    return f"{_MONTHS[day.month - 1][:3]} {day.day}, {day.year}"
+    return dates.day(day)
 
 
 def _days(days: list[date]) -> str:
@@ -408,8 +406,7 @@ def _ordinal(day: int) -> str:
 
 
 def _clock_time(at: time) -> str:
-    """12:01 AM: a time of day as the product writes it."""
-    return f"{at.hour % 12 or 12}:{at.minute:02d} {'AM' if at.hour < 12 else 'PM'}"
+    return dates.clock(at)
 
 
 def _joined(words: list[str]) -> str:
@@ -417,6 +414,5 @@ def _joined(words: list[str]) -> str:
 
 
 def _moment(policy: Policy, instant: datetime) -> str:
-    """Dec 5, 00:01 EST: a deadline as the company's clock shows it, with the zone's name."""
-    local = instant.astimezone(policy.tz)
-    return f"{_MONTHS[local.month - 1][:3]} {local.day}, {local:%H:%M} {local.tzname()}"
+    """Dec 5, 12:01 AM EST: a deadline as the company's clock shows it, with the zone's name."""
+    return dates.moment(instant, policy.tz, year=False)

@@ -57,6 +57,7 @@ from livesupport.web.observability import RequestIds
 from livesupport.web.openapi import views as openapi_views
 from livesupport.web.pages import (
     account,
+    add_date_filters,
     auth,
     billing,
     feedback,
@@ -80,6 +81,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
     settings = settings or config.load()
     clock = clock or SystemClock()
     templates = Jinja2Templates(directory=str(settings.templates_dir))
+    add_date_filters(templates.env, settings.timezone)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

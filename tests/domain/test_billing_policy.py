@@ -181,14 +181,14 @@ def test_standing(now: datetime, unpaid_periods: list[date], expected: Standing)
 
 @pytest.mark.parametrize(("now", "unpaid", "kind", "at", "message"), [
     (ny(2026, 12, 1, 9, 0), True, "late_fee", utc(2026, 12, 5, 5, 1),
-     "Pay by Dec 5, 00:01 EST to avoid a $39.00 late fee."),
+     "Pay by Dec 5, 12:01 AM EST to avoid a $39.00 late fee."),
     (ny(2026, 12, 5, 0, 0, 59), True, "late_fee", utc(2026, 12, 5, 5, 1),
-     "Pay by Dec 5, 00:01 EST to avoid a $39.00 late fee."),
+     "Pay by Dec 5, 12:01 AM EST to avoid a $39.00 late fee."),
     (ny(2026, 12, 5, 0, 1), True, "suspension", utc(2026, 12, 15, 5, 1),
-     "Pay by Dec 15, 00:01 EST to keep your services running; after that they are suspended"
+     "Pay by Dec 15, 12:01 AM EST to keep your services running; after that they are suspended"
      " and a $69.00 reconnection fee is added."),
     (ny(2026, 3, 10), True, "suspension", utc(2026, 3, 15, 4, 1),
-     "Pay by Mar 15, 00:01 EDT to keep your services running; after that they are suspended"
+     "Pay by Mar 15, 12:01 AM EDT to keep your services running; after that they are suspended"
      " and a $69.00 reconnection fee is added."),
     (ny(2026, 12, 15, 0, 1), True, None, None, None),
     (ny(2026, 12, 2), False, None, None, None),
@@ -269,9 +269,9 @@ def test_a_locked_request_says_when_to_come_back() -> None:
     assert (outcome.end_of_service, outcome.months_billed, outcome.refund_cents) == (None, [], 0)
     assert outcome.retry_at == utc(2026, 12, 1, 5, 0)
     assert outcome.explanation == (
-        "Cancellations are closed for the last 12 hours of each month (from Nov 30, 12:00 EST)"
+        "Cancellations are closed for the last 12 hours of each month (from Nov 30, 12:00 PM EST)"
         " while the next invoices are prepared, and no one can override this, our staff included."
-        " You can cancel again from Dec 1, 00:00 EST."
+        " You can cancel again from Dec 1, 12:00 AM EST."
     )
 
 

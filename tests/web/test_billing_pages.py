@@ -115,8 +115,8 @@ async def test_the_policy_page_explains_every_rule_with_an_example(live_server: 
         r = await http.get("/billing")  # no login needed
     assert r.status_code == 200
     page = " ".join(unescape(r.text).split())
-    for words in ("due on the 1st", "free from sign-up until the next 1st", "$39.00 late fee at 00:01 on the 5th",
-                  "$69.00 reconnection fee at 00:01 on the 15th", "Paying everything owed restores them at once",
+    for words in ("due on the 1st", "free from sign-up until the next 1st", "$39.00 late fee at 12:01 AM on the 5th",
+                  "$69.00 reconnection fee at 12:01 AM on the 15th", "Paying everything owed restores them at once",
                   "30 days' notice", "The last 3 business days before the 1st", "last 12 hours of the month",
                   "No one can override this", "America/New_York"):
         assert words in page, words
@@ -125,7 +125,7 @@ async def test_the_policy_page_explains_every_rule_with_an_example(live_server: 
     today = datetime.now(UTC).astimezone(TZ).date()
     first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
     late = rules.late_fee_due_at(POLICY, first).astimezone(TZ)
-    assert f"Still unpaid at {late:%b} {late.day}, {late.year}, 00:01 {late.tzname()}: one $39.00 late fee" in page
+    assert f"Still unpaid at {late:%b} {late.day}, {late.year}, 12:01 AM {late.tzname()}: one $39.00 late fee" in page
     lock_from, _ = rules.cancellation_lock(POLICY, first - timedelta(days=1))
     locked = rules.cancellation(POLICY, lock_from, date(2020, 1, 10), True, 2500)
     assert locked.reason == rules.CANCELLATION_LOCKED and locked.explanation in page
@@ -155,7 +155,7 @@ async def test_an_organisation_page_shows_the_late_fee_and_the_next_deadline(liv
     # The next deadline and what missing it costs, as the API says it (the server's clock is the real one).
     deadline = text_of(html, "next-deadline")
     assert deadline == api["next_deadline"]["message"]
-    assert re.fullmatch(r"Pay by \w{3} \d{1,2}, 00:01 E[SD]T to avoid a \$39\.00 late fee\.", deadline), deadline
+    assert re.fullmatch(r"Pay by \w{3} \d{1,2}, 12:01 AM E[SD]T to avoid a \$39\.00 late fee\.", deadline), deadline
     # A domain administrator sees what is owed but records no payment, and may cancel the service.
     assert 'action="/billing/org/' not in html
     assert f'href="/billing/services/{service_id}/cancel"' in html

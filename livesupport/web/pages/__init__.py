@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, tzinfo
 from typing import Any
 from urllib.parse import quote
 
+from jinja2 import Environment
 from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -13,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from livesupport.domain import billing as billing_rules
+from livesupport.domain import dates
 from livesupport.domain.people import Person, Role
 from livesupport.store.models import Organisation
 from livesupport.web.errors import JSONResponse, error_body
@@ -22,6 +25,17 @@ from livesupport.web.services import services
 log = logging.getLogger("livesupport.pages")
 
 BILLED_ROLES = (Role.CLIENT, Role.DOMAIN_ADMIN)  # the people a suspension banner is for
+
+
+def add_date_filters(env: Environment, tz: tzinfo) -> None:
+    """`{{ at|moment }}` (an instant: a datetime or ISO text) and `{{ on|day }}` (a date), in the one format of
+    livesupport.domain.dates, on the company's clock; the browser then shows the same in the viewer's zone."""
+    def moment(value: object, zone: bool = True) -> str:
+        instant = dates.instant_of(value)
+        return dates.moment(instant, tz, zone=zone) if instant is not None else str(value or "")
+
+    env.filters["moment"] = moment
+    env.filters["day"] = lambda value: dates.day(value) if isinstance(value, date) else str(value or "")
 
 
 def render(request: Request, template: str, person: Person | None, status_code: int = 200, **context: Any) -> Response:

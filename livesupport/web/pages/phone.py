@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from livesupport.domain import billing as billing_rules
+from livesupport.domain import dates
 from livesupport.domain import phone as rules
 from livesupport.domain.errors import LivesupportError, NotFoundError, RateLimitedError
 from livesupport.domain.numbers import parse_id
@@ -44,9 +45,9 @@ def _may_audit(person: Person) -> bool:
 
 
 def _clock(iso: str, request: Request) -> str:
-    """10:42 on the desk's clock: what the page shows until the browser puts it in the viewer's zone."""
+    """10:42 AM on the desk's clock: what the page shows until the browser puts it in the viewer's zone."""
     at = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return at.astimezone(services(request).settings.timezone).strftime("%H:%M")
+    return dates.clock(at.astimezone(services(request).settings.timezone))
 
 
 # -- one's own PIN (the ticket list and the account page show it) ------------------------
