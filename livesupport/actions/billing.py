@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from livesupport.actions.mail import Mailer
 from livesupport.clock import Clock, iso
 from livesupport.domain import billing as rules
+from livesupport.domain import dates
 from livesupport.domain.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from livesupport.domain.ids import is_id
 from livesupport.domain.people import Person, Role, can_see_org
@@ -399,8 +400,8 @@ class Billing:
             async with self.db.write() as s:
                 done = await s.execute(upsert_insert(s, InvoiceLine).values(
                     invoice_id=inv.id, kind=fee.kind.value, service_id=None, cents=fee.cents, created_at=now,
-                    description=f"{words}, {inv.period_start.strftime('%B %Y')} invoice unpaid on "
-                                f"{fee.due_at.astimezone(self.policy.tz).strftime('%b %-d, %H:%M')}",
+                    description=f"{words}, {dates.month(inv.period_start)} invoice unpaid on "
+                                f"{dates.moment(fee.due_at, self.policy.tz, year=False, zone=False)}",
                     dedupe_key=f"inv:{inv.id}:{fee.kind.value}",
                 ).on_conflict_do_nothing().returning(InvoiceLine.id))
                 if done.scalar_one_or_none() is None:

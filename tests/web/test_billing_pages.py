@@ -321,7 +321,7 @@ async def test_a_cancellation_in_the_last_12_hours_is_refused_with_its_reason(
         assert "cannot be cancelled then" in refused and "no one can override this, our staff included" in refused
         assert "<code>cancellation_locked</code>" in refused
         first = datetime.combine(period(), time(0), TZ)
-        assert text_of(r.text, "retry-at") == f"{first:%b} 1, {first.year}, 00:00 {first.tzname()}"
+        assert text_of(r.text, "retry-at") == f"{first:%b} 1, {first.year}, 12:00 AM {first.tzname()}"
         assert 'id="cancel-confirm"' not in r.text
         a_minute_before = await staff.get(f"/billing/services/{service_id}/cancel",
                                           params={"at": (noon - timedelta(minutes=1)).isoformat()})
