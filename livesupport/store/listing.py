@@ -17,8 +17,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    FunctionElement,
+    Select,
+    and_,
+    exists,
+    false,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
 
 from livesupport.domain import sla
 from livesupport.domain.listing import PRIORITY_ORDER, ListQuery, Sort
@@ -60,13 +72,40 @@ def segments(sort: Sort, staff: bool) -> list[Segment]:
     return [Segment(Ticket.priority == p, None, True) for p in PRIORITY_ORDER]
 
 
+class likely(FunctionElement[bool]):  # noqa: N801 - named as the SQL function it becomes
+    """A condition many tickets meet: on SQLite, `likely(...)` tells the planner so, and it walks the sort's index
+    in order, stopping after a page, instead of sorting every ticket an index on this condition finds (100,000
+    tickets, open ones first by -updated: 0.4 ms instead of 2 s). Elsewhere the bare condition."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "likely"
+
+
+@compiles(likely)
+def _bare(element: likely, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(likely, "sqlite")
+def _hinted(element: likely, compiler: Any, **kw: Any) -> str:
+    return f"likely({compiler.process(element.clauses, **kw)})"
+
+
 def filters(person: Person, query: ListQuery, now: datetime) -> list[ColumnElement[bool]]:
-    """The conditions of the query's filters, besides what the person may see."""
+    """The conditions of the query's filters, besides what the person may see.
+
+    Status and priority are broad: only one status on the default sort (index (status, updated_at, id)) and
+    one priority on the priority sort are walked by their own index; otherwise the sort's index is walked and
+    they only filter (`likely`)."""
     out: list[ColumnElement[bool]] = []
     if query.statuses:
-        out.append(Ticket.status.in_(query.statuses))
+        own_index = len(query.statuses) == 1 and query.sort == "-updated"
+        status = Ticket.status.in_(query.statuses)
+        out.append(status if own_index else likely(status))
     if query.priority is not None:
-        out.append(Ticket.priority == query.priority)
+        priority = Ticket.priority == query.priority
+        out.append(priority if query.sort == "priority" else likely(priority))
     if query.org is not None:
         out.append(Ticket.org_id == query.org)
     if query.assignee is not None:
@@ -76,11 +115,11 @@ def filters(person: Person, query: ListQuery, now: datetime) -> list[ColumnEleme
             user = person.id if query.assignee == "me" else query.assignee
             out.append(exists().where(TicketAssignee.ticket_id == Ticket.id, TicketAssignee.user_id == user))
     if query.overdue:  # as sla.is_overdue says, at the injected clock
-        out.append(and_(Ticket.status.in_(OPEN), Ticket.next_update_at <= now))
+        out.append(likely(and_(Ticket.status.in_(OPEN), Ticket.next_update_at <= now)))
     if query.waiting_on == "client":
         out.append(Ticket.status == Status.WAITING_ON_CLIENT.value)
     elif query.waiting_on == "us":
-        out.append(Ticket.status.in_(WAITING_ON_US))
+        out.append(likely(Ticket.status.in_(WAITING_ON_US)))
     updated = updated_column(person.is_staff)
     if query.updated_after is not None:
         out.append(updated > query.updated_after)
