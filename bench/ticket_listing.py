@@ -182,7 +182,7 @@ async def timed(http: httpx.AsyncClient, token: str, params: dict[str, Any]) -> 
 
 async def measure(base: str, facts: dict[str, Any], repeat: int) -> list[str]:
     lines = ["| question | rows deep | first page: min / p50 / p90 / p95 / p99 / max | "
-             "deep page: min / p50 / p90 / p95 / p99 / max |", "|---|---|---|---|"]
+             "deep page: min / p50 / p90 / p95 / p99 / max | load |", "|---|---|---|---|---|"]
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         tokens = {}
         for who, email in (("staff", "sam@support.bench"), ("client", "client@bench.test")):
@@ -204,7 +204,8 @@ async def measure(base: str, facts: dict[str, Any], repeat: int) -> list[str]:
                 deep_cursor, deep_depth = cursor, depth
             deep = ([(await timed(http, tokens[who], {**params, "cursor": deep_cursor}))[0] for _ in range(repeat)]
                     if deep_cursor else [])
-            row = f"| {label} | {deep_depth:,} | {spread(first)} | {spread(deep) if deep else '(one page)'} |"
+            row = (f"| {label} | {deep_depth:,} | {spread(first)} | {spread(deep) if deep else '(one page)'} "
+                   f"| {os.getloadavg()[0]:.1f} |")
             print(row, flush=True)
             lines.append(row)
     return lines
@@ -252,7 +253,8 @@ async def main() -> None:
     report = []
     for kind in args.db or ["sqlite", "postgres"]:
         report += await run(kind, args.tickets, args.repeat)
-    print("\n".join(["", "Milliseconds per request, over HTTP on 127.0.0.1 (one client, one at a time).", "",
+    print("\n".join(["", "Milliseconds per request, over HTTP on 127.0.0.1 (one client, one at a time); load: the "
+                     "machine's 1-minute load average after the row (2 cores here).", "",
                      *report]))
 
 
