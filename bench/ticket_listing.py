@@ -10,7 +10,8 @@ deep page (asked `--repeat` times). Prints the whole distribution of each (min, 
     .venv/bin/python bench/ticket_listing.py --db sqlite --tickets 20000 --repeat 30
 
 PostgreSQL is the machine's (postgres@127.0.0.1:5432, as the tests); the bench makes a database of its own
-(livesupport_bench_list_<random>) and drops it at the end. SQLite lives in a temporary directory.
+(livesupport_bench_list_<random>) and drops it at the end. SQLite lives in a temporary directory, removed
+at the end too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import asyncio
 import os
 import random
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -236,6 +238,7 @@ async def run(kind: str, count: int, repeat: int) -> list[str]:
         async with server(url, data_dir) as base:
             return [f"### {kind}, {count:,} tickets", "", *(await measure(base, facts, repeat)), ""]
     finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
         if pg_name:
             import asyncpg
 
