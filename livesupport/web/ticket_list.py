@@ -65,8 +65,13 @@ def read_cursor(request: Request, person_id: int, query: ListQuery, staff: bool)
         raise BadCursorError("cursor: this cursor belongs to a list with other filters or another sort. Keep "
                              "the filters and sort of the first page (only limit may change), or leave cursor "
                              "out to start again.")
-    keyed = segments(query.sort, staff)[segment].key is not None
-    return Position(segment, datetime.fromisoformat(key) if keyed else None, ident), datetime.fromisoformat(catch_up)
+    chain = segments(query.sort, staff)
+    if not (isinstance(segment, int) and 0 <= segment < len(chain) and isinstance(ident, int)
+            and isinstance(catch_up, str) and (chain[segment].key is None or isinstance(key, str))):
+        raise BadCursorError("cursor: this cursor is not one this server can read; leave cursor out to start "
+                             "again.")  # only with a forged signature: ours are always well formed
+    at = datetime.fromisoformat(key) if chain[segment].key is not None else None
+    return Position(segment, at, ident), datetime.fromisoformat(catch_up)
 
 
 _QUERY = [

@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from itsdangerous import URLSafeSerializer
 
 from livesupport.clock import FixedClock
+from livesupport.domain.listing import parse_query
 from tests.conftest import Deployment, new_person, token_for
 from tests.realtime.helpers import connected
 from tests.utils import Server, clocked_server
@@ -144,6 +146,15 @@ async def test_pages_join_up_and_the_cursor_is_bound(server: Server, d: Deployme
         ({"org": org, "sort": "created", "cursor": "eyJ0eXAiOiJKV1QifQ.e30.c2lnbmF0dXJl"}, "engineer",
          "not a cursor this server gave out"),
     ]
+    # Signed with the server's own secret but not as the server writes them (a leaked secret): still a refusal.
+    signer = URLSafeSerializer(d.env()["SECRET_KEY"], salt="ticket-list-cursor")
+    fingerprint = parse_query({"org": [str(org)], "sort": ["created"]}).fingerprint()
+    me = d.users["engineer"]["id"]
+    for odd in ([fingerprint, me, 7, None, 1, "2026-12-03T09:00:00Z"], [fingerprint, me, 0, None, 1, None],
+                [fingerprint, me, 0, 5, "1", "2026-12-03T09:00:00Z"], [fingerprint, me], "text"):
+        refusals.append(({"org": org, "sort": "created", "cursor": signer.dumps(odd)}, "engineer",
+                         "not one this server can read" if isinstance(odd, list) and len(odd) == 6
+                         else "not a cursor this server gave out"))
     for params, who, words in refusals:
         r = await call(server.url, await token_for(server, d, who), "GET", "/api/tickets", params=params)
         assert r.status_code == 400, (params, r.text)
