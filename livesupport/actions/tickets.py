@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,14 +25,17 @@ from livesupport.domain.errors import (
     UnavailableError,
 )
 from livesupport.domain.huddle import whole_number
+from livesupport.domain.listing import ListQuery
 from livesupport.domain.people import Person, can_see_org
 from livesupport.domain.sla import Target
 from livesupport.domain.tickets import Priority, Status
 from livesupport.realtime.frames import encode
 from livesupport.realtime.hub import Ev, Hub
 from livesupport.store import huddle as huddle_store
+from livesupport.store import listing as listing_store
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
+from livesupport.store.listing import Position
 from livesupport.store.models import Organisation, Ticket, TicketEvent
 
 log = logging.getLogger("livesupport.tickets")
@@ -170,10 +173,24 @@ class Tickets:
         """The tickets this person may see, newest activity first, as the live lists show them."""
         now = self.clock.now()
         async with self.db.read() as s:
-            rows = await store.list_for(s, person)
-            ids = [t.id for t, _ in rows]
-            assignees = await huddle_store.assignees(s, ids)
-            reviewed = await huddle_store.reviews_of(s, person.id, ids)
+            return await self._list_rows(s, person, await store.list_for(s, person), now)
+
+    async def list_page(
+        self, person: Person, query: ListQuery, after: Position | None
+    ) -> tuple[list[dict[str, Any]], Position | None, datetime]:
+        """A page of the tickets this person may see that match the query (rows as the live lists show them),
+        where the next page starts, and the instant the rows were read at (the injected clock)."""
+        now = self.clock.now()
+        async with self.db.read() as s:
+            found, following = await listing_store.page(s, person, query, now, after)
+            return await self._list_rows(s, person, found, now), following, now
+
+    async def _list_rows(
+        self, s: Any, person: Person, rows: Sequence[tuple[Ticket, Organisation]], now: datetime
+    ) -> list[dict[str, Any]]:
+        ids = [t.id for t, _ in rows]
+        assignees = await huddle_store.assignees(s, ids)
+        reviewed = await huddle_store.reviews_of(s, person.id, ids)
         return [{**row_of(t, o, assignees[t.id], now, staff=person.is_staff),
                  "unreviewed": unreviewed(t, person, reviewed.get(t.id, 0))} for t, o in rows]
 

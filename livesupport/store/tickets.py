@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, false, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livesupport.clock import iso as iso  # spoken as store.iso by its callers
@@ -122,14 +122,21 @@ async def latest_visible_seq(session: AsyncSession, ticket_id: int, *, staff: bo
 
 async def list_for(session: AsyncSession, person: Person, *, limit: int = 200) -> Sequence[tuple[Ticket, Organisation]]:
     """The tickets a person may see, most recently updated first (as far as this person can tell)."""
-    stmt = select(Ticket, Organisation).join(Organisation, Organisation.id == Ticket.org_id)
-    if not person.is_staff:
-        if person.role == "partner":
-            stmt = stmt.where((Organisation.id == person.org_id) | (Organisation.partner_id == person.org_id))
-        else:
-            stmt = stmt.where(Ticket.org_id == person.org_id)
+    stmt = select(Ticket, Organisation).join(Organisation, Organisation.id == Ticket.org_id).where(visible_to(person))
     stmt = stmt.order_by(updated_column(person.is_staff).desc(), Ticket.id.desc()).limit(limit)
     return [(t, o) for t, o in (await session.execute(stmt)).all()]
+
+
+def visible_to(person: Person) -> ColumnElement[bool]:
+    """The tickets this person may see (a statement that uses it joins Organisation): staff every one, a partner
+    its own organisation's and its clients', anyone else their own organisation's."""
+    if person.is_staff:
+        return true()
+    if person.org_id is None:
+        return false()
+    if person.role == "partner":
+        return (Organisation.id == person.org_id) | (Organisation.partner_id == person.org_id)
+    return Ticket.org_id == person.org_id
 
 
 def updated_column(staff: bool) -> Any:

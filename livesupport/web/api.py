@@ -29,6 +29,7 @@ from livesupport.web.openapi import operation
 from livesupport.web.openapi import schemas as s
 from livesupport.web.security import api_person, bearer, client_address
 from livesupport.web.services import services
+from livesupport.web.ticket_list import list_tickets
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -138,17 +139,6 @@ async def create_ticket(request: Request) -> JSONResponse:
     except LivesupportError as exc:
         return json_error(exc)
     return JSONResponse(snap, status_code=201)
-
-
-@operation(summary="List my tickets", tag="Tickets",
-           description="The tickets this account may see, newest activity first, as the live lists show them.",
-           responses={200: s.obj(["tickets"], tickets=s.array(s.TICKET_ROW))})
-async def list_tickets(request: Request) -> JSONResponse:
-    try:
-        person = await api_person(request)
-        return JSONResponse({"tickets": await services(request).tickets.list_for(person)})
-    except LivesupportError as exc:
-        return json_error(exc)
 
 
 @operation(summary="Read a ticket", tag="Tickets", errors=(403,),
