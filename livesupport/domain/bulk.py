@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from livesupport.domain.errors import BadRequestError
 from livesupport.domain.numbers import parse_id
@@ -11,6 +12,7 @@ from livesupport.domain.tickets import Priority, Status
 
 MAX_TICKETS = 100
 MAX_PEOPLE = 20
+E = TypeVar("E", bound=StrEnum)
 FIELDS = frozenset({"ids", "status", "priority", "assign", "unassign"})
 
 
@@ -46,26 +48,23 @@ def _ids(value: object, field: str, most: int, *, at_least_one: bool) -> list[in
     return out
 
 
+def _choice(kind: type[E], value: object, what: str) -> E | None:
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(k.value for k in kind)
+        raise BadRequestError(f"Unknown {what} {str(value)[:40]!r}; use one of: {allowed}.") from None
+
+
 def parse(body: dict[str, Any]) -> BulkChange:
     unknown = sorted(set(body) - FIELDS)
     if unknown:
         raise BadRequestError(f"Unknown field {unknown[0][:40]!r}; a bulk change takes {', '.join(sorted(FIELDS))}.")
     ids = _ids(body.get("ids"), "ids", MAX_TICKETS, at_least_one=True)
-    status = None
-    if body.get("status") is not None:
-        try:
-            status = Status(body["status"])
-        except ValueError:
-            allowed = ", ".join(s.value for s in Status)
-            raise BadRequestError(f"Unknown status {str(body['status'])[:40]!r}; use one of: {allowed}.") from None
-    priority = None
-    if body.get("priority") is not None:
-        try:
-            priority = Priority(body["priority"])
-        except ValueError:
-            allowed = ", ".join(p.value for p in Priority)
-            raise BadRequestError(
-                f"Unknown priority {str(body['priority'])[:40]!r}; use one of: {allowed}.") from None
+    status = _choice(Status, body.get("status"), "status")
+    priority = _choice(Priority, body.get("priority"), "priority")
     assign = _ids(body.get("assign"), "assign", MAX_PEOPLE, at_least_one=False)
     unassign = _ids(body.get("unassign"), "unassign", MAX_PEOPLE, at_least_one=False)
     both = sorted(set(assign) & set(unassign))
