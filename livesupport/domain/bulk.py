@@ -52,7 +52,7 @@ def _choice(kind: type[E], value: object, what: str) -> E | None:
     if value is None:
         return None
     try:
-        return kind(value)
+        return kind(value)  # type: ignore[arg-type]
     except ValueError:
         allowed = ", ".join(k.value for k in kind)
         raise BadRequestError(f"Unknown {what} {str(value)[:40]!r}; use one of: {allowed}.") from None
