@@ -48,7 +48,15 @@ from livesupport.realtime.hub import Hub, new_origin
 from livesupport.realtime.presence import MemoryPresence, RedisPresence
 from livesupport.store.database import Database
 from livesupport.store.files import LocalFiles
-from livesupport.web import api, billing_api, bulk_api, observability, phone_api, webhooks_api
+from livesupport.web import (
+    api,
+    billing_api,
+    bulk_api,
+    macros_api,
+    observability,
+    phone_api,
+    webhooks_api,
+)
 from livesupport.web.access import AccessGuard
 from livesupport.web.channels import ws_endpoint
 from livesupport.web.errors import error_page
@@ -155,6 +163,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *transfer_pages.routes,
         *api.routes,
         *bulk_api.routes,
+        *macros_api.routes,
         *billing_api.routes,
         *phone_api.routes,
         *openapi_views.routes,
