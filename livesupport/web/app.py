@@ -69,6 +69,7 @@ from livesupport.web.pages import (
     billing,
     feedback,
     http_error,
+    macros,
     notifications,
     phone,
     tickets,
@@ -169,6 +170,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *openapi_views.routes,
         *webhooks_api.routes,
         *webhooks.routes,
+        *macros.routes,
         *observability.routes,
         Mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static"),
     ]
