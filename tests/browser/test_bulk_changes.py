@@ -98,3 +98,25 @@ async def test_the_bulk_bar_works_on_a_phone(browser: Any, live_server: Any) -> 
         staff.assert_clean()
     finally:
         await staff.context.close()
+
+
+async def test_a_priority_change_shows_live_on_the_ticket_page(browser: Any, live_server: Any) -> None:
+    import httpx
+
+    from tests.browser.helpers import token
+
+    ticket = await live_server.new_ticket("Priority live", "Watch the badge.")
+    client = await log_in(browser, live_server, "client", WIDE)
+    try:
+        await client.open_ticket(live_server.url, ticket)
+        async with httpx.AsyncClient(base_url=live_server.url) as http:
+            r = await http.post("/api/tickets/bulk", json={"ids": [ticket], "priority": "urgent"},
+                                headers={"Authorization": f"Bearer {await token(live_server, 'engineer')}"})
+        assert r.json()["updated"] == [ticket], r.text
+        page = client.page
+        await expect(page.locator("#messages li.system-priority")).to_have_text(
+            re.compile(r"Dana Engineer set the priority to Urgent\."))
+        await expect(page.locator(".badge.priority").first).to_contain_text("Urgent")
+        client.assert_clean()
+    finally:
+        await client.context.close()
