@@ -48,7 +48,8 @@ def _ids(value: object, field: str, most: int, *, at_least_one: bool) -> list[in
     return out
 
 
-def _choice(kind: type[E], value: object, what: str) -> E | None:
+def choice(kind: type[E], value: object, what: str) -> E | None:
+    """The member of `kind` named by `value` (None for None), or a refusal listing the choices."""
     if value is None:
         return None
     try:
@@ -63,8 +64,8 @@ def parse(body: dict[str, Any]) -> BulkChange:
     if unknown:
         raise BadRequestError(f"Unknown field {unknown[0][:40]!r}; a bulk change takes {', '.join(sorted(FIELDS))}.")
     ids = _ids(body.get("ids"), "ids", MAX_TICKETS, at_least_one=True)
-    status = _choice(Status, body.get("status"), "status")
-    priority = _choice(Priority, body.get("priority"), "priority")
+    status = choice(Status, body.get("status"), "status")
+    priority = choice(Priority, body.get("priority"), "priority")
     assign = _ids(body.get("assign"), "assign", MAX_PEOPLE, at_least_one=False)
     unassign = _ids(body.get("unassign"), "unassign", MAX_PEOPLE, at_least_one=False)
     both = sorted(set(assign) & set(unassign))
