@@ -9,7 +9,14 @@ import httpx
 import pytest
 
 from tests.conftest import Deployment, token_for
-from tests.realtime.helpers import all_events, connected, http_get, on_ticket, open_ticket
+from tests.realtime.helpers import (
+    all_events,
+    connected,
+    http_get,
+    on_ticket,
+    open_ticket,
+    server_pair,
+)
 from tests.utils import Server
 
 
@@ -117,3 +124,20 @@ async def test_bad_bodies_are_clear_400s_and_change_nothing(server: Server, d: D
     assert r.json()["error"]["code"] == "bad_request" and words in r.json()["error"]["message"]
     got = await state(server, d, tid)
     assert (got["status"], got["priority"], got["assignees"]) == ("new", "normal", [])
+
+
+async def test_a_bulk_change_on_one_process_is_live_on_another(postgres_deployment: Deployment,
+                                                              redis_url: tuple[str, str]) -> None:
+    d = postgres_deployment
+    async with server_pair(d, redis_url, CHAT_RATE="0") as (a, b):
+        tids = [await open_ticket(a, d, f"Across {n}") for n in range(2)]
+        async with connected(b, d, "engineer") as on_b:
+            await on_b.join("queue")
+            for tid in tids:
+                await on_b.join(f"ticket:{tid}")
+            r = await bulk(a, d, "engineer2", {"ids": tids, "status": "triage"})
+            assert r.json() == {"updated": tids, "refused": []}
+            for tid in tids:
+                await on_b.expect(type="event", kind="status", topic=f"ticket:{tid}")
+                await on_b.expect(lambda f, t=tid: f.get("type") == "ticket" and f["ticket"]["id"] == t
+                                  and f["ticket"]["status"] == "triage")
