@@ -109,6 +109,8 @@ async def test_a_priority_change_shows_live_on_the_ticket_page(browser: Any, liv
     client = await log_in(browser, live_server, "client", WIDE)
     try:
         await client.open_ticket(live_server.url, ticket)
+        # Canned replies are staff's: a client's composer has no picker and loads none of it.
+        assert await client.page.locator("[data-macros], .macro-open, script[src$='macros.js']").count() == 0
         async with httpx.AsyncClient(base_url=live_server.url) as http:
             r = await http.post("/api/tickets/bulk", json={"ids": [ticket], "priority": "urgent"},
                                 headers={"Authorization": f"Bearer {await token(live_server, 'engineer')}"})

@@ -156,3 +156,27 @@ async def test_a_reply_stored_past_the_checks_still_reaches_nothing(server: Serv
     tid = await open_ticket(server, d)
     r = await call(server, d, me, "POST", f"/api/macros/{mid}/render", {"ticket": tid})
     assert r.status_code == 400 and "cannot be filled in" in r.json()["error"]["message"]
+
+
+async def test_the_page_wants_staff_and_its_csrf_token(server: Server, d: Deployment) -> None:
+    from tests.utils import csrf_of, signed_in
+
+    me = await staff(d, 2)
+    async with signed_in(server, d.users["client"]["email"]) as http:
+        assert (await http.get("/macros")).status_code == 404
+        page = await http.get("/tickets")
+        r = await http.post("/macros", data={"csrf": csrf_of(page.text), "action": "create", "title": "t", "body": "b"})
+        assert r.status_code == 404
+    async with signed_in(server, d.users[me]["email"]) as http:
+        page = await http.get("/macros")
+        assert page.status_code == 200 and 'id="macro-form"' in page.text
+        r = await http.post("/macros", data={"csrf": "wrong", "action": "create", "title": "Stale", "body": "b"})
+        assert r.status_code == 403 and "expired" in r.text and "Stale" in r.text  # what was typed is kept
+        r = await http.post("/macros", data={"csrf": csrf_of(page.text), "action": "create", "title": "Fresh",
+                                             "body": "Hi {{ client.name }}", "next_update_minutes": "30"})
+        assert r.status_code == 303 and r.headers["location"] == "/macros?done=create"
+        r = await http.post("/macros", data={"csrf": csrf_of(page.text), "action": "create", "title": "Bad",
+                                             "body": "{{ client.phone }}"})
+        assert r.status_code == 400 and "{{ client.phone }} is not a placeholder" in r.text.replace("&#34;", '"')
+    titles = [m["title"] for m in (await call(server, d, me, "GET", "/api/macros")).json()["macros"] if m["mine"]]
+    assert titles == ["Fresh"]
