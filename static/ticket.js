@@ -424,6 +424,14 @@ function onEvent(ev) {
   } else if (ev.kind === "pin") {
     guidance.onPin(ev);
     li = pinLine(ev, actor);
+  } else if (ev.kind === "priority" && typeof data.priority === "string") {
+    const label = data.priority.charAt(0).toUpperCase() + data.priority.slice(1);
+    for (const badge of document.querySelectorAll(".badge.priority[data-priority]")) {
+      badge.className = `badge priority priority-${data.priority}`;
+      badge.dataset.priority = data.priority;
+      badge.replaceChildren(h("span", { className: "visually-hidden" }, "Priority: "), label);
+    }
+    li = systemLi(ev, "priority", `${actor.id === me.id ? "You" : actor.name} set the priority to ${label}.`);
   } else if (ev.kind === "moved") {
     const who = actor.id === me.id ? "You" : actor.name;
     li = systemLi(ev, "moved", `${who} moved this ticket from ${data.from?.name ?? "?"} to ${data.to?.name ?? "?"}.`);

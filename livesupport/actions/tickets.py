@@ -352,6 +352,32 @@ class Tickets:
         await self.hub.publish_event(ticket_id, published)
         return published.seq
 
+    async def set_priority(self, person: Person, ticket_id: int, priority: object) -> int | None:
+        """Staff change a ticket's priority (a `priority` event); the SLA may bring the next update sooner.
+        None when the ticket already has that priority (nothing stored, nothing sent)."""
+        if not person.is_staff:
+            raise ForbiddenError("Only support staff can change a ticket's priority.")
+        if priority is None:
+            raise BadRequestError("Choose the priority to set.")
+        priority_ = rules.check_priority(priority)
+        now = self.clock.now()
+        async with self.writing() as s:
+            ticket, _ = await self.visible(s, person, ticket_id)
+            if ticket.priority == priority_.value:
+                return None
+            current = sla.NextUpdate(ticket.next_update_at, ticket.next_update_source)
+            due = sla.on_priority_change(self.sla, priority_, Status(ticket.status), current, now)
+            changes: dict[str, Any] = {"priority": priority_.value}
+            data: dict[str, Any] = {"priority": priority_.value, "from": ticket.priority}
+            if due is not None:
+                changes.update(next_update_at=due.at, next_update_source=due.source)
+                data.update(next_update_at=store.iso(due.at), next_update_source=due.source)
+            ev = await store.append_event(s, ticket_id, kind="priority", visibility="public", actor=person,
+                                          data=data, now=now, changes=changes)
+            published = to_ev(ev)
+        await self.hub.publish_event(ticket_id, published)
+        return published.seq
+
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[Any]:
         """A write transaction whose database failure becomes a retryable refusal, never a 500."""

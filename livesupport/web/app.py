@@ -48,7 +48,15 @@ from livesupport.realtime.hub import Hub, new_origin
 from livesupport.realtime.presence import MemoryPresence, RedisPresence
 from livesupport.store.database import Database
 from livesupport.store.files import LocalFiles
-from livesupport.web import api, billing_api, observability, phone_api, webhooks_api
+from livesupport.web import (
+    api,
+    billing_api,
+    bulk_api,
+    macros_api,
+    observability,
+    phone_api,
+    webhooks_api,
+)
 from livesupport.web.access import AccessGuard
 from livesupport.web.channels import ws_endpoint
 from livesupport.web.errors import error_page
@@ -62,6 +70,7 @@ from livesupport.web.pages import (
     billing,
     feedback,
     http_error,
+    macros,
     notifications,
     phone,
     tickets,
@@ -156,11 +165,14 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *transfer_survey.routes,
         *transfer_pages.routes,
         *api.routes,
+        *bulk_api.routes,
+        *macros_api.routes,
         *billing_api.routes,
         *phone_api.routes,
         *openapi_views.routes,
         *webhooks_api.routes,
         *webhooks.routes,
+        *macros.routes,
         *observability.routes,
         Mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static"),
     ]
