@@ -144,6 +144,7 @@ class Channel:
             "join": self.join, "leave": self.leave, "typing": self.typing,
             "activity": self.activity, "status": self.status, "ping": self.ping,
             "task": self.task, "assign": self.assign, "invite": self.invite, "pin": self.pin, "seen": self.seen,
+            "time_zone": self.time_zone,
         }
 
     @property
@@ -437,6 +438,11 @@ class Channel:
         if not is_id(seq):
             raise BadRequestError("seen needs seq: the latest seq you have read.")
         self.review(ticket_id, seq)  # type: ignore[arg-type]  # is_id checked it
+
+    async def time_zone(self, frame: dict[str, Any], ref: Any) -> None:
+        await self.svc.context.record_time_zone(self.person, frame.get("time_zone"))
+        if ref is not None:
+            await self.box.send(reply_ok(ref))
 
     async def ping(self, frame: dict[str, Any], ref: Any) -> None:
         await self.box.send(encode({"type": "pong", "ref": ref}))
