@@ -88,10 +88,17 @@ function mark(section) {
   if (page) page.dataset.section = section.id;
 }
 
+let chosen = null; // the section one jumped to: named while it is on screen, even where the page cannot scroll it up
+
 function onScreen() {
   // The section whose top is nearest above the reading line, just under the sticky menu.
   const bar = document.getElementById("section-menu");
   const line = (bar && getComputedStyle(bar).display !== "none" ? bar.getBoundingClientRect().bottom : 0) + 24;
+  if (chosen) {
+    const box = chosen.getBoundingClientRect();
+    if (box.bottom > line && box.top < window.innerHeight) return chosen;
+    chosen = null;
+  }
   let best = sections[0];
   for (const s of sections) {
     const box = s.getBoundingClientRect();
@@ -122,6 +129,7 @@ for (const a of links) {
     if (!target) return;
     ev.preventDefault();
     closeAll();
+    chosen = target;
     target.scrollIntoView({ block: "start" });
     mark(target);
     const focusable = target.matches("[tabindex]") ? target : target.querySelector("h2, [tabindex]");

@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import Deployment, new_person
 from tests.realtime.helpers import connected, http_get, open_ticket
-from tests.utils import Server
+from tests.utils import Server, signed_in
 
 
 @pytest.fixture
@@ -36,3 +36,12 @@ async def test_staff_read_the_context_and_clients_are_refused(server: Server, d:
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
         assert "billing" not in refused.text and "Acme" not in refused.text
 
+
+async def test_the_panel_is_on_the_staff_page_only(server: Server, d: Deployment) -> None:
+    tid = await open_ticket(server, d, "Panel check")
+    async with signed_in(server, d.users["engineer"]["email"]) as staff:
+        page = (await staff.get(f"/tickets/{tid}")).text
+    assert 'id="client-context"' in page and "Billing" in page
+    async with signed_in(server, d.users["client"]["email"]) as client:
+        page = (await client.get(f"/tickets/{tid}")).text
+    assert 'id="client-context"' not in page and "owed" not in page and "standing" not in page.lower()
