@@ -16,9 +16,11 @@ function join() {
   state.ready = false;
   state.joinRef = newRef("join");
   live.send({ type: "join", topic, since: state.lastSeq, ref: state.joinRef });
-  // Where I am, so staff see a contact's local time beside their tickets.
+  // Where I am, once a page, so staff see a contact's local time beside their tickets.
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  if (typeof zone === "string" && zone) live.send({ type: "time_zone", time_zone: zone });
+  if (!state.zoneSent && typeof zone === "string" && zone) {
+    state.zoneSent = live.send({ type: "time_zone", time_zone: zone });
+  }
 }
 live.addEventListener("open", join);
 
