@@ -69,7 +69,6 @@ function applyTicketState(t) {
   }
 }
 
-
 function onEvent(ev) {
   if (ev.topic && ev.topic !== topic) return;
   const seq = Number(ev.seq);

@@ -23,11 +23,9 @@ export const attachments = createAttachments({
   onChange: (error) => { if (error) showComposerError(error); },
 });
 
-
 export function composerVisibility() {
   return isStaff && els.internal && els.internal.checked ? "internal" : "public";
 }
-
 
 // The draft is kept per ticket in this browser, with whether it was an internal note,
 // so a reload, a crash or a lost session loses nothing and never turns a note into a reply.

@@ -19,7 +19,6 @@ export function adoptPending(kind, matches, seq) {
   return false;
 }
 
-
 export function sendOrQueue(ref) {
   const entry = pending.get(ref);
   if (!entry) return;
@@ -35,7 +34,6 @@ export function flushOutbox() {
     sendOrQueue(ref);
   }
 }
-
 
 /** A message; with `status`, the server stores it and the status change together, or neither. */
 export function sendChat(body, { force = false, replyTo = null, status = "", nextUpdateAt = undefined } = {}) {
