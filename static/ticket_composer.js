@@ -5,7 +5,7 @@ import { createThreads } from "./threads.js";
 import { scrollToEnd } from "./ticket_conversation.js";
 import { draftKey, els, isStaff, page, pending, state, ticketId, topic, TYPING_SEND_EVERY_MS } from "./ticket_core.js";
 import { sendChat } from "./ticket_outbox.js";
-import { choice, choiceLabel, clearChoice } from "./ticket_send_status.js";
+import { choice, choiceLabel, choose, clearChoice } from "./ticket_send_status.js";
 
 export const threads = createThreads({
   // A reply to an internal note stays internal: the server refuses a public one.
@@ -55,6 +55,8 @@ export function saveDraft() {
 }
 
 export function restoreToComposer(frame) {
+  // A refused "send and set" keeps its status for the next try ("Send anyway" included).
+  if (frame.status) choose(frame.status);
   if (frame.reply_to && !threads.replyTo) threads.set(frame.reply_to);
   const current = els.message.value;
   if (!current.trim()) els.message.value = frame.body;
