@@ -339,15 +339,7 @@ class Tickets:
         now = self.clock.now()
         async with self.writing() as s:
             ticket, _ = await self.visible(s, person, ticket_id)
-            if given:
-                source = "staff" if when is not None else "sla"
-            else:  # the SLA decides
-                due = sla.on_staff_update(self.sla, Priority(ticket.priority), status_, now)
-                when, source = due.at, due.source
-            changes: dict[str, Any] = {"status": status_.value, "next_update_at": when, "next_update_source": source}
-            data = {"status": status_.value, "next_update_at": store.iso(when), "next_update_source": source}
-            ev = await store.append_event(s, ticket_id, kind="status", visibility="public", actor=person,
-                                          data=data, now=now, changes=changes)
+            ev = await self._append_status(s, person, ticket, status_, when, given, now)
             published = to_ev(ev)
         await self.hub.publish_event(ticket_id, published)
         return published.seq
@@ -377,6 +369,42 @@ class Tickets:
             published = to_ev(ev)
         await self.hub.publish_event(ticket_id, published)
         return published.seq
+
+    async def _append_status(
+        self, s: Any, person: Person, ticket: Ticket, status_: Status, when: datetime | None, given: bool,
+        now: datetime,
+    ) -> store.NewEvent:
+        if given:
+            source = "staff" if when is not None else "sla"
+        else:  # the SLA decides
+            due = sla.on_staff_update(self.sla, Priority(ticket.priority), status_, now)
+            when, source = due.at, due.source
+        changes: dict[str, Any] = {"status": status_.value, "next_update_at": when, "next_update_source": source}
+        data = {"status": status_.value, "next_update_at": store.iso(when), "next_update_source": source}
+        return await store.append_event(s, ticket.id, kind="status", visibility="public", actor=person,
+                                        data=data, now=now, changes=changes)
+
+    async def chat_and_status(
+        self, person: Person, req: ChatRequest, status: object, next_update_at: object, *, given: bool
+    ) -> tuple[int, int]:
+        """A message and a status change in one transaction, published in that order: (chat seq, status seq).
+
+        Refused as a whole (nothing stored) when either part is refused: readers never see half of it.
+        """
+        status_ = rules.check_status(person, status)
+        when: datetime | None = rules.parse_instant(next_update_at, "next_update_at")
+        now = self.clock.now()
+        async with self.writing() as s:
+            ticket, _ = await self.visible(s, person, req.ticket_id)  # a status change needs more than the join
+            await self.may_chat(s, person, req)
+            # The status event carries the promise of the next update; the message leaves it to it.
+            chat = await store.append_event(s, req.ticket_id, kind="chat", visibility=req.visibility, actor=person,
+                                            data=chat_data(req), now=now)
+            ev = await self._append_status(s, person, ticket, status_, when, given, now)
+        await self.hub.publish_event(req.ticket_id, to_ev(chat))
+        self.published(person, req.ticket_id, chat)
+        await self.hub.publish_event(req.ticket_id, to_ev(ev))
+        return chat.seq, ev.seq
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[Any]:

@@ -155,6 +155,33 @@ async def get_ticket(request: Request) -> JSONResponse:
 
 
 @operation(
+    summary="Read the client's context of a ticket", tag="Staff", errors=(403,),
+    description="Staff only: the organisation's billing standing and amount owed, its other open tickets, a "
+                "transfer of service under way, a caller verified by phone PIN in the last 30 minutes (by whom, "
+                "when) and the contact's local time (null while their time zone is not known). A client is "
+                "refused with 403, as for a ticket one may not see.",
+    responses={200: s.obj(
+        ["at", "org", "billing", "open_tickets", "transfer", "verified_caller", "contact"],
+        at=s.INSTANT, org=s.ORG,
+        billing=s.obj(["standing", "owed_cents"], standing=s.enum(["good", "late", "suspended"]), owed_cents=s.CENTS,
+                      next_deadline=s.nullable(s.obj())),
+        open_tickets=s.array(s.obj(["id", "subject", "status"], id=s.ID, subject=s.TEXT, status=s.STATUS_NAME,
+                                   updated_at=s.INSTANT)),
+        more_open_tickets=s.BOOL, transfer=s.nullable(s.obj(["id", "state"], id=s.ID, state=s.TEXT)),
+        verified_caller=s.nullable(s.obj(["contact", "by", "at", "until"], contact=s.TEXT, by=s.TEXT,
+                                         at=s.INSTANT, until=s.INSTANT)),
+        contact=s.nullable(s.obj(["id", "name", "local_time"], id=s.ID, name=s.TEXT, local_time=s.nullable(s.obj(
+            ["time_zone", "at", "clock", "offset"], time_zone=s.TEXT, at=s.INSTANT, clock=s.TEXT, offset=s.TEXT,
+            working_hours=s.BOOL)))))})
+async def ticket_context(request: Request) -> JSONResponse:
+    try:
+        person = await api_person(request)
+        return JSONResponse(await services(request).context.of_ticket(person, ticket_id(request)))
+    except LivesupportError as exc:
+        return json_error(exc)
+
+
+@operation(
     summary="Read a ticket's events", tag="Tickets", errors=(400, 403),
     description="Up to 1000 events after `since`, oldest first, as the socket's `event` frames; `more` says "
                 "whether to ask again with the last seq.",
@@ -276,6 +303,7 @@ routes = [
     Route("/api/tickets", list_tickets, methods=["GET"]),
     Route("/api/tickets/{ticket_id:id}", get_ticket, methods=["GET"]),
     Route("/api/tickets/{ticket_id:id}/events", ticket_events, methods=["GET"]),
+    Route("/api/tickets/{ticket_id:id}/context", ticket_context, methods=["GET"]),
     Route("/api/tickets/{ticket_id:id}/attachments", upload_attachments, methods=["POST"]),
     Route("/api/tickets/{ticket_id:id}/follow", follow, methods=["GET", "POST", "DELETE"]),
     Route("/api/tickets/{ticket_id:id}/move", move_ticket, methods=["POST"]),

@@ -26,6 +26,7 @@ from livesupport.actions.accounts import Accounts
 from livesupport.actions.administration import Administration
 from livesupport.actions.attachments import MAX_FILES, Attachments
 from livesupport.actions.billing import Billing
+from livesupport.actions.client_context import ClientContext
 from livesupport.actions.contacts import Contacts
 from livesupport.actions.feedback import Feedbacks
 from livesupport.actions.following import Following
@@ -122,6 +123,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             phone=PhoneSupport(db, clock, throttle, mailer, links, ledger, tickets, settings.secret_key),
             tickets=tickets, huddle=Huddle(tickets), lists=Lists(db, hub, clock),
             following=Following(tickets, settings.secret_key), administration=Administration(accounts),
+            context=ClientContext(db, clock, ledger),
             feedback=Feedbacks(db, clock), templates=templates, webhooks=Webhooks(db, clock, throttle, hooks),
             attachments=Attachments(tickets, LocalFiles(settings.data_dir / "attachments"),
                                     settings.max_attachment_bytes),
