@@ -1,5 +1,6 @@
 // The live ticket page: joins the ticket over the page's one WebSocket and routes what arrives to its parts
 // (ticket_conversation, ticket_composer, ticket_outbox, ticket_presence, ticket_status, ticket_banner, ticket_menus).
+import { h } from "./dom.js";
 import { live, newRef, startLive } from "./socket.js";
 import { renderBanner } from "./ticket_banner.js";
 import { applyComposerMode, loadDraft } from "./ticket_composer.js";
