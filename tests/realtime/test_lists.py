@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import Deployment, new_person
-from tests.realtime.helpers import connected, http_get, open_ticket, server_pair
+from tests.realtime.helpers import connected, list_row, open_ticket, server_pair
 from tests.utils import Server, signed_in
 
 
@@ -76,8 +76,7 @@ async def test_counters_and_rows_move_when_someone_else_acts(server: Server, d: 
 
 async def new_to(server: Server, d: Deployment, who: str, ticket_id: int) -> bool:
     """Is the ticket "New to you" for this person, in the API's list and on the list page alike?"""
-    rows = (await http_get(server, d, who, "/api/tickets")).json()["tickets"]
-    flag = next(t["unreviewed"] for t in rows if t["id"] == ticket_id)
+    flag = (await list_row(server, d, who, ticket_id))["unreviewed"]
     async with signed_in(server, d.users[who]["email"]) as http:
         page = (await http.get("/tickets")).text
     row_html = page[page.index(f'href="/tickets/{ticket_id}"'):].split("</li>", 1)[0]
