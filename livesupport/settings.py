@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from livesupport.domain.billing import Policy
+from livesupport.domain.mail_threads import address_of, domain_of
 from livesupport.domain.numbers import parse_int
 from livesupport.domain.sla import DEFAULT_TARGETS, Target, parse_targets
 from livesupport.domain.tickets import Priority
@@ -50,6 +51,8 @@ class Settings:
     max_attachment_bytes: int = 10 * 1024 * 1024
     smtp_url: str | None = None
     mail_from: str = "livesupport <support@localhost>"
+    mail_in_domain: str = "localhost"  # replies come to <local>+<token>@ this domain (default: MAIL_FROM's)
+    imap_url: str | None = None  # imaps://user:password@host/INBOX: a mailbox the worker reads for e-mail in
     base_url: str | None = None  # for links in e-mails; the request's own address when unset
     session_idle_hours: float = 12.0
     session_max_days: float = 7.0
@@ -103,6 +106,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
     origins = tuple(o.strip().rstrip("/").lower() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
     base_url = (env.get("BASE_URL") or "").rstrip("/") or None
     https = bool(base_url and base_url.lower().startswith("https://"))
+    mail_from = env.get("MAIL_FROM") or "livesupport <support@localhost>"
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -125,7 +129,9 @@ def load(env: dict[str, str] | None = None) -> Settings:
         max_attachment_bytes=_whole(env.get("MAX_ATTACHMENT_BYTES", str(10 * 1048576)), "MAX_ATTACHMENT_BYTES", 1,
                                     1024 * 1048576),
         smtp_url=env.get("SMTP_URL") or None,
-        mail_from=env.get("MAIL_FROM") or "livesupport <support@localhost>",
+        mail_from=mail_from,
+        mail_in_domain=_mail_domain(env.get("MAIL_IN_DOMAIN"), mail_from),
+        imap_url=env.get("IMAP_URL") or None,
         base_url=base_url,
         session_idle_hours=_decimal(env.get("SESSION_IDLE_HOURS", "12"), "SESSION_IDLE_HOURS", 0.01, 8760),
         session_max_days=_decimal(env.get("SESSION_MAX_DAYS", "7"), "SESSION_MAX_DAYS", 0.01, 3650),
@@ -183,6 +189,15 @@ def _networks(text: str) -> tuple[str, ...]:
         except ValueError:
             raise ValueError(f"METRICS_ALLOW holds addresses or networks like 10.0.0.0/8, not {part!r}") from None
     return tuple(out)
+
+
+def _mail_domain(text: str | None, mail_from: str) -> str:
+    """MAIL_IN_DOMAIN, or the domain of MAIL_FROM's address."""
+    domain = (text or "").strip().lower() or domain_of(address_of(mail_from))
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", domain, re.ASCII):
+        raise ValueError(f"MAIL_IN_DOMAIN is a mail domain like support.example.com (or MAIL_FROM has an address "
+                         f"with one), not {domain!r}")
+    return domain
 
 
 def _holidays(text: str) -> frozenset[date]:

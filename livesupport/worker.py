@@ -39,7 +39,7 @@ def update_mail_job(settings: Settings, db: Database, clock: Clock, mailer: Mail
                     watchers: Watchers | None) -> UpdateMail:
     return UpdateMail(db, clock, mailer, tz=settings.timezone,
                       window=timedelta(minutes=settings.notify_coalesce_minutes), secret_key=settings.secret_key,
-                      base_url=settings.base_url, watchers=watchers)
+                      base_url=settings.base_url, watchers=watchers, mail_in_domain=settings.mail_in_domain)
 
 
 def webhook_deliveries(settings: Settings, db: Database, clock: Clock, mailer: Mailer) -> WebhookDeliveries:

@@ -20,6 +20,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livesupport.clock import Clock
+from livesupport.domain.mail_threads import address_of, domain_of
 from livesupport.domain.notifications import retry_delay
 from livesupport.store.database import Database
 from livesupport.store.models import OutboxEmail
@@ -30,7 +31,8 @@ MAX_ATTEMPTS = 12  # with the backoff, about seven hours of trying; then it wait
 CLAIM = timedelta(minutes=2)  # a try that never reported back (a crashed worker) is retried after this
 # Failures of the server or of our settings, not of one message: the others would fail alike.
 SERVER_TROUBLE = (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPHeloError, aiosmtplib.SMTPNotSupported)
-HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post", "Auto-Submitted", "Precedence"})
+HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post", "Auto-Submitted", "Precedence", "Message-ID",
+                     "In-Reply-To", "References", "Reply-To"})
 
 
 def one_line(text: str, limit: int = 300) -> str:
@@ -58,6 +60,7 @@ class Mailer:
     def __init__(self, db: Database, clock: Clock, sender: str, smtp_url: str | None = None) -> None:
         self.db, self.clock, self.sender = db, clock, sender
         self.smtp = SmtpSettings(smtp_url) if smtp_url else None
+        self.domain = domain_of(address_of(sender)) or "localhost"
         self._tasks: set[asyncio.Task[int]] = set()
         self._lock = asyncio.Lock()
 
@@ -135,6 +138,8 @@ class Mailer:
         for name, value in (mail.headers or {}).items():
             if name in HEADERS:
                 msg[name] = one_line(value, 2000)
+        if "Message-ID" not in msg:  # every e-mail has one; a ticket's name their ticket (domain.mail_threads)
+            msg["Message-ID"] = f"<outbox-{mail.id}.{int(mail.created_at.timestamp())}@{self.domain}>"
         msg.set_content(mail.body)
         try:
             await aiosmtplib.send(

@@ -22,7 +22,9 @@ from sqlalchemy import and_, or_, select
 
 from livesupport.actions.following import UnsubscribeLinks
 from livesupport.actions.mail import Mailer
+from livesupport.actions.reply_tokens import ReplyTokens
 from livesupport.clock import Clock
+from livesupport.domain.mail_threads import address_of, local_of, reply_address, thread_headers
 from livesupport.domain.notifications import Mode, digest_day
 from livesupport.domain.people import Person, can_see_org
 from livesupport.domain.update_mail import TicketUpdates, Update, digest_mail, ticket_mail
@@ -74,8 +76,13 @@ class Prepared:
 
 class UpdateMail:
     def __init__(self, db: Database, clock: Clock, mailer: Mailer, *, tz: ZoneInfo, window: timedelta,
-                 secret_key: str, base_url: str | None, watchers: Watchers | None = None) -> None:
+                 secret_key: str, base_url: str | None, watchers: Watchers | None = None,
+                 mail_in_domain: str | None = None) -> None:
         self.db, self.clock, self.mailer, self.tz, self.window = db, clock, mailer, tz, window
+        self.replies = ReplyTokens(secret_key)
+        # Replies go to <local>+<token>@<domain>: MAIL_FROM's local part at MAIL_IN_DOMAIN.
+        self.reply_local = local_of(address_of(mailer.sender)) or "support"
+        self.mail_domain = mail_in_domain or mailer.domain
         self.links, self.base, self.watchers = UnsubscribeLinks(secret_key), base_url or "", watchers
         if not base_url:
             log.warning("BASE_URL is not set: notification e-mails carry links without the site's address, "
@@ -178,7 +185,7 @@ class UpdateMail:
                                         self.tz, self._url("/account#notifications"))
             key = f"notify:{ticket_id}:{user_id}:{prepared.upto}"
             sent += await self._send(key, prepared.user, subject, body, prepared.mail.unsubscribe_url,
-                                     [prepared], now)
+                                     [prepared], now, ticket_id=ticket_id)
         return sent
 
     async def _prepare(self, ticket_id: int, user_id: int, told: int) -> Prepared | None:
@@ -222,9 +229,12 @@ class UpdateMail:
         return Update(ev.seq, ev.kind, ev.at, ev.actor, data, ev.visibility == "internal")
 
     async def _send(self, key: str, user: User, subject: str, body: str, unsubscribe: str,
-                    told: Sequence[Prepared], now: datetime) -> int:
-        """Queue the e-mail and move the cursors it covers, all or nothing, once per key."""
-        headers = {"Auto-Submitted": "auto-generated"}
+                    told: Sequence[Prepared], now: datetime, ticket_id: int | None = None) -> int:
+        """Queue the e-mail and move the cursors it covers, all or nothing, once per key. An e-mail about one
+        ticket joins its thread and answers to the reply address of that ticket and recipient."""
+        unique = key.split(":", 1)[1].replace(":", ".")
+        headers = {"Auto-Submitted": "auto-generated",
+                   "Message-ID": f"<{key.split(':', 1)[0]}.{unique}@{self.mail_domain}>"}
         if unsubscribe.startswith(("https://", "http://")):
             headers.update({"List-Unsubscribe": f"<{unsubscribe}>",
                             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
@@ -238,6 +248,10 @@ class UpdateMail:
                     if not await store.tell(s, p.ticket_id, user.id, p.was, p.upto, now,
                                             now if p.more_after else None):
                         raise _Raced  # someone else told them meanwhile: no e-mail, no record
+                if ticket_id is not None:
+                    token = await self.replies.for_recipient(s, ticket_id, user.id)
+                    headers.update(thread_headers(ticket_id, unique, self.mail_domain,
+                                                  reply_address(self.reply_local, token, self.mail_domain)))
                 await self.mailer.queue(s, user.email, subject, body, headers)
         except _Raced:
             return 0

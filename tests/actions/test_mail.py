@@ -44,6 +44,7 @@ async def test_two_workers_send_a_message_once(db: Database, deployment: Deploym
         (mail,) = inbox.to(to)
         assert mail["Subject"] == "Once Bcc: victim@evil.test"  # one line: no header was forged
         assert mail["Bcc"] is None and mail["List-Unsubscribe"] == "<https://desk.test/u/x>"
+        assert mail["Message-ID"].startswith("<outbox-") and mail["Message-ID"].endswith("@localhost>")  # every one
     finally:
         await other.dispose()
 

@@ -21,7 +21,9 @@ from sqlalchemy import select
 
 from livesupport.actions import update_mail
 from livesupport.actions.mail import Mailer
+from livesupport.actions.reply_tokens import ReplyToken, ReplyTokens
 from livesupport.clock import SystemClock
+from livesupport.domain import mail_threads
 from livesupport.store import huddle as huddle_store
 from livesupport.store.database import Database
 from livesupport.store.models import OutboxEmail
@@ -385,3 +387,35 @@ class signed_in:  # noqa: N801 - used as `async with signed_in(...)`
 
     async def __aexit__(self, *exc: object) -> None:
         await self.http.aclose()
+
+
+async def test_ticket_mails_thread_and_answer_to_a_signed_revocable_address(desk: Desk) -> None:
+    tid = await open_ticket(desk.server, desk.d, "Shared drive is read-only TH-1")
+    await say(desk, "engineer", tid, "Checking the permissions. TH-1")
+    await desk.worker(minutes(6))
+    await say(desk, "engineer", tid, "Fixed: try again. TH-2")
+    await desk.worker(minutes(12))
+    first, second = desk.about("client", tid)
+    root = f"<ticket-{tid}@localhost>"  # MAIL_FROM is support@localhost: its domain is MAIL_IN_DOMAIN's default
+    for mail in (first, second):
+        assert mail["In-Reply-To"] == root and mail["References"] == root
+        assert re.fullmatch(rf"<ticket-{tid}\.[0-9a-z.-]+@localhost>", mail["Message-ID"])
+        assert mail["Auto-Submitted"] == "auto-generated"
+    assert first["Message-ID"] != second["Message-ID"]
+    assert first["Reply-To"] == second["Reply-To"]
+    token = mail_threads.token_in(mail_threads.address_of(first["Reply-To"]), "localhost")
+    assert token and mail_threads.address_of(first["Reply-To"]).startswith("support+")
+    tokens = ReplyTokens("test-secret-key")
+    read = tokens.read(token)
+    assert read == ReplyToken(tid, desk.d.users["client"]["id"], 0)
+    assert tokens.read(token[:-1] + ("a" if token[-1] != "a" else "b")) is None  # the signature is checked
+    db = Database(desk.d.database_url)
+    try:
+        async with db.write() as s:
+            assert await tokens.current(s, read)
+            await tokens.revoke(s, tid, read.user_id)
+        async with db.read() as s:
+            assert not await tokens.current(s, read)  # revoked: the old address no longer names anyone
+            assert tokens.read(await tokens.for_recipient(s, tid, read.user_id)) == ReplyToken(tid, read.user_id, 1)
+    finally:
+        await db.dispose()

@@ -6,6 +6,7 @@ model lives in, and importing this package registers every table on `Base.metada
 
 from livesupport.store.models.base import Base, UTCDateTime
 from livesupport.store.models.billing import Invoice, InvoiceLine, Payment, SentNotice, Service
+from livesupport.store.models.inbound import InboundMail, ReplyKey
 from livesupport.store.models.macros import Macro
 from livesupport.store.models.mail import OutboxEmail
 from livesupport.store.models.notifications import (
@@ -55,6 +56,7 @@ __all__ = [
     "AuthFailure",
     "Base",
     "Feedback",
+    "InboundMail",
     "Invoice",
     "InvoiceLine",
     "JobCursor",
@@ -68,6 +70,7 @@ __all__ = [
     "PhoneAudit",
     "PhoneVerification",
     "RecoveryCode",
+    "ReplyKey",
     "SentNotice",
     "Service",
     "SupportPin",
