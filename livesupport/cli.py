@@ -189,6 +189,36 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
         await db.dispose()
 
 
+async def _mail_in(settings: config.Settings, listen: str) -> None:
+    """The LMTP server until stopped: every message through the mail pipeline, announced live through Redis."""
+    from livesupport.actions.tickets import Tickets
+    from livesupport.mailin.lmtp import lmtp_factory, parse_listen
+    from livesupport.mailin.setup import mailbox_for
+    from livesupport.store.database import Database
+
+    try:
+        host, port = parse_listen(listen)
+    except ValueError as exc:
+        print(f"livesupport: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    db = Database(settings.database_url, wait_timeout=settings.db_wait_timeout)
+    hub, presence, _ = _announcing_hub(settings)
+    await hub.start()
+    mailbox = mailbox_for(settings, Tickets(db, hub, SystemClock(), settings.sla_targets))
+    server = await asyncio.get_running_loop().create_server(lmtp_factory(mailbox), host, port)
+    if not settings.redis_url:
+        logging.getLogger("livesupport.mail_in").warning(
+            "REDIS_URL is not set: replies are stored, but open ticket pages see them only when they next load")
+    print(f"livesupport mail-in: LMTP on {host}:{port} for *@{settings.mail_in_domain}", flush=True)
+    try:
+        async with server:
+            await server.serve_forever()
+    finally:
+        await hub.stop()
+        await presence.stop()
+        await db.dispose()
+
+
 class _NoHistory:
     """The worker joins no tickets: it only announces."""
 
@@ -222,6 +252,8 @@ def command_line() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="run what is due once, print what was done, exit")
     worker.add_argument("--now", help="with --once: the instant to run at (ISO-8601 with offset)")
     sub.add_parser("migrate", help="create or upgrade the database schema")
+    mail_in = sub.add_parser("mail-in", help="receive e-mail by LMTP (from Postfix or Exim) into tickets")
+    mail_in.add_argument("--lmtp", default="127.0.0.1:8024", help="HOST:PORT to listen on (127.0.0.1:8024)")
     service = sub.add_parser("service", help="manage services").add_subparsers(dest="action", required=True)
     service_add = service.add_parser("add", help="add a service to an organisation")
     service_add.add_argument("--org", required=True, help="the organisation's name")
@@ -275,6 +307,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.now and not args.once:
                 parser.error("--now needs --once")
             asyncio.run(_worker(settings, args.once, args.now))
+        elif args.command == "mail-in":
+            try:
+                asyncio.run(_mail_in(settings, args.lmtp))
+            except KeyboardInterrupt:
+                pass
         elif args.command == "demo":
             _migrate(settings)
             url = f"http://{args.host}:{args.port}"

@@ -52,6 +52,8 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "livesupport <support@localhost>"
     mail_in_domain: str = "localhost"  # replies come to <local>+<token>@ this domain (default: MAIL_FROM's)
+    mail_in_rate: float = 0.2  # e-mails a second one sender may send in (12 a minute) ...
+    mail_in_burst: float = 30  # ... and at once; past it the sending server is told to try later
     imap_url: str | None = None  # imaps://user:password@host/INBOX: a mailbox the worker reads for e-mail in
     base_url: str | None = None  # for links in e-mails; the request's own address when unset
     session_idle_hours: float = 12.0
@@ -132,6 +134,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         mail_from=mail_from,
         mail_in_domain=_mail_domain(env.get("MAIL_IN_DOMAIN"), mail_from),
         imap_url=env.get("IMAP_URL") or None,
+        mail_in_rate=_decimal(env.get("MAIL_IN_RATE", "0.2"), "MAIL_IN_RATE", 0, 100000),
+        mail_in_burst=_decimal(env.get("MAIL_IN_BURST", "30"), "MAIL_IN_BURST", 1, 1000000),
         base_url=base_url,
         session_idle_hours=_decimal(env.get("SESSION_IDLE_HOURS", "12"), "SESSION_IDLE_HOURS", 0.01, 8760),
         session_max_days=_decimal(env.get("SESSION_MAX_DAYS", "7"), "SESSION_MAX_DAYS", 0.01, 3650),
