@@ -151,12 +151,15 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
     from livesupport.actions.billing import Billing
     from livesupport.actions.mail import Mailer
     from livesupport.actions.staff_notices import StaffNotices
+    from livesupport.actions.tickets import Tickets
     from livesupport.actions.transfers import transfers_for
     from livesupport.clock import Clock, FixedClock
     from livesupport.domain.tickets import parse_instant
     from livesupport.store.database import Database
     from livesupport.worker import (
         billing_job,
+        imap_job,
+        imap_poller,
         run_once,
         run_worker,
         update_mail_job,
@@ -176,12 +179,20 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
     jobs = [billing_job(billing), transfers_for(settings, db, clock, hub, mailer).run_due,
             update_mail_job(settings, db, clock, mailer, hub).run, StaffNotices(db, hub, clock).run,
             webhook_deliveries(settings, db, clock, mailer).run]
+    poller = imap_poller(settings, Tickets(db, hub, clock, settings.sla_targets))
+    reading = None
+    if poller is not None and once:
+        jobs.append(imap_job(poller))
+    elif poller is not None:
+        reading = asyncio.create_task(poller.run_forever(settings.worker_interval))
     try:
         if once:
             print(await run_once(jobs, mailer, clock))
         else:
             await run_worker(jobs, mailer, clock, settings.worker_interval)
     finally:
+        if reading is not None:
+            reading.cancel()
         await asyncio.sleep(0.3)  # let the last announcements reach Redis
         await mailer.stop()
         await hub.stop()

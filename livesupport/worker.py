@@ -14,10 +14,13 @@ from datetime import datetime, timedelta
 
 from livesupport.actions.billing import Billing
 from livesupport.actions.mail import Mailer
+from livesupport.actions.tickets import Tickets
 from livesupport.actions.update_mail import UpdateMail, Watchers
 from livesupport.actions.webhook_delivery import WebhookDeliveries
 from livesupport.actions.webhooks import secret_cipher
 from livesupport.clock import Clock
+from livesupport.mailin.imap import ImapPoller
+from livesupport.mailin.setup import mailbox_for
 from livesupport.settings import Settings
 from livesupport.store.database import Database
 
@@ -45,6 +48,20 @@ def update_mail_job(settings: Settings, db: Database, clock: Clock, mailer: Mail
 def webhook_deliveries(settings: Settings, db: Database, clock: Clock, mailer: Mailer) -> WebhookDeliveries:
     return WebhookDeliveries(db, clock, mailer, secret_cipher(settings.secret_key),
                              allow_local=settings.webhook_allow_local, base_url=settings.base_url)
+
+
+def imap_poller(settings: Settings, tickets: Tickets) -> ImapPoller | None:
+    """IMAP_URL's mailbox, read into the mail pipeline (None when unset)."""
+    if not settings.imap_url:
+        return None
+    return ImapPoller(settings.imap_url, mailbox_for(settings, tickets))
+
+
+def imap_job(poller: ImapPoller) -> Job:
+    """One pass over the mailbox (`worker --once`); the long-running worker waits with IDLE instead."""
+    async def run(now: datetime | None) -> str:
+        return f"e-mails read from IMAP {await poller.run_once()}"
+    return run
 
 
 async def run_once(jobs: Sequence[Job], mailer: Mailer | None, clock: Clock, now: datetime | None = None) -> str:

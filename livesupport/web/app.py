@@ -82,7 +82,13 @@ from livesupport.web.pages import (
 from livesupport.web.pages import transfers as transfer_pages
 from livesupport.web.security import SESSION_COOKIE, SecurityHeaders, read_session
 from livesupport.web.services import Services
-from livesupport.worker import billing_job, run_worker, update_mail_job, webhook_deliveries
+from livesupport.worker import (
+    billing_job,
+    imap_poller,
+    run_worker,
+    update_mail_job,
+    webhook_deliveries,
+)
 
 log = logging.getLogger("livesupport")
 
@@ -138,6 +144,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
                 staff_notices.run, hooks.run]
         worker = asyncio.create_task(run_worker(jobs, mailer, clock, settings.worker_interval)) \
             if settings.in_process_worker else None
+        poller = imap_poller(settings, tickets) if settings.in_process_worker else None
+        reading = asyncio.create_task(poller.run_forever(settings.worker_interval)) if poller else None
         log.info("livesupport ready: database %s, %s, mail through %s", settings.database_url.split("://")[0],
                  broker.status, mailer.delivery)
         try:
@@ -149,6 +157,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             await links.settle()
             if worker:
                 worker.cancel()
+            if reading:
+                reading.cancel()
             await staff_notices.stop()
             await mailer.stop()
             await hub.stop()

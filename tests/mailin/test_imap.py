@@ -1,0 +1,68 @@
+"""IMAP_URL: the worker reads a real Dovecot mailbox into tickets, marking each message done only after it was
+stored; reading it again (the flag lost, a second worker) posts nothing twice. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Iterator
+
+import aioimaplib
+import pytest
+
+from tests.conftest import Deployment
+from tests.mailin.dovecot import Dovecot, dovecot
+from tests.mailin.helpers import MAIL_FROM, corpus, reply_address
+from tests.realtime.helpers import all_events, connected, open_ticket
+from tests.utils import Server, cli, run_server
+
+
+@pytest.fixture
+def imap() -> Iterator[Dovecot]:
+    """A mailbox of each test's own: it counts what is in it."""
+    with dovecot() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def served(deployment: Deployment, redis_url: tuple[str, str]) -> AsyncIterator[Server]:
+    url, prefix = redis_url
+    env = deployment.env(REDIS_URL=url, REDIS_PREFIX=prefix, MAIL_FROM=MAIL_FROM, WORKER="separate")
+    async with run_server(env) as srv:
+        yield srv
+
+
+def worker_once(d: Deployment, imap: Dovecot, redis_url: tuple[str, str]) -> str:
+    done = cli(d, "worker", "--once", IMAP_URL=imap.url, MAIL_FROM=MAIL_FROM, REDIS_URL=redis_url[0],
+               REDIS_PREFIX=redis_url[1])
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def unseen(imap: Dovecot) -> None:
+    """Take the \\Seen flag off every message, as a crash before the flag was stored would leave them."""
+    client = aioimaplib.IMAP4("127.0.0.1", imap.port)
+    await client.wait_hello_from_server()
+    await client.login(imap.user, imap.password)
+    await client.select("INBOX")
+    await client.store("1:*", "-FLAGS", r"(\Seen)")
+    await client.logout()
+
+
+async def test_a_reply_in_the_mailbox_reaches_the_ticket_once(deployment: Deployment, served: Server,
+                                                              imap: Dovecot, redis_url: tuple[str, str]) -> None:
+    tid = await open_ticket(served, deployment, "Read from IMAP")
+    alice = deployment.users["client"]
+    to = reply_address(deployment, tid, "client")
+    imap.deliver(corpus("outlook_html_only.eml", tid, alice["email"], to, secrets.token_hex(4)), "a")
+    async with connected(served, deployment, "engineer") as dana:
+        await dana.join(f"ticket:{tid}")
+        out = await asyncio.to_thread(worker_once, deployment, imap, redis_url)
+        assert "e-mails read from IMAP 1" in out
+        ev = await dana.expect(type="event", kind="chat")  # live, through Redis, from the worker process
+    assert ev["data"]["source"] == "email" and "OUTLOOK-NEW" in ev["data"]["body"]
+    assert "e-mails read from IMAP 0" in await asyncio.to_thread(worker_once, deployment, imap, redis_url)
+    await unseen(imap)  # the flag lost: read again, stored once
+    assert "e-mails read from IMAP 1" in await asyncio.to_thread(worker_once, deployment, imap, redis_url)
+    chats = [e for e in await all_events(served, deployment, "engineer", tid) if e["data"].get("source")]
+    assert len(chats) == 1
