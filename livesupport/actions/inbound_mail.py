@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from livesupport.actions.attachments import url_of
 from livesupport.actions.reply_tokens import ReplyTokens
@@ -102,7 +102,7 @@ class Mailbox:
         if decision.outcome in (Outcome.POST, Outcome.OPEN):
             assert found.person is not None
             try:
-                return await self._post(mail, message_id, via, decision, found.person, found.ticket_id)
+                return await self.post(mail, message_id, via, decision, found.person, found.ticket_id)
             except LivesupportError as exc:  # e.g. a subject the ticket rules refuse: staff decide
                 log.warning("mail %s could not be posted (%s); held for review", message_id, exc.message)
                 decision = Decision(Outcome.HOLD, "not_allowed")
@@ -149,8 +149,9 @@ class Mailbox:
             return False
         return named or (not person.is_staff and person.org_id == found[1].id)
 
-    async def _post(self, mail: Inbound, message_id: str, via: str, decision: Decision, person: Person,
-                    ticket_id: int | None) -> Result:
+    async def post(self, mail: Inbound, message_id: str, via: str, decision: Decision, person: Person,
+                    ticket_id: int | None, held: int | None = None) -> Result:
+        """Post it (files judged and stored first); `held`: the row of a held message staff decided on."""
         judged, refused = await self._judge(mail)
         text = mail.text
         if refused:
@@ -159,12 +160,12 @@ class Mailbox:
         keys = [await self.files.put(data) for _, data, _ in judged]
         try:
             result, published = await self._store(mail, message_id, via, decision, person, ticket_id, body, judged,
-                                                   keys)
+                                                   keys, held)
         except BaseException:
-            await self._forget(keys)
+            await self.forget(keys)
             raise
         if published is None:
-            await self._forget(keys)  # another delivery of the same message won
+            await self.forget(keys)  # another delivery of the same message won
             return result
         await self.tickets.hub.publish_event(published.ticket_id, to_ev(published))
         self.tickets.published(person, published.ticket_id, published)
@@ -172,14 +173,20 @@ class Mailbox:
 
     async def _store(self, mail: Inbound, message_id: str, via: str, decision: Decision, person: Person,
                      ticket_id: int | None, body: str, judged: list[tuple[str, bytes, str]], keys: list[str],
-                     ) -> tuple[Result, store.NewEvent | None]:
+                     held: int | None) -> tuple[Result, store.NewEvent | None]:
         now = self.clock.now()
         async with self.tickets.writing() as s:
-            row_id = (await s.execute(upsert_insert(s, InboundMail).values(
-                message_id=message_id, from_addr=mail.from_addr[:320], from_name=mail.from_name,
-                subject=mail.subject, body=mail.text, received_at=now, via=via, status=decision.outcome.value,
-                user_id=person.id,
-            ).on_conflict_do_nothing().returning(InboundMail.id))).scalar_one_or_none()
+            if held is not None:  # claim it: two staff deciding at once post it once
+                claimed = await s.execute(update(InboundMail).where(
+                    InboundMail.id == held, InboundMail.status == Outcome.HOLD.value).values(
+                    status=decision.outcome.value))
+                row_id: int | None = held if claimed.rowcount else None  # type: ignore[attr-defined]
+            else:
+                row_id = (await s.execute(upsert_insert(s, InboundMail).values(
+                    message_id=message_id, from_addr=mail.from_addr[:320], from_name=mail.from_name,
+                    subject=mail.subject, body=mail.text, received_at=now, via=via, status=decision.outcome.value,
+                    user_id=person.id,
+                ).on_conflict_do_nothing().returning(InboundMail.id))).scalar_one_or_none()
             if row_id is None:
                 return Result("duplicate"), None
             changes: dict[str, Any] | None
@@ -245,13 +252,14 @@ class Mailbox:
                 user_id=found.user_id, storage_key=key,
             ).on_conflict_do_nothing().returning(InboundMail.id))).scalar_one_or_none()
         if row_id is None:
-            await self._forget([key] if key else [])
+            await self.forget([key] if key else [])
             return Result("duplicate")
         if decision.outcome is Outcome.HOLD:
             log.info("mail %s from %s held for review: %s", message_id, mail.from_addr, decision.reason)
         return Result(decision.outcome.value, decision.reason, found.ticket_id)
 
-    async def _forget(self, keys: list[str]) -> None:
+    async def forget(self, keys: list[str]) -> None:
+        """Remove stored files nothing refers to (best effort)."""
         for key in keys:
             try:
                 await self.files.delete(key)

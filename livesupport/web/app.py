@@ -34,6 +34,7 @@ from livesupport.actions.huddle import Huddle
 from livesupport.actions.lists import Lists
 from livesupport.actions.magic_links import MagicLinks
 from livesupport.actions.mail import Mailer
+from livesupport.actions.mail_review import MailReview
 from livesupport.actions.phone import PhoneSupport
 from livesupport.actions.staff_notices import StaffNotices
 from livesupport.actions.throttle import Throttle
@@ -44,6 +45,7 @@ from livesupport.actions.two_factor import TwoFactor
 from livesupport.actions.webhooks import Webhooks
 from livesupport.clock import Clock, SystemClock
 from livesupport.domain.throttle import TokenBuckets
+from livesupport.mailin.setup import mailbox_for
 from livesupport.realtime.brokers import broker_for
 from livesupport.realtime.hub import Hub, new_origin
 from livesupport.realtime.presence import MemoryPresence, RedisPresence
@@ -54,6 +56,7 @@ from livesupport.web import (
     billing_api,
     bulk_api,
     macros_api,
+    mail_review_api,
     observability,
     phone_api,
     webhooks_api,
@@ -72,6 +75,7 @@ from livesupport.web.pages import (
     feedback,
     http_error,
     macros,
+    mail_review,
     notifications,
     phone,
     tickets,
@@ -133,6 +137,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             feedback=Feedbacks(db, clock), templates=templates, webhooks=Webhooks(db, clock, throttle, hooks),
             attachments=Attachments(tickets, LocalFiles(settings.data_dir / "attachments"),
                                     settings.max_attachment_bytes),
+            mail_review=MailReview(mailbox_for(settings, tickets), accounts),
         )
         hub.on_access_changed = AccessGuard(app.state.services).recheck
         metrics.TOPICS.set_function(lambda: len(hub.topics))
@@ -179,12 +184,14 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *api.routes,
         *bulk_api.routes,
         *macros_api.routes,
+        *mail_review_api.routes,
         *billing_api.routes,
         *phone_api.routes,
         *openapi_views.routes,
         *webhooks_api.routes,
         *webhooks.routes,
         *macros.routes,
+        *mail_review.routes,
         *observability.routes,
         Mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static"),
     ]

@@ -19,6 +19,7 @@ from livesupport.actions.huddle import Huddle
 from livesupport.actions.lists import Lists
 from livesupport.actions.magic_links import MagicLinks
 from livesupport.actions.mail import Mailer
+from livesupport.actions.mail_review import MailReview
 from livesupport.actions.phone import PhoneSupport
 from livesupport.actions.tickets import Tickets
 from livesupport.actions.transfer_survey import TransferSurvey
@@ -58,6 +59,7 @@ class Services:
     administration: Administration
     webhooks: Webhooks
     context: ClientContext
+    mail_review: MailReview
 
 
 def services(conn: HTTPConnection) -> Services:
