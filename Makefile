@@ -27,10 +27,13 @@ install: $(VENV)/.installed-test
 demo: install-demo
 	$(VENV)/bin/livesupport demo --host $(HOST) --port $(PORT)
 
-## Debian's Chromium for the browser tests (Playwright's own download is not used).
+## Debian's Chromium for the browser tests (Playwright's own download is not used), and Debian's Dovecot for the
+## IMAP tests (started by the tests themselves from a temporary configuration, never as a system service).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; }
+	@test -x /usr/sbin/dovecot || command -v dovecot >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dovecot-imapd; }
 
 lint: install
 	$(VENV)/bin/ruff check livesupport tests
