@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import smtplib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -148,3 +149,19 @@ async def test_other_domains_are_refused_and_a_bad_file_is_left_out(desk: MailDe
     events = [e for e in await all_events(desk.server, desk.d, "engineer", tid) if e["data"].get("source")]
     last = events[-1]["data"]
     assert "attachments" not in last and "(not attached: update.exe:" in last["body"]
+
+
+async def test_a_sender_past_their_rate_is_asked_to_try_later(deployment: Deployment,
+                                                             redis_url: tuple[str, str]) -> None:
+    async with mail_desk(deployment, redis_url, MAIL_IN_BURST="2", MAIL_IN_RATE="0.001") as limited:
+        tid = await open_ticket(limited.server, limited.d, "Chatty sender")
+        alice = limited.d.users["client"]
+        to = reply_address(limited.d, tid, "client")
+        mails = [corpus("gmail.eml", tid, alice["email"], to, n()) for _ in range(3)]
+        assert await deliver(limited, mails[0], alice["email"], to) == {}
+        assert await deliver(limited, mails[1], alice["email"], to) == {}
+        with pytest.raises(smtplib.SMTPDataError) as refused:  # 451: the sending server keeps it, tries later
+            await deliver(limited, mails[2], alice["email"], to)
+        assert refused.value.smtp_code == 451
+        chats = [e for e in await all_events(limited.server, limited.d, "engineer", tid) if e["data"].get("source")]
+        assert len(chats) == 2
