@@ -1,7 +1,7 @@
 """inbound mail: each received e-mail once by Message-ID, and the reply addresses' revocable keys
 
-Revision ID: 0021_inbound_mail
-Revises: 0018
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-03
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import livesupport.store.models
 
-revision = '0021_inbound_mail'
-down_revision = '0018'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
