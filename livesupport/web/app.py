@@ -56,6 +56,7 @@ from livesupport.web import (
     macros_api,
     observability,
     phone_api,
+    views_api,
     webhooks_api,
 )
 from livesupport.web.access import AccessGuard
@@ -169,6 +170,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *api.routes,
         *bulk_api.routes,
         *macros_api.routes,
+        *views_api.routes,
         *billing_api.routes,
         *phone_api.routes,
         *openapi_views.routes,

@@ -44,6 +44,7 @@ from livesupport.store.models.transfers import (
     TransferParty,
     TransferWaiver,
 )
+from livesupport.store.models.views import SavedView
 from livesupport.store.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "PhoneAudit",
     "PhoneVerification",
     "RecoveryCode",
+    "SavedView",
     "SentNotice",
     "Service",
     "SupportPin",
