@@ -30,5 +30,8 @@ if (form) {
   form.addEventListener("change", (event) => {
     if (event.target instanceof HTMLSelectElement || event.target.type === "checkbox") apply();
   });
+  // The back button must show the filters of the URL it returns to, not what the browser remembers typing.
+  window.addEventListener("pageshow", () => form.reset());
+  form.reset();
   if (panel && PHONE.matches && !document.getElementById("list-error")) panel.open = false;
 }

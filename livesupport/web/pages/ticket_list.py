@@ -33,9 +33,10 @@ from livesupport.web.services import services
 from livesupport.web.ticket_list import CATCH_UP_MARGIN, make_cursor, read_cursor
 
 OPEN = "&".join(f"status={s}" for s in ("new", "triage", "in_progress", "waiting_on_client"))
-#: Each queue counter opens the list on the tickets it counts (open ones only, as the counters count).
-COUNTER_LINKS = {"open": OPEN, "overdue": "overdue=true", "unassigned": f"assignee=none&{OPEN}",
-                 "mine": f"assignee=me&{OPEN}", "waiting_on_you": "waiting_on=client"}
+#: Each queue counter opens the list on the tickets it counts (open ones only, as the counters count), spelt as
+#: `question` is, so the counter of the open list is marked current.
+COUNTER_LINKS = {"open": OPEN, "overdue": "overdue=true", "unassigned": f"{OPEN}&assignee=none",
+                 "mine": f"{OPEN}&assignee=me", "waiting_on_you": "waiting_on=client"}
 SORT_LABELS = {"-updated": "Latest change first", "created": "Oldest first", "-created": "Newest first",
                "next_update": "Next update due first", "priority": "Most urgent first"}
 
