@@ -86,3 +86,29 @@ async def test_the_filters_fold_on_a_phone(browser: Any, live_server: Any) -> No
         client.assert_clean()
     finally:
         await client.context.close()
+
+
+async def test_a_live_view_across_two_processes(browser: Any, sqlite_deployment: Any,
+                                                redis_url: tuple[str, str]) -> None:
+    """The browser watches a filtered view on one server; the ticket changes on the other."""
+    from tests.conftest import LiveServer
+    from tests.realtime.helpers import open_ticket, server_pair
+    from tests.web.test_macros_api import call
+
+    d = sqlite_deployment
+    async with server_pair(d, redis_url) as (a, b):
+        watcher = LiveServer(a.url, {k: (v["email"], v["password"]) for k, v in d.users.items()}, a, d)
+        staff = await log_in(browser, watcher, "engineer", DESKTOP, next_path="/tickets?priority=high")
+        try:
+            s = staff.page
+            await expect(s.locator("#list-conn")).to_have_text(LIVE)
+            ticket = await open_ticket(b, d, "Label printer prints blank labels")
+            row = s.locator(f'#ticket-list > li[data-ticket-id="{ticket}"]')
+            for priority, count in (("high", 1), ("low", 0), ("high", 1)):
+                r = await call(b, d, "engineer2", "POST", "/api/tickets/bulk", {"ids": [ticket], "priority": priority})
+                assert r.json()["updated"] == [ticket], r.text
+                await expect(row).to_have_count(count)
+            await expect(row.locator(".priority")).to_contain_text("High")
+            staff.assert_clean()
+        finally:
+            await staff.context.close()
