@@ -1,7 +1,7 @@
 """saved_views: the ticket list's saved views, personal or shared
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-03
 
 Numbered after the search migration (0019, on its own branch); chained to 0018 until both are merged.
@@ -15,7 +15,7 @@ from alembic import op
 import livesupport.store.models
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
