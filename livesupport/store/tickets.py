@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Select, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livesupport.clock import iso as iso  # spoken as store.iso by its callers
 from livesupport.domain.people import Person
+from livesupport.store import search
 from livesupport.store.models import Organisation, Ticket, TicketEvent
 
+Q = TypeVar("Q", bound=Select)  # type: ignore[type-arg]  # any select over Ticket joined to its Organisation
 # Core tables: the hot write path skips the ORM's unit of work.
 _TICKETS = cast(Table, Ticket.__table__)
 _EVENTS = cast(Table, TicketEvent.__table__)
@@ -34,6 +36,7 @@ async def create(
     )
     session.add(ticket)
     await session.flush()
+    await search.add_ticket(session, ticket.id, subject)
     return ticket
 
 
@@ -73,6 +76,7 @@ async def append_events(
         {"ticket_id": ticket_id, "seq": e.seq, "kind": kind, "visibility": e.visibility, "actor_id": actor.id,
          "at": now, "data": e.data, "actor": shown} for e in events
     ])
+    await search.add_events(session, ticket_id, [(kind, e.visibility, e.data) for e in events])  # same transaction
     return events
 
 
@@ -108,14 +112,18 @@ async def latest_visible_seq(session: AsyncSession, ticket_id: int, *, staff: bo
 
 async def list_for(session: AsyncSession, person: Person, *, limit: int = 200) -> Sequence[tuple[Ticket, Organisation]]:
     """The tickets a person may see, most recently updated first (as far as this person can tell)."""
-    stmt = select(Ticket, Organisation).join(Organisation, Organisation.id == Ticket.org_id)
-    if not person.is_staff:
-        if person.role == "partner":
-            stmt = stmt.where((Organisation.id == person.org_id) | (Organisation.partner_id == person.org_id))
-        else:
-            stmt = stmt.where(Ticket.org_id == person.org_id)
+    stmt = visible_to(select(Ticket, Organisation).join(Organisation, Organisation.id == Ticket.org_id), person)
     stmt = stmt.order_by(updated_column(person.is_staff).desc(), Ticket.id.desc()).limit(limit)
     return [(t, o) for t, o in (await session.execute(stmt)).all()]
+
+
+def visible_to(stmt: Q, person: Person) -> Q:
+    """`stmt` (over Ticket joined to its Organisation) kept to the tickets this person may see."""
+    if person.is_staff:
+        return stmt
+    if person.role == "partner":
+        return stmt.where((Organisation.id == person.org_id) | (Organisation.partner_id == person.org_id))
+    return stmt.where(Ticket.org_id == person.org_id)
 
 
 def updated_column(staff: bool) -> Any:

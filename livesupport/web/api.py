@@ -23,6 +23,7 @@ from livesupport.domain.ids import MAX_ID
 from livesupport.domain.numbers import parse_int
 from livesupport.domain.tickets import MAX_BODY, MAX_SUBJECT
 from livesupport.realtime.frames import decode
+from livesupport.web import search_api
 from livesupport.web.errors import JSONResponse, json_error
 from livesupport.web.limits import FORM_FIELD_BYTES, MAX_JSON
 from livesupport.web.openapi import operation
@@ -140,10 +141,15 @@ async def create_ticket(request: Request) -> JSONResponse:
     return JSONResponse(snap, status_code=201)
 
 
-@operation(summary="List my tickets", tag="Tickets",
-           description="The tickets this account may see, newest activity first, as the live lists show them.",
-           responses={200: s.obj(["tickets"], tickets=s.array(s.TICKET_ROW))})
+@operation(summary="List my tickets", tag="Tickets", errors=(400,),
+           description="The tickets this account may see, newest activity first, as the live lists show them; "
+                       "with `q`, those whose subject or messages match, best match first.",
+           query=[search_api.Q],
+           responses={200: s.obj(["tickets"], tickets=s.array(
+               {"allOf": [s.TICKET_ROW, s.obj(snippet=search_api.SNIPPET)]}))})
 async def list_tickets(request: Request) -> JSONResponse:
+    if "q" in request.query_params:
+        return await search_api.search_tickets(request, request.query_params["q"])
     try:
         person = await api_person(request)
         return JSONResponse({"tickets": await services(request).tickets.list_for(person)})

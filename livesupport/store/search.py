@@ -1,0 +1,121 @@
+"""The search index: one document per ticket (subject, public text, internal text), kept in the writing transaction.
+
+PostgreSQL: the `ticket_search` table with two generated tsvectors, `public_tsv` (subject and public text) and
+`staff_tsv` (everything), each with a GIN index. SQLite: the FTS5 table `ticket_search` (rowid = ticket id, porter
+stemming). A client's query reads only the public vector or columns, so internal words can neither find a ticket
+for them nor show in their snippet: visibility is part of the query (migration 0014 makes both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    Text,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from livesupport.domain import search as rules
+from livesupport.domain.search import MAX_INDEXED
+
+_meta = MetaData()  # not the models' metadata: each dialect has its own kind of table under this name
+#: PostgreSQL's table (a plain table with generated columns).
+PG = Table("ticket_search", _meta, Column("ticket_id", Integer, primary_key=True), Column("subject", Text),
+           Column("public_text", Text), Column("internal_text", Text), Column("public_tsv", TSVECTOR),
+           Column("staff_tsv", TSVECTOR))
+FTS: Any = literal_column("ticket_search")  # SQLite's FTS5 table, as its functions and MATCH name it
+PUBLIC_COLUMNS = ("subject", "public_text")
+HEADLINE = f'StartSel="{rules.OPEN}", StopSel="{rules.CLOSE}", MaxWords=24, MinWords=10, MaxFragments=2, ' \
+           'FragmentDelimiter=" … "'
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+async def add_ticket(session: AsyncSession, ticket_id: int, subject: str) -> None:
+    """A new ticket's document: its subject (its first message follows as an event)."""
+    values = {"id": ticket_id, "subject": rules.searchable(subject)}
+    if dialect_of(session) == "postgresql":
+        await session.execute(text(
+            "INSERT INTO ticket_search (ticket_id, subject, public_text, internal_text) VALUES (:id, :subject, '', '') "
+            "ON CONFLICT (ticket_id) DO UPDATE SET subject = excluded.subject, public_text = '', internal_text = ''"
+        ), values)
+    else:  # a deleted ticket's id can come back in SQLite: its old document goes
+        await session.execute(text(
+            "INSERT OR REPLACE INTO ticket_search (rowid, subject, public_text, internal_text) "
+            "VALUES (:id, :subject, '', '')"), values)
+
+
+async def add_events(session: AsyncSession, ticket_id: int, events: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
+    """Append what these (kind, visibility, data) events say to the ticket's document, in the caller's transaction."""
+    added = rules.joined([rules.event_text(kind, vis, data) for kind, vis, data in events])
+    if not added.public and not added.internal:
+        return
+    pg = dialect_of(session) == "postgresql"
+    key, tail = ("ticket_id", "right({0}, :cap)") if pg else ("rowid", "substr({0}, -:cap)")
+    sets = ", ".join(f"{col} = " + tail.format(f"{col} || :{col}")
+                     for col, new in (("public_text", added.public), ("internal_text", added.internal)) if new)
+    values = {"id": ticket_id, "public_text": added.public, "internal_text": added.internal, "cap": MAX_INDEXED}
+    result = await session.execute(text(f"UPDATE ticket_search SET {sets} WHERE {key} = :id"), values)
+    if getattr(result, "rowcount", 1) == 0:  # a ticket stored without `add_ticket` (none in this code): start it
+        subject = await session.scalar(text("SELECT subject FROM tickets WHERE id = :id"), {"id": ticket_id})
+        if subject is not None:
+            await add_ticket(session, ticket_id, subject)
+            await session.execute(text(f"UPDATE ticket_search SET {sets} WHERE {key} = :id"), values)
+
+
+def _pg_query(q: str) -> Any:
+    return func.websearch_to_tsquery(literal_column("'english'::regconfig"), literal(rules.websearch(rules.parse(q))))
+
+
+def matching_tickets(q: str, *, dialect: str, staff: bool) -> Select[Any]:
+    """The tickets whose searchable text (staff: all of it; others: subject and public messages) matches `q`,
+    as (ticket_id, rank), higher rank better. Raises BadQueryError for a query with nothing to look for."""
+    if dialect == "postgresql":
+        vector = PG.c.staff_tsv if staff else PG.c.public_tsv
+        tsquery = _pg_query(q)
+        return select(PG.c.ticket_id.label("ticket_id"), func.ts_rank(vector, tsquery).label("rank")) \
+            .where(vector.op("@@")(tsquery))
+    match = rules.fts5(rules.parse(q), None if staff else PUBLIC_COLUMNS)
+    return select(literal_column("ticket_search.rowid").label("ticket_id"),
+                  (-func.bm25(FTS, 4.0, 1.0, 1.0)).label("rank")) \
+        .select_from(text("ticket_search")).where(FTS.op("MATCH")(literal(match)))
+
+
+async def snippets(session: AsyncSession, q: str, ticket_ids: list[int], *, staff: bool) -> dict[int, str]:
+    """A short passage of each ticket around the words found, as HTML (<mark> around them, the rest escaped).
+    A client's snippet is cut from the subject and public messages only."""
+    if not ticket_ids:
+        return {}
+    found: dict[int, str] = {}
+    if dialect_of(session) == "postgresql":
+        document = PG.c.subject + "\n" + PG.c.public_text
+        if staff:
+            document = document + "\n" + PG.c.internal_text
+        headline = func.ts_headline(literal_column("'english'::regconfig"), document, _pg_query(q), literal(HEADLINE))
+        rows = await session.execute(select(PG.c.ticket_id, headline).where(PG.c.ticket_id.in_(ticket_ids)))
+        found = {int(i): str(h) for i, h in rows}
+    else:
+        match = rules.fts5(rules.parse(q), None if staff else PUBLIC_COLUMNS)
+        body = -1 if staff else 1  # -1: the column with the most matches; a client's only their public text
+        stmt = select(literal_column("ticket_search.rowid"),
+                      func.snippet(FTS, body, rules.OPEN, rules.CLOSE, "…", 20),
+                      func.highlight(FTS, 0, rules.OPEN, rules.CLOSE)) \
+            .select_from(text("ticket_search")).where(FTS.op("MATCH")(literal(match))) \
+            .where(literal_column("ticket_search.rowid").in_(ticket_ids))
+        for i, passage, subject in await session.execute(stmt):
+            found[int(i)] = passage if rules.OPEN in passage or not subject else subject
+    return {i: rules.marked_html(h) for i, h in found.items()}
