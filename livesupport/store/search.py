@@ -1,7 +1,7 @@
 """The search index: one document per ticket (subject, public text, internal text), kept in the writing transaction.
 
-PostgreSQL: the `ticket_search` table with two generated tsvectors, `public_tsv` (subject and public text) and
-`staff_tsv` (everything), each with a GIN index. SQLite: the FTS5 table `ticket_search` (rowid = ticket id, porter
+PostgreSQL: the `ticket_search` table with two tsvectors, `public_tsv` (subject and public text) and `staff_tsv`
+(everything), each with a GIN index, kept by the same statement that appends the text. SQLite: the FTS5 table `ticket_search` (rowid = ticket id, porter
 stemming). A client's query reads only the public vector or columns, so internal words can neither find a ticket
 for them nor show in their snippet: visibility is part of the query (migration 0014 makes both).
 """
@@ -45,18 +45,44 @@ def dialect_of(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
+def _vector(value: str, weight: str) -> str:
+    """SQL: the english tsvector of `value` (an SQL expression) at `weight`."""
+    return f"setweight(to_tsvector('english'::regconfig, {value}), '{weight}')"
+
+
+# PostgreSQL's vectors grow by the new text only (parsing the whole ticket again on each message would cost a
+# message's write most of its time again); when the kept text overflows, both are made again from what is kept.
+_PG_TEXTS = {"public_text": "right(public_text || :public_text, :cap)",
+             "internal_text": "right(internal_text || :internal_text, :cap)"}
+_PG_OVERFLOW = "length(public_text) + length(:public_text) > :cap OR length(internal_text) + length(:internal_text) > :cap"
+_PG_SUBJECT = _vector("subject", "A")
+PG_APPEND = (
+    "UPDATE ticket_search SET public_text = {public_text}, internal_text = {internal_text}, "
+    "public_tsv = CASE WHEN {over} THEN {subject} || {public} ELSE public_tsv || {new_public} END, "
+    "staff_tsv = CASE WHEN {over} THEN {subject} || {public} || {internal} "
+    "ELSE staff_tsv || {new_public} || {new_internal} END WHERE ticket_id = :id"
+).format(**_PG_TEXTS, over=_PG_OVERFLOW, subject=_PG_SUBJECT, public=_vector(_PG_TEXTS["public_text"], "B"),
+         internal=_vector(_PG_TEXTS["internal_text"], "B"), new_public=_vector(":public_text", "B"),
+         new_internal=_vector(":internal_text", "B"))
+#: A whole document at once (a new ticket, the migration's back-fill).
+PG_INSERT = (
+    "INSERT INTO ticket_search (ticket_id, subject, public_text, internal_text, public_tsv, staff_tsv) "
+    "VALUES (:id, :subject, :public_text, :internal_text, {s} || {p}, {s} || {p} || {i}) "
+    "ON CONFLICT (ticket_id) DO UPDATE SET subject = excluded.subject, public_text = excluded.public_text, "
+    "internal_text = excluded.internal_text, public_tsv = excluded.public_tsv, staff_tsv = excluded.staff_tsv"
+).format(s=_vector(":subject", "A"), p=_vector(":public_text", "B"), i=_vector(":internal_text", "B"))
+# A deleted ticket's id can come back in SQLite: its old document goes.
+FTS_INSERT = ("INSERT OR REPLACE INTO ticket_search (rowid, subject, public_text, internal_text) "
+              "VALUES (:id, :subject, :public_text, :internal_text)")
+FTS_APPEND = ("UPDATE ticket_search SET public_text = substr(public_text || :public_text, -:cap), "
+              "internal_text = substr(internal_text || :internal_text, -:cap) WHERE rowid = :id")
+
+
 async def add_ticket(session: AsyncSession, ticket_id: int, subject: str) -> None:
     """A new ticket's document: its subject (its first message follows as an event)."""
-    values = {"id": ticket_id, "subject": rules.searchable(subject)}
-    if dialect_of(session) == "postgresql":
-        await session.execute(text(
-            "INSERT INTO ticket_search (ticket_id, subject, public_text, internal_text) VALUES (:id, :subject, '', '') "
-            "ON CONFLICT (ticket_id) DO UPDATE SET subject = excluded.subject, public_text = '', internal_text = ''"
-        ), values)
-    else:  # a deleted ticket's id can come back in SQLite: its old document goes
-        await session.execute(text(
-            "INSERT OR REPLACE INTO ticket_search (rowid, subject, public_text, internal_text) "
-            "VALUES (:id, :subject, '', '')"), values)
+    insert = PG_INSERT if dialect_of(session) == "postgresql" else FTS_INSERT
+    await session.execute(text(insert), {"id": ticket_id, "subject": rules.searchable(subject), "public_text": "",
+                                         "internal_text": ""})
 
 
 async def add_events(session: AsyncSession, ticket_id: int, events: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
@@ -64,17 +90,14 @@ async def add_events(session: AsyncSession, ticket_id: int, events: Iterable[tup
     added = rules.joined([rules.event_text(kind, vis, data) for kind, vis, data in events])
     if not added.public and not added.internal:
         return
-    pg = dialect_of(session) == "postgresql"
-    key, tail = ("ticket_id", "right({0}, :cap)") if pg else ("rowid", "substr({0}, -:cap)")
-    sets = ", ".join(f"{col} = " + tail.format(f"{col} || :{col}")
-                     for col, new in (("public_text", added.public), ("internal_text", added.internal)) if new)
+    append = PG_APPEND if dialect_of(session) == "postgresql" else FTS_APPEND
     values = {"id": ticket_id, "public_text": added.public, "internal_text": added.internal, "cap": MAX_INDEXED}
-    result = await session.execute(text(f"UPDATE ticket_search SET {sets} WHERE {key} = :id"), values)
+    result = await session.execute(text(append), values)
     if getattr(result, "rowcount", 1) == 0:  # a ticket stored without `add_ticket` (none in this code): start it
         subject = await session.scalar(text("SELECT subject FROM tickets WHERE id = :id"), {"id": ticket_id})
         if subject is not None:
             await add_ticket(session, ticket_id, subject)
-            await session.execute(text(f"UPDATE ticket_search SET {sets} WHERE {key} = :id"), values)
+            await session.execute(text(append), values)
 
 
 def _pg_query(q: str) -> Any:

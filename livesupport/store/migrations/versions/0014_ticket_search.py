@@ -4,7 +4,8 @@ Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-03
 
-PostgreSQL: a table with generated tsvectors (english) and GIN indexes; SQLite: an FTS5 table (porter stemming)
+PostgreSQL: a table with two tsvectors (english; public and staff), GIN indexes, kept by the statements that
+append text (livesupport.store.search); SQLite: an FTS5 table (porter stemming)
 whose rowid is the ticket id. Existing tickets are back-filled from their events by the same rules that index new
 ones (livesupport.domain.search.event_text).
 """
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from livesupport.domain import search as rules
+from livesupport.store.search import FTS_INSERT, PG_INSERT
 
 revision = '0014'
 down_revision = '0013'
@@ -39,21 +41,16 @@ def upgrade() -> None:
                 subject text NOT NULL DEFAULT '',
                 public_text text NOT NULL DEFAULT '',
                 internal_text text NOT NULL DEFAULT '',
-                public_tsv tsvector GENERATED ALWAYS AS (
-                    setweight(to_tsvector('english'::regconfig, subject), 'A')
-                    || setweight(to_tsvector('english'::regconfig, public_text), 'B')) STORED,
-                staff_tsv tsvector GENERATED ALWAYS AS (
-                    setweight(to_tsvector('english'::regconfig, subject), 'A')
-                    || setweight(to_tsvector('english'::regconfig, public_text), 'B')
-                    || setweight(to_tsvector('english'::regconfig, internal_text), 'B')) STORED
+                public_tsv tsvector NOT NULL DEFAULT '',
+                staff_tsv tsvector NOT NULL DEFAULT ''
             )""")
         op.execute("CREATE INDEX ix_ticket_search_public ON ticket_search USING gin (public_tsv)")
         op.execute("CREATE INDEX ix_ticket_search_staff ON ticket_search USING gin (staff_tsv)")
-        insert = "INSERT INTO ticket_search (ticket_id, subject, public_text, internal_text) VALUES (:id, :s, :p, :i)"
+        insert = PG_INSERT
     else:
         op.execute("CREATE VIRTUAL TABLE ticket_search USING fts5(subject, public_text, internal_text, "
                    "tokenize = 'porter unicode61 remove_diacritics 2')")
-        insert = "INSERT INTO ticket_search (rowid, subject, public_text, internal_text) VALUES (:id, :s, :p, :i)"
+        insert = FTS_INSERT
     backfill(bind, insert)
 
 
@@ -76,8 +73,9 @@ def backfill(bind: Any, insert: str) -> None:
         values = []
         for t in tickets:
             doc = rules.joined(texts[t.id])
-            values.append({"id": t.id, "s": rules.searchable(t.subject), "p": doc.public[-rules.MAX_INDEXED:],
-                           "i": doc.internal[-rules.MAX_INDEXED:]})
+            values.append({"id": t.id, "subject": rules.searchable(t.subject),
+                           "public_text": doc.public[-rules.MAX_INDEXED:],
+                           "internal_text": doc.internal[-rules.MAX_INDEXED:]})
         bind.execute(sa.text(insert), values)
 
 
