@@ -161,6 +161,11 @@ async def test_odd_queries_are_words(server: Server, d: Deployment, tag: str, q:
     assert tid in await ids(server, d, "client", f"{q[:150]} {tag}")  # what was written is found as written
 
 
+@pytest.mark.parametrize("q", ["\x00printer", "printer\x00 -\x00", "\u200b\u202e x", "🖨️ printer", "%00 %27 '; --"])
+async def test_control_characters_and_symbols_are_no_trouble(server: Server, d: Deployment, q: str) -> None:
+    assert (await search(server, d, "engineer", q)).status_code == 200
+
+
 async def test_without_q_the_list_is_unchanged(server: Server, d: Deployment) -> None:
     token = await token_for(server, d, "client")
     async with httpx.AsyncClient(base_url=server.url) as http:
