@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     Column,
     Integer,
     MetaData,
@@ -52,18 +53,23 @@ def _vector(value: str, weight: str) -> str:
 
 # PostgreSQL's vectors grow by the new text only (parsing the whole ticket again on each message would cost a
 # message's write most of its time again); when the kept text overflows, both are made again from what is kept.
-_PG_TEXTS = {"public_text": "right(public_text || :public_text, :cap)",
-             "internal_text": "right(internal_text || :internal_text, :cap)"}
-_PG_OVERFLOW = "length(public_text) + length(:public_text) > :cap OR length(internal_text) + length(:internal_text) > :cap"
-_PG_SUBJECT = _vector("subject", "A")
+_PG_TEXTS = {"public_text": "right(ticket_search.public_text || :search_public, :search_cap)",
+             "internal_text": "right(ticket_search.internal_text || :search_internal, :search_cap)"}
+_PG_OVERFLOW = ("length(ticket_search.public_text) + length(:search_public) > :search_cap "
+                "OR length(ticket_search.internal_text) + length(:search_internal) > :search_cap")
+_PG_SUBJECT = _vector("ticket_search.subject", "A")
+#: An upsert (a ticket stored some other way gets its document started), folded into the ticket's own UPDATE.
 PG_APPEND = (
-    "UPDATE ticket_search SET public_text = {public_text}, internal_text = {internal_text}, "
-    "public_tsv = CASE WHEN {over} THEN {subject} || {public} ELSE public_tsv || {new_public} END, "
+    "INSERT INTO ticket_search (ticket_id, subject, public_text, internal_text, public_tsv, staff_tsv) "
+    "SELECT id, subject, right(:search_public, :search_cap), right(:search_internal, :search_cap), "
+    "{start} || {new_public}, {start} || {new_public} || {new_internal} FROM tickets WHERE id = :search_id "
+    "ON CONFLICT (ticket_id) DO UPDATE SET public_text = {public_text}, internal_text = {internal_text}, "
+    "public_tsv = CASE WHEN {over} THEN {subject} || {public} ELSE ticket_search.public_tsv || {new_public} END, "
     "staff_tsv = CASE WHEN {over} THEN {subject} || {public} || {internal} "
-    "ELSE staff_tsv || {new_public} || {new_internal} END WHERE ticket_id = :id"
-).format(**_PG_TEXTS, over=_PG_OVERFLOW, subject=_PG_SUBJECT, public=_vector(_PG_TEXTS["public_text"], "B"),
-         internal=_vector(_PG_TEXTS["internal_text"], "B"), new_public=_vector(":public_text", "B"),
-         new_internal=_vector(":internal_text", "B"))
+    "ELSE ticket_search.staff_tsv || {new_public} || {new_internal} END"
+).format(**_PG_TEXTS, over=_PG_OVERFLOW, subject=_PG_SUBJECT, start=_vector("tickets.subject", "A"), public=_vector(_PG_TEXTS["public_text"], "B"),
+         internal=_vector(_PG_TEXTS["internal_text"], "B"), new_public=_vector(":search_public", "B"),
+         new_internal=_vector(":search_internal", "B"))
 #: A whole document at once (a new ticket, the migration's back-fill).
 PG_INSERT = (
     "INSERT INTO ticket_search (ticket_id, subject, public_text, internal_text, public_tsv, staff_tsv) "
@@ -74,8 +80,8 @@ PG_INSERT = (
 # A deleted ticket's id can come back in SQLite: its old document goes.
 FTS_INSERT = ("INSERT OR REPLACE INTO ticket_search (rowid, subject, public_text, internal_text) "
               "VALUES (:id, :subject, :public_text, :internal_text)")
-FTS_APPEND = ("UPDATE ticket_search SET public_text = substr(public_text || :public_text, -:cap), "
-              "internal_text = substr(internal_text || :internal_text, -:cap) WHERE rowid = :id")
+FTS_APPEND = ("UPDATE ticket_search SET public_text = substr(public_text || :search_public, -:search_cap), "
+              "internal_text = substr(internal_text || :search_internal, -:search_cap) WHERE rowid = :search_id")
 
 
 async def add_ticket(session: AsyncSession, ticket_id: int, subject: str) -> None:
@@ -85,19 +91,41 @@ async def add_ticket(session: AsyncSession, ticket_id: int, subject: str) -> Non
                                          "internal_text": ""})
 
 
-async def add_events(session: AsyncSession, ticket_id: int, events: Iterable[tuple[str, str, Mapping[str, Any]]]) -> None:
-    """Append what these (kind, visibility, data) events say to the ticket's document, in the caller's transaction."""
+Events = Iterable[tuple[str, str, Mapping[str, Any]]]  # (kind, visibility, data)
+
+
+def _values(ticket_id: int, events: Events) -> dict[str, Any] | None:
     added = rules.joined([rules.event_text(kind, vis, data) for kind, vis, data in events])
     if not added.public and not added.internal:
+        return None
+    return {"search_id": ticket_id, "search_public": added.public, "search_internal": added.internal,
+            "search_cap": MAX_INDEXED}
+
+
+def folded_append(session: AsyncSession, ticket_id: int, events: Events) -> CTE | None:
+    """PostgreSQL: what these events add, as a CTE to put on the ticket's own UPDATE (no round trip of its own;
+    it runs after that UPDATE has locked the ticket's row). None elsewhere, or when they add nothing."""
+    values = _values(ticket_id, events)
+    if values is None or dialect_of(session) != "postgresql":
+        return None
+    return text(PG_APPEND).bindparams(**values).columns().cte("ticket_search_append")
+
+
+async def add_events(session: AsyncSession, ticket_id: int, events: Events) -> None:
+    """SQLite: append what these (kind, visibility, data) events say to the ticket's document, in the caller's
+    transaction (on PostgreSQL `folded_append` does it)."""
+    values = _values(ticket_id, events)
+    if values is None:
         return
-    append = PG_APPEND if dialect_of(session) == "postgresql" else FTS_APPEND
-    values = {"id": ticket_id, "public_text": added.public, "internal_text": added.internal, "cap": MAX_INDEXED}
-    result = await session.execute(text(append), values)
+    if dialect_of(session) == "postgresql":
+        await session.execute(text(PG_APPEND), values)
+        return
+    result = await session.execute(text(FTS_APPEND), values)
     if getattr(result, "rowcount", 1) == 0:  # a ticket stored without `add_ticket` (none in this code): start it
         subject = await session.scalar(text("SELECT subject FROM tickets WHERE id = :id"), {"id": ticket_id})
         if subject is not None:
             await add_ticket(session, ticket_id, subject)
-            await session.execute(text(append), values)
+            await session.execute(text(FTS_APPEND), values)
 
 
 def _pg_query(q: str) -> Any:

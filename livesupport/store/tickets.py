@@ -68,6 +68,10 @@ async def append_events(
         values["last_public_seq"] = Ticket.last_seq + public[-1] + 1  # SET reads the row as it was
         values["public_updated_at"] = now  # an internal note moves what staff see, not what clients see
     stmt = update(_TICKETS).where(_TICKETS.c.id == ticket_id).values(**values).returning(_TICKETS.c.last_seq)
+    texts = [(kind, vis, data) for vis, data in payloads]
+    folded = search.folded_append(session, ticket_id, texts)  # PostgreSQL: the search index, in this statement
+    if folded is not None:
+        stmt = stmt.add_cte(folded)
     last = (await session.execute(stmt)).scalar_one()
     shown = actor.public()
     events = [NewEvent(ticket_id, last - count + 1 + i, kind, vis, now, data, shown)
@@ -76,7 +80,8 @@ async def append_events(
         {"ticket_id": ticket_id, "seq": e.seq, "kind": kind, "visibility": e.visibility, "actor_id": actor.id,
          "at": now, "data": e.data, "actor": shown} for e in events
     ])
-    await search.add_events(session, ticket_id, [(kind, e.visibility, e.data) for e in events])  # same transaction
+    if folded is None:
+        await search.add_events(session, ticket_id, texts)  # SQLite: same transaction, a statement of its own
     return events
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from livesupport.actions.accounts import Accounts
 from livesupport.clock import SystemClock
@@ -131,5 +131,27 @@ async def test_the_database_reads_every_translated_query(deployment: Deployment,
     try:
         for staff in (True, False):
             await found(db, typed, staff=staff)  # no error, whatever was typed
+    finally:
+        await db.dispose()
+
+
+async def test_a_ticket_without_a_document_gets_one_with_its_next_message(deployment: Deployment) -> None:
+    db = Database(deployment.database_url)
+    client = deployment.users["client"]
+    actor = Person(client["id"], client["name"], Role.CLIENT, org_id=client["org_id"])
+    tag = "zq" + secrets.token_hex(4)
+    try:
+        async with db.write() as s:
+            ticket = await store.create(s, org_id=actor.org_id, opened_by=actor.id,  # type: ignore[arg-type]
+                                        subject=f"Orphan {tag}subject", priority="normal", now=NOW)
+        key = "ticket_id" if deployment.kind == "postgres" else "rowid"
+        async with db.write() as s:  # as if stored by some other way
+            await s.execute(text(f"DELETE FROM ticket_search WHERE {key} = :id"), {"id": ticket.id})
+        assert await found(db, f"{tag}subject", staff=True) == {}
+        async with db.write() as s:
+            await store.append_event(s, ticket.id, kind="chat", visibility="internal", actor=actor,
+                                     data={"body": f"{tag}note", "visibility": "internal"}, now=NOW)
+        assert list(await found(db, f"{tag}subject {tag}note", staff=True)) == [ticket.id]
+        assert await found(db, f"{tag}note", staff=False) == {}
     finally:
         await db.dispose()
