@@ -16,6 +16,7 @@ from livesupport.store import search
 from livesupport.store.models import Organisation, Ticket, TicketEvent
 
 Q = TypeVar("Q", bound=Select)  # type: ignore[type-arg]  # any select over Ticket joined to its Organisation
+
 # Core tables: the hot write path skips the ORM's unit of work.
 _TICKETS = cast(Table, Ticket.__table__)
 _EVENTS = cast(Table, TicketEvent.__table__)

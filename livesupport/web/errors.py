@@ -12,8 +12,8 @@ from livesupport.domain.errors import LivesupportError, RateLimitedError
 
 STATUS = {
     "bad_request": 400,
-    "bad_url": 400,
-    "bad_query": 400,  # a search with nothing to look for, or too long (docs/api.md)  # a webhook address we will not send to (docs/integrations.md)
+    "bad_url": 400,  # a webhook address we will not send to (docs/integrations.md)
+    "bad_query": 400,  # a search with nothing to look for, or too long (docs/api.md)
     "unknown_type": 400,
     "unauthorized": 401,
     "otp_required": 401,
