@@ -99,27 +99,33 @@ async def test_the_migration_back_fills_existing_tickets(fresh_url: str) -> None
         await db.dispose()
 
 
-async def test_a_long_ticket_keeps_its_newest_text_and_its_subject(deployment: Deployment) -> None:
-    db = Database(deployment.database_url)
+async def client_ticket(deployment: Deployment, db: Database, subject: str) -> tuple[Person, int]:
+    """The test client, as the store sees them, and a ticket of theirs with this subject."""
     client = deployment.users["client"]
     actor = Person(client["id"], client["name"], Role.CLIENT, org_id=client["org_id"])
+    async with db.write() as s:
+        ticket = await store.create(s, org_id=actor.org_id, opened_by=actor.id,  # type: ignore[arg-type]
+                                    subject=subject, priority="normal", now=NOW)
+    return actor, ticket.id
+
+
+async def say(db: Database, actor: Person, ticket_id: int, body: str, visibility: str = "public") -> None:
+    async with db.write() as s:
+        await store.append_event(s, ticket_id, kind="chat", visibility=visibility, actor=actor,
+                                 data={"body": body, "visibility": visibility}, now=NOW)
+
+
+async def test_a_long_ticket_keeps_its_newest_text_and_its_subject(deployment: Deployment) -> None:
+    db = Database(deployment.database_url)
     tag = "zq" + secrets.token_hex(4)
     try:
-        async with db.write() as s:
-            ticket = await store.create(s, org_id=actor.org_id, opened_by=actor.id,  # type: ignore[arg-type]
-                                        subject=f"Long {tag}subject", priority="normal", now=NOW)
-            await store.append_event(s, ticket.id, kind="chat", visibility="public", actor=actor,
-                                     data={"body": f"{tag}oldest", "visibility": "public"}, now=NOW)
+        actor, tid = await client_ticket(deployment, db, f"Long {tag}subject")
+        await say(db, actor, tid, f"{tag}oldest")
         for i in range(MAX_INDEXED // 9_000 + 1):  # distinct words, as PostgreSQL's vectors grow most with them
-            words = " ".join(f"w{i}x{j}" for j in range(1_500))
-            async with db.write() as s:
-                await store.append_event(s, ticket.id, kind="chat", visibility="public", actor=actor,
-                                         data={"body": words[:9_000], "visibility": "public"}, now=NOW)
-        async with db.write() as s:
-            await store.append_event(s, ticket.id, kind="chat", visibility="public", actor=actor,
-                                     data={"body": f"{tag}newest", "visibility": "public"}, now=NOW)
-        assert list(await found(db, f"{tag}newest", staff=False)) == [ticket.id]
-        assert list(await found(db, f"{tag}subject", staff=False)) == [ticket.id]
+            await say(db, actor, tid, " ".join(f"w{i}x{j}" for j in range(1_500))[:9_000])
+        await say(db, actor, tid, f"{tag}newest")
+        assert list(await found(db, f"{tag}newest", staff=False)) == [tid]
+        assert list(await found(db, f"{tag}subject", staff=False)) == [tid]
         assert await found(db, f"{tag}oldest", staff=False) == {}  # pushed out of the kept text
     finally:
         await db.dispose()
@@ -137,21 +143,15 @@ async def test_the_database_reads_every_translated_query(deployment: Deployment,
 
 async def test_a_ticket_without_a_document_gets_one_with_its_next_message(deployment: Deployment) -> None:
     db = Database(deployment.database_url)
-    client = deployment.users["client"]
-    actor = Person(client["id"], client["name"], Role.CLIENT, org_id=client["org_id"])
     tag = "zq" + secrets.token_hex(4)
     try:
-        async with db.write() as s:
-            ticket = await store.create(s, org_id=actor.org_id, opened_by=actor.id,  # type: ignore[arg-type]
-                                        subject=f"Orphan {tag}subject", priority="normal", now=NOW)
+        actor, tid = await client_ticket(deployment, db, f"Orphan {tag}subject")
         key = "ticket_id" if deployment.kind == "postgres" else "rowid"
         async with db.write() as s:  # as if stored by some other way
-            await s.execute(text(f"DELETE FROM ticket_search WHERE {key} = :id"), {"id": ticket.id})
+            await s.execute(text(f"DELETE FROM ticket_search WHERE {key} = :id"), {"id": tid})
         assert await found(db, f"{tag}subject", staff=True) == {}
-        async with db.write() as s:
-            await store.append_event(s, ticket.id, kind="chat", visibility="internal", actor=actor,
-                                     data={"body": f"{tag}note", "visibility": "internal"}, now=NOW)
-        assert list(await found(db, f"{tag}subject {tag}note", staff=True)) == [ticket.id]
+        await say(db, actor, tid, f"{tag}note", "internal")
+        assert list(await found(db, f"{tag}subject {tag}note", staff=True)) == [tid]
         assert await found(db, f"{tag}note", staff=False) == {}
     finally:
         await db.dispose()
