@@ -1,7 +1,7 @@
 """ticket_search: full-text search over subjects and messages, public and internal text apart
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-03
 
 PostgreSQL: a table with two tsvectors (english; public and staff), GIN indexes, kept by the statements that
@@ -21,8 +21,8 @@ from alembic import op
 from livesupport.domain import search as rules
 from livesupport.store.search import FTS_INSERT, PG_INSERT
 
-revision = '0014'
-down_revision = '0013'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
