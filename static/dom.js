@@ -21,7 +21,8 @@ export function h(tag, props = {}, ...children) {
 export function timeEl(iso, className = "msg-time") {
   const at = parseInstant(iso);
   if (!at) return null;
-  return h("time", { datetime: iso, title: fullTime(at), className, dataset: { local: "datetime" } }, shortTime(at));
+  // A message's time: the time alone today, the whole day and time before (the same format, shortened).
+  return h("time", { datetime: iso, title: fullTime(at), className, dataset: { local: "short" } }, shortTime(at));
 }
 
 export function roleBadge(role, tier) {

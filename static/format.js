@@ -52,23 +52,27 @@ export function parseInstant(value) {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-const dayTimeFmt = new Intl.DateTimeFormat(undefined, {
-  weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit",
+// One format for the whole product, as livesupport/domain/dates.py writes it on the server:
+// "Dec 5, 2026, 12:01 AM EST" (and "12:01 PM" for a time today), in the viewer's own zone.
+const LOCALE = "en-US";
+const timeFmt = new Intl.DateTimeFormat(LOCALE, { hour: "numeric", minute: "2-digit" });
+const fullFmt = new Intl.DateTimeFormat(LOCALE, {
+  day: "numeric", month: "short", year: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short",
 });
-const fullFmt = new Intl.DateTimeFormat(undefined, {
-  day: "numeric", month: "short", year: "numeric", hour: "numeric", minute: "2-digit",
-});
-const longFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" });
+const longFmt = new Intl.DateTimeFormat(LOCALE, { dateStyle: "full", timeStyle: "long" });
 
 function sameDay(a, b) {
   return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
 }
 
-/** "14:30" today, "Tue 3 Dec, 14:30" another day this year, with the year further away. */
+/** "2:30 PM" today, "Dec 3, 2026, 2:30 PM EST" another day. */
 export function shortTime(date, now = new Date()) {
   if (sameDay(date, now)) return timeFmt.format(date);
-  if (Math.abs(date - now) < 180 * 86400e3) return dayTimeFmt.format(date);
+  return fullFmt.format(date);
+}
+
+/** "Dec 3, 2026, 2:30 PM EST": the product's one format for a day and time. */
+export function dateTime(date) {
   return fullFmt.format(date);
 }
 
@@ -88,7 +92,7 @@ export function span(ms) {
   return days === 1 ? "1 day" : `${days} days`;
 }
 
-/** "just now", "5 min ago", "yesterday at 14:30", or a date. */
+/** "just now", "5 min ago", "yesterday at 2:30 PM", or a date. */
 export function relativeTime(date, now = new Date()) {
   const ms = now - date;
   if (ms < 45e3 && ms > -45e3) return "just now";
@@ -102,7 +106,7 @@ export function relativeTime(date, now = new Date()) {
 
 /**
  * The promise of the next update, in words and a state for styling:
- * "Next update by 14:30 (in 25 min)", "Next update overdue", "No update scheduled".
+ * "Next update by 2:30 PM (in 25 min)", "Next update overdue", "No update scheduled".
  */
 export function nextUpdateText(value, now = new Date()) {
   const at = parseInstant(value);
@@ -126,7 +130,9 @@ export function localiseTimes(root = document) {
     const at = parseInstant(el.getAttribute("datetime"));
     if (!at) continue;
     const style = el.dataset.local;
-    el.textContent = style === "relative" ? relativeTime(at, now) : shortTime(at, now);
+    if (style === "relative") el.textContent = relativeTime(at, now);
+    else if (style === "short") el.textContent = shortTime(at, now);
+    else el.textContent = dateTime(at);
     el.title = fullTime(at);
   }
 }

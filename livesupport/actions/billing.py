@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from livesupport.actions.mail import Mailer
 from livesupport.clock import Clock, iso
 from livesupport.domain import billing as rules
+from livesupport.domain import dates
 from livesupport.domain.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from livesupport.domain.ids import is_id
 from livesupport.domain.people import Person, Role, can_see_org
@@ -112,12 +113,52 @@ class Billing:
 
     # -- reading -------------------------------------------------------------------------
 
-    async def orgs(self, person: Person) -> list[dict[str, Any]]:
+    async def orgs(self, person: Person, sort: object = "standing") -> list[dict[str, Any]]:
+        """The client organisations this person may see, each with its standing and what it owes: worst first
+        (suspended, then late, then the most owed), or by `sort` ("owed" or "name")."""
+        if sort not in rules.ORG_SORTS:
+            raise BadRequestError(f"Sort by one of: {', '.join(rules.ORG_SORTS)}.")
+        now = self.clock.now()
         async with self.db.read() as s:
             stmt = select(Organisation).where(Organisation.kind == "client").order_by(Organisation.name)
-            found = list((await s.execute(stmt)).scalars())
-        return [{"id": o.id, "name": o.name} for o in found
-                if person.is_staff or may_bill(person) or can_see_org(person, o.id, o.partner_id)]
+            found = [o for o in (await s.execute(stmt)).scalars()
+                     if person.is_staff or may_bill(person) or can_see_org(person, o.id, o.partner_id)]
+            owed = await self._owed_by_org(s, [o.id for o in found])
+        rows = []
+        for o in found:
+            unpaid = owed.get(o.id, {})
+            standing = (rules.Standing.SUSPENDED if o.suspended_at is not None
+                        else rules.standing(self.policy, now, list(unpaid)))
+            rows.append({"id": o.id, "name": o.name, "standing": standing.value,
+                         "owed_cents": sum(unpaid.values())})
+        order = str(sort)
+        return sorted(rows, key=lambda r: rules.org_sort_key(order, rules.Standing(r["standing"]), r["owed_cents"],
+                                                             r["name"]))
+
+    @staticmethod
+    async def _owed_by_org(s: Any, org_ids: list[int]) -> dict[int, dict[date, int]]:
+        """What each organisation still owes, by the month of each invoice not paid in full (three queries)."""
+        if not org_ids:
+            return {}
+        invoices = (await s.execute(select(Invoice.id, Invoice.org_id, Invoice.period_start)
+                                    .where(Invoice.org_id.in_(org_ids)))).all()
+        ids = [i.id for i in invoices]
+        totals: dict[int, int] = {}
+        paid: dict[int, int] = {}
+        if ids:
+            totals = {i: int(t) for i, t in (await s.execute(
+                select(InvoiceLine.invoice_id, func.sum(InvoiceLine.cents))
+                .where(InvoiceLine.invoice_id.in_(ids)).group_by(InvoiceLine.invoice_id))).all()}
+            paid = {i: int(t) for i, t in (await s.execute(
+                select(Payment.invoice_id, func.sum(Payment.amount_cents))
+                .where(Payment.invoice_id.in_(ids)).group_by(Payment.invoice_id))).all()}
+        out: dict[int, dict[date, int]] = {}
+        for inv in invoices:
+            due = max(0, totals.get(inv.id, 0) - paid.get(inv.id, 0))
+            if due:
+                months = out.setdefault(inv.org_id, {})
+                months[inv.period_start] = months.get(inv.period_start, 0) + due
+        return out
 
     async def summary(self, person: Person, org_id: int) -> dict[str, Any]:
         """Standing, services, invoices and the next deadline of one organisation."""
@@ -359,8 +400,8 @@ class Billing:
             async with self.db.write() as s:
                 done = await s.execute(upsert_insert(s, InvoiceLine).values(
                     invoice_id=inv.id, kind=fee.kind.value, service_id=None, cents=fee.cents, created_at=now,
-                    description=f"{words}, {inv.period_start.strftime('%B %Y')} invoice unpaid on "
-                                f"{fee.due_at.astimezone(self.policy.tz).strftime('%b %-d, %H:%M')}",
+                    description=f"{words}, {dates.month(inv.period_start)} invoice unpaid on "
+                                f"{dates.moment(fee.due_at, self.policy.tz, year=False, zone=False)}",
                     dedupe_key=f"inv:{inv.id}:{fee.kind.value}",
                 ).on_conflict_do_nothing().returning(InvoiceLine.id))
                 if done.scalar_one_or_none() is None:
@@ -369,8 +410,8 @@ class Billing:
             added += 1
             if fee.kind is rules.FeeKind.LATE_FEE:
                 await self._mail_org(inv.org_id, f"late-fee:{inv.id}", "A late fee was added to your invoice",
-                                     f"Your {inv.period_start.strftime('%B %Y')} invoice was still unpaid at 00:01 on "
-                                     f"the 5th, so a {rules.money(fee.cents)} late fee was added. Pay by 00:01 on the "
+                                     f"Your {inv.period_start.strftime('%B %Y')} invoice was still unpaid at 12:01 AM on "
+                                     f"the 5th, so a {rules.money(fee.cents)} late fee was added. Pay by 12:01 AM on the "
                                      f"15th to keep your services running.")
         suspended = 0
         if unpaid and rules.should_suspend(self.policy, inv.period_start, now, True):
@@ -386,9 +427,7 @@ class Billing:
                 return 0  # already suspended: by an earlier run or another worker
             await s.execute(update(Service).where(Service.org_id == org_id, Service.status == "active")
                             .values(status="suspended"))
-        words = (f"Your services are suspended: an invoice was still unpaid at 00:01 on the 15th, and a "
-                 f"{rules.money(self.policy.reconnection_fee_cents)} reconnection fee was added. Paying everything "
-                 "owed restores them at once.")
+        words = rules.suspension_notice(self.policy)
         self._announce(org_id, "suspended", words)
         await self._mail_org(org_id, f"suspended:{org_id}:{now.date().isoformat()}", "Your services are suspended",
                              words)

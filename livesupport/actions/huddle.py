@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 
 from livesupport.actions.tickets import Tickets, to_ev
+from livesupport.domain import bulk
 from livesupport.domain import huddle as rules
 from livesupport.domain.errors import BadRequestError, ConflictError, NotFoundError
 from livesupport.domain.ids import is_id
@@ -58,14 +60,30 @@ class Huddle:
     async def assign(self, person: Person, ticket_id: int, assignees: object) -> int:
         rules.require_staff(person, "assign engineers")
         wanted = rules.check_assignees(assignees)
+        seq = await self._assign(person, ticket_id, lambda before: wanted, always=True)
+        assert seq is not None
+        return seq
+
+    async def adjust_assignees(self, person: Person, ticket_id: int, add: list[int], remove: list[int]) -> int | None:
+        """Add and remove engineers, keeping the others (a bulk change); None when nothing changed."""
+        rules.require_staff(person, "assign engineers")
+        return await self._assign(person, ticket_id, lambda before: bulk.assignees_after(before, add, remove),
+                                  always=False)
+
+    async def _assign(self, person: Person, ticket_id: int, choose: Callable[[list[int]], list[int]], *,
+                      always: bool) -> int | None:
         now = self.clock.now()
         async with self.tickets.writing() as s:
             ticket, _ = await self.tickets.visible(s, person, ticket_id)
+            current = [a["id"] for a in (await store.assignees(s, [ticket_id]))[ticket_id]]
+            wanted = choose(current)
+            if not always and set(wanted) == set(current):
+                return None
             people = await store.staff_users(s, wanted)
             unknown = [u for u in wanted if u not in people]
             if unknown:
                 raise NotFoundError(f"No engineer has the id {unknown[0]}; only staff can be assigned.")
-            before = {a["id"] for a in (await store.assignees(s, [ticket_id]))[ticket_id]}
+            before = set(current)
             await store.set_assignees(s, ticket_id, wanted, now)
             added = [u for u in wanted if u not in before]
             removed = sorted(before - set(wanted))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,14 +25,18 @@ from livesupport.domain.errors import (
     UnavailableError,
 )
 from livesupport.domain.huddle import whole_number
+from livesupport.domain.listing import ListQuery
 from livesupport.domain.people import Person, can_see_org
 from livesupport.domain.sla import Target
 from livesupport.domain.tickets import Priority, Status
 from livesupport.realtime.frames import encode
 from livesupport.realtime.hub import Ev, Hub
 from livesupport.store import huddle as huddle_store
+from livesupport.store import listing as listing_store
+from livesupport.store import search as search_store
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
+from livesupport.store.listing import Position
 from livesupport.store.models import Organisation, Ticket, TicketEvent
 
 log = logging.getLogger("livesupport.tickets")
@@ -170,10 +174,28 @@ class Tickets:
         """The tickets this person may see, newest activity first, as the live lists show them."""
         now = self.clock.now()
         async with self.db.read() as s:
-            rows = await store.list_for(s, person)
-            ids = [t.id for t, _ in rows]
-            assignees = await huddle_store.assignees(s, ids)
-            reviewed = await huddle_store.reviews_of(s, person.id, ids)
+            return await self._list_rows(s, person, await store.list_for(s, person), now)
+
+    async def list_page(
+        self, person: Person, query: ListQuery, after: Position | None
+    ) -> tuple[list[dict[str, Any]], Position | None, datetime]:
+        """A page of the tickets this person may see that match the query (rows as the live lists show them),
+        where the next page starts, and the instant the rows were read at (the injected clock)."""
+        now = self.clock.now()
+        async with self.db.read() as s:
+            found, following = await listing_store.page(s, person, query, now, after)
+            rows = await self._list_rows(s, person, found, now)
+            if query.q is not None:  # each row shows where the words were found
+                marked = await search_store.snippets(s, query.q, [r["id"] for r in rows], staff=person.is_staff)
+                rows = [{**r, "snippet": marked.get(r["id"], "")} for r in rows]
+            return rows, following, now
+
+    async def _list_rows(
+        self, s: Any, person: Person, rows: Sequence[tuple[Ticket, Organisation]], now: datetime
+    ) -> list[dict[str, Any]]:
+        ids = [t.id for t, _ in rows]
+        assignees = await huddle_store.assignees(s, ids)
+        reviewed = await huddle_store.reviews_of(s, person.id, ids)
         return [{**row_of(t, o, assignees[t.id], now, staff=person.is_staff),
                  "unreviewed": unreviewed(t, person, reviewed.get(t.id, 0))} for t, o in rows]
 
@@ -203,7 +225,6 @@ class Tickets:
             ev = await store.append_event(s, ticket.id, kind="chat", visibility="public", actor=person,
                                           data={"body": body_, "visibility": "public"}, now=now,
                                           changes={"next_update_at": due.at, "next_update_source": due.source})
-            await huddle_store.mark_reviewed(s, person.id, ticket.id, ev.seq, now)
             await s.refresh(ticket)
             snap = store.snapshot(ticket, org)
             published = to_ev(ev)
@@ -323,18 +344,72 @@ class Tickets:
         now = self.clock.now()
         async with self.writing() as s:
             ticket, _ = await self.visible(s, person, ticket_id)
-            if given:
-                source = "staff" if when is not None else "sla"
-            else:  # the SLA decides
-                due = sla.on_staff_update(self.sla, Priority(ticket.priority), status_, now)
-                when, source = due.at, due.source
-            changes: dict[str, Any] = {"status": status_.value, "next_update_at": when, "next_update_source": source}
-            data = {"status": status_.value, "next_update_at": store.iso(when), "next_update_source": source}
-            ev = await store.append_event(s, ticket_id, kind="status", visibility="public", actor=person,
+            ev = await self._append_status(s, person, ticket, status_, when, given, now)
+            published = to_ev(ev)
+        await self.hub.publish_event(ticket_id, published)
+        return published.seq
+
+    async def set_priority(self, person: Person, ticket_id: int, priority: object) -> int | None:
+        """Staff change a ticket's priority (a `priority` event); the SLA may bring the next update sooner.
+        None when the ticket already has that priority (nothing stored, nothing sent)."""
+        if not person.is_staff:
+            raise ForbiddenError("Only support staff can change a ticket's priority.")
+        if priority is None:
+            raise BadRequestError("Choose the priority to set.")
+        priority_ = rules.check_priority(priority)
+        now = self.clock.now()
+        async with self.writing() as s:
+            ticket, _ = await self.visible(s, person, ticket_id)
+            if ticket.priority == priority_.value:
+                return None
+            current = sla.NextUpdate(ticket.next_update_at, ticket.next_update_source)
+            due = sla.on_priority_change(self.sla, priority_, Status(ticket.status), current, now)
+            changes: dict[str, Any] = {"priority": priority_.value}
+            data: dict[str, Any] = {"priority": priority_.value, "from": ticket.priority}
+            if due is not None:
+                changes.update(next_update_at=due.at, next_update_source=due.source)
+                data.update(next_update_at=store.iso(due.at), next_update_source=due.source)
+            ev = await store.append_event(s, ticket_id, kind="priority", visibility="public", actor=person,
                                           data=data, now=now, changes=changes)
             published = to_ev(ev)
         await self.hub.publish_event(ticket_id, published)
         return published.seq
+
+    async def _append_status(
+        self, s: Any, person: Person, ticket: Ticket, status_: Status, when: datetime | None, given: bool,
+        now: datetime,
+    ) -> store.NewEvent:
+        if given:
+            source = "staff" if when is not None else "sla"
+        else:  # the SLA decides
+            due = sla.on_staff_update(self.sla, Priority(ticket.priority), status_, now)
+            when, source = due.at, due.source
+        changes: dict[str, Any] = {"status": status_.value, "next_update_at": when, "next_update_source": source}
+        data = {"status": status_.value, "next_update_at": store.iso(when), "next_update_source": source}
+        return await store.append_event(s, ticket.id, kind="status", visibility="public", actor=person,
+                                        data=data, now=now, changes=changes)
+
+    async def chat_and_status(
+        self, person: Person, req: ChatRequest, status: object, next_update_at: object, *, given: bool
+    ) -> tuple[int, int]:
+        """A message and a status change in one transaction, published in that order: (chat seq, status seq).
+
+        Refused as a whole (nothing stored) when either part is refused: readers never see half of it.
+        """
+        status_ = rules.check_status(person, status)
+        when: datetime | None = rules.parse_instant(next_update_at, "next_update_at")
+        now = self.clock.now()
+        async with self.writing() as s:
+            ticket, _ = await self.visible(s, person, req.ticket_id)  # a status change needs more than the join
+            await self.may_chat(s, person, req)
+            # The status event carries the promise of the next update; the message leaves it to it.
+            chat = await store.append_event(s, req.ticket_id, kind="chat", visibility=req.visibility, actor=person,
+                                            data=chat_data(req), now=now)
+            ev = await self._append_status(s, person, ticket, status_, when, given, now)
+        await self.hub.publish_event(req.ticket_id, to_ev(chat))
+        self.published(person, req.ticket_id, chat)
+        await self.hub.publish_event(req.ticket_id, to_ev(ev))
+        return chat.seq, ev.seq
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[Any]:

@@ -15,18 +15,17 @@ from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from livesupport.domain import calendar
+from livesupport.domain import calendar, dates
+from livesupport.domain.dates import MONTHS as _MONTHS
 
 NOTICE_DAYS = 30
+DUE_DAY = 1  # invoices are due on the 1st; unpaid once that day is over, they are past due
 LATE_FEE_DAY = 5
 SUSPENSION_DAY = 15
 FEE_TIME = time(0, 1)  # "12:01 AM" on the 5th and on the 15th
 LOCK_FROM = time(12, 0)  # the last 12 hours of the month start at noon on its last day
 CANCELLATION_LOCKED = "cancellation_locked"
 
-# Written out rather than taken from calendar/strftime, which follow the process locale.
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
 
 
 class FeeKind(StrEnum):
@@ -136,7 +135,7 @@ def suspension_due_at(policy: Policy, period_start: date) -> datetime:
 
 def past_due_at(policy: Policy, period_start: date) -> datetime:
     """An invoice is due on the 1st; unpaid once that day is over (00:00 on the 2nd), it is past due."""
-    return wall_clock(policy, _first(period_start).replace(day=2), time(0))
+    return wall_clock(policy, _first(period_start).replace(day=DUE_DAY + 1), time(0))
 
 
 def fees_due(
@@ -190,6 +189,38 @@ def standing(policy: Policy, now: datetime, unpaid_periods: Iterable[date]) -> S
     if any(past_due_at(policy, p) <= now for p in periods):
         return Standing.LATE
     return Standing.GOOD
+
+
+ORG_SORTS = ("standing", "owed", "name")
+_WORST_FIRST = {Standing.SUSPENDED: 0, Standing.LATE: 1, Standing.GOOD: 2}
+
+
+def org_sort_key(sort: str, standing: Standing, owed_cents: int, name: str) -> tuple[int, int, str]:
+    """Organisations worst first ("standing": suspended, late, good, then the most owed), by what they owe,
+    or by name; ties by name."""
+    if sort == "name":
+        return (0, 0, name.casefold())
+    if sort == "owed":
+        return (-owed_cents, _WORST_FIRST[standing], name.casefold())
+    return (_WORST_FIRST[standing], -owed_cents, name.casefold())
+
+
+def standing_words(standing: Standing) -> str:
+    """What a standing means, in plain words, said from the same days and times `standing` decides it by."""
+    if standing is Standing.SUSPENDED:
+        return (f"Suspended: an invoice was still unpaid at {_clock_time(FEE_TIME)} on the "
+                f"{_ordinal(SUSPENSION_DAY)}, so the services are off until everything owed is paid.")
+    if standing is Standing.LATE:
+        return f"Late: an invoice due on the {_ordinal(DUE_DAY)} is still unpaid."
+    return "In good standing: no invoice is past due."
+
+
+def suspension_notice(policy: Policy) -> str:
+    """What a suspended organisation is told everywhere (banner, live notice, e-mail): what happened, and what
+    restores the services."""
+    return (f"Your services are suspended: an invoice was still unpaid at {_clock_time(FEE_TIME)} on the "
+            f"{_ordinal(SUSPENSION_DAY)}, so a {money(policy.reconnection_fee_cents)} reconnection fee was added. "
+            "Paying everything owed restores them at once.")
 
 
 def next_deadline(policy: Policy, period_start: date, now: datetime, unpaid: bool) -> Deadline | None:
@@ -348,7 +379,7 @@ def _firsts(start: date, last: date | None) -> list[date]:
 
 
 def _day(day: date) -> str:
-    return f"{_MONTHS[day.month - 1][:3]} {day.day}, {day.year}"
+    return dates.day(day)
 
 
 def _days(days: list[date]) -> str:
@@ -368,11 +399,20 @@ def _billed(months: list[date], today: date, cents: int) -> str:
     return f"{_joined([_month(m, today) for m in months])} {verb} billed ({money(cents)})"
 
 
+def _ordinal(day: int) -> str:
+    """1st, 2nd, 3rd, 4th ... 11th, 12th, 13th ... 21st."""
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def _clock_time(at: time) -> str:
+    return dates.clock(at)
+
+
 def _joined(words: list[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _moment(policy: Policy, instant: datetime) -> str:
-    """Dec 5, 00:01 EST: a deadline as the company's clock shows it, with the zone's name."""
-    local = instant.astimezone(policy.tz)
-    return f"{_MONTHS[local.month - 1][:3]} {local.day}, {local:%H:%M} {local.tzname()}"
+    """Dec 5, 12:01 AM EST: a deadline as the company's clock shows it, with the zone's name."""
+    return dates.moment(instant, policy.tz, year=False)

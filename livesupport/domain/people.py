@@ -40,6 +40,11 @@ class Person:
         return out
 
 
+def landing_path(person: Person) -> str:
+    """Where a person lands after signing in (or at `/`) with no return path: their own work."""
+    return "/billing/orgs" if person.role is Role.BILLING else "/tickets"
+
+
 def can_see_org(person: Person, org_id: int, org_partner_id: int | None) -> bool:
     """Staff see everything; a partner sees its clients; everyone else only their own organisation."""
     if person.is_staff:

@@ -79,3 +79,15 @@ def on_client_message(
 
 def is_overdue(status: str, next_update_at: datetime | None, now: datetime) -> bool:
     return next_update_at is not None and status in OPEN and next_update_at <= now
+
+
+def on_priority_change(
+    targets: dict[Priority, Target], priority: Priority, status: Status, current: NextUpdate, now: datetime
+) -> NextUpdate | None:
+    """The priority changed: a running SLA clock may come sooner under the new target, never later (the client was
+    promised the current time). A time staff set, and a paused clock, are left alone. None: no change."""
+    if current.source != "sla" or current.at is None or status in PAUSED:
+        return None
+    target = targets[priority].response if status is Status.NEW else targets[priority].update
+    sooner = now + target
+    return NextUpdate(sooner, "sla") if sooner < current.at else None

@@ -254,8 +254,10 @@ def check_step(step: int, form: Mapping[str, Any], ctx: SurveyContext, earlier: 
                 out["partner_org_id"] = partner_id
         if out["partner_org_id"] is not None:
             out["partner_name"] = ctx.partners[out["partner_org_id"]]
-        else:
+        else:  # the partner is one of the parties: named from the list or typed, never left out
             _required(out, errors, form, "partner_name", "your current partner's name", 200)
+            if ctx.partners and not out["partner_name"] and "partner_org_id" not in errors:
+                errors["partner_name"] = "Choose your partner from the list, or type its name here."
         _required(out, errors, form, "partner_contact", "the name of your contact there", 200)
         _email(out, errors, form, "partner_email", "your contact's e-mail address")
         _phone(out, errors, form, "partner_phone")

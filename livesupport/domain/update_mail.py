@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from livesupport.domain import dates
 from livesupport.domain.notifications import REASON_WORDS
 
 MAX_BODY = 2_000  # characters of one message quoted in an e-mail; the rest is on the ticket
@@ -51,7 +52,8 @@ def status_words(status: str, staff: bool) -> str:
 
 
 def when(at: datetime, tz: ZoneInfo) -> str:
-    return at.astimezone(tz).strftime("%b %d, %H:%M %Z").replace(" 0", " ")
+    """Nov 27, 3:00 PM EST: the product's one format (livesupport.domain.dates), without the year."""
+    return dates.moment(at, tz, year=False)
 
 
 def _name(person: Any) -> str:

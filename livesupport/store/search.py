@@ -3,7 +3,7 @@
 PostgreSQL: the `ticket_search` table with two tsvectors, `public_tsv` (subject and public text) and `staff_tsv`
 (everything), each with a GIN index, kept by the same statement that appends the text. SQLite: the FTS5 table `ticket_search` (rowid = ticket id, porter
 stemming). A client's query reads only the public vector or columns, so internal words can neither find a ticket
-for them nor show in their snippet: visibility is part of the query (migration 0014 makes both).
+for them nor show in their snippet: visibility is part of the query (migration 0019 makes both).
 """
 
 from __future__ import annotations

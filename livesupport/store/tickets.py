@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from sqlalchemy import Select, Table, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, false, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livesupport.clock import iso as iso  # spoken as store.iso by its callers
 from livesupport.domain.people import Person
 from livesupport.store import search
-from livesupport.store.models import Organisation, Ticket, TicketEvent
-
-Q = TypeVar("Q", bound=Select)  # type: ignore[type-arg]  # any select over Ticket joined to its Organisation
+from livesupport.store.huddle import mark_reviewed
+from livesupport.store.models import Organisation, Ticket, TicketEvent, TicketReview
 
 # Core tables: the hot write path skips the ORM's unit of work.
 _TICKETS = cast(Table, Ticket.__table__)
@@ -83,7 +82,20 @@ async def append_events(
     ])
     if folded is None:
         await search.add_events(session, ticket_id, texts)  # SQLite: same transaction, a statement of its own
+    await _read_own(session, ticket_id, actor.id, first=last - count + 1, last=last, now=now)
     return events
+
+
+async def _read_own(session: AsyncSession, ticket_id: int, user_id: int, *, first: int, last: int,
+                    now: datetime) -> None:
+    """One's own events are never new to oneself: the author's read mark moves past them, when the author had
+    read everything before them (what others wrote and they have not read stays new to them)."""
+    if first == 1:
+        await mark_reviewed(session, user_id, ticket_id, last, now)
+        return
+    await session.execute(update(TicketReview).where(
+        TicketReview.user_id == user_id, TicketReview.ticket_id == ticket_id, TicketReview.seq >= first - 1,
+        TicketReview.seq < last).values(seq=last, at=now))
 
 
 async def append_event(
@@ -118,18 +130,21 @@ async def latest_visible_seq(session: AsyncSession, ticket_id: int, *, staff: bo
 
 async def list_for(session: AsyncSession, person: Person, *, limit: int = 200) -> Sequence[tuple[Ticket, Organisation]]:
     """The tickets a person may see, most recently updated first (as far as this person can tell)."""
-    stmt = visible_to(select(Ticket, Organisation).join(Organisation, Organisation.id == Ticket.org_id), person)
+    stmt = select(Ticket, Organisation).join(Organisation, Organisation.id == Ticket.org_id).where(visible_to(person))
     stmt = stmt.order_by(updated_column(person.is_staff).desc(), Ticket.id.desc()).limit(limit)
     return [(t, o) for t, o in (await session.execute(stmt)).all()]
 
 
-def visible_to(stmt: Q, person: Person) -> Q:
-    """`stmt` (over Ticket joined to its Organisation) kept to the tickets this person may see."""
+def visible_to(person: Person) -> ColumnElement[bool]:
+    """The tickets this person may see (a statement that uses it joins Organisation): staff every one, a partner
+    its own organisation's and its clients', anyone else their own organisation's."""
     if person.is_staff:
-        return stmt
+        return true()
+    if person.org_id is None:
+        return false()
     if person.role == "partner":
-        return stmt.where((Organisation.id == person.org_id) | (Organisation.partner_id == person.org_id))
-    return stmt.where(Ticket.org_id == person.org_id)
+        return (Organisation.id == person.org_id) | (Organisation.partner_id == person.org_id)
+    return Ticket.org_id == person.org_id
 
 
 def updated_column(staff: bool) -> Any:

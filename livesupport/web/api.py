@@ -23,13 +23,13 @@ from livesupport.domain.ids import MAX_ID
 from livesupport.domain.numbers import parse_int
 from livesupport.domain.tickets import MAX_BODY, MAX_SUBJECT
 from livesupport.realtime.frames import decode
-from livesupport.web import search_api
 from livesupport.web.errors import JSONResponse, json_error
 from livesupport.web.limits import FORM_FIELD_BYTES, MAX_JSON
 from livesupport.web.openapi import operation
 from livesupport.web.openapi import schemas as s
 from livesupport.web.security import api_person, bearer, client_address
 from livesupport.web.services import services
+from livesupport.web.ticket_list import list_tickets
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -141,22 +141,6 @@ async def create_ticket(request: Request) -> JSONResponse:
     return JSONResponse(snap, status_code=201)
 
 
-@operation(summary="List my tickets", tag="Tickets", errors=(400,),
-           description="The tickets this account may see, newest activity first, as the live lists show them; "
-                       "with `q`, those whose subject or messages match, best match first.",
-           query=[search_api.Q],
-           responses={200: s.obj(["tickets"], tickets=s.array(
-               {"allOf": [s.TICKET_ROW, s.obj(snippet=search_api.SNIPPET)]}))})
-async def list_tickets(request: Request) -> JSONResponse:
-    if "q" in request.query_params:
-        return await search_api.search_tickets(request, request.query_params["q"])
-    try:
-        person = await api_person(request)
-        return JSONResponse({"tickets": await services(request).tickets.list_for(person)})
-    except LivesupportError as exc:
-        return json_error(exc)
-
-
 @operation(summary="Read a ticket", tag="Tickets", errors=(403,),
            description="The ticket as a `joined` frame's state shows it. A ticket one may not see and one that "
                        "does not exist both answer 403.",
@@ -168,6 +152,33 @@ async def get_ticket(request: Request) -> JSONResponse:
     except LivesupportError as exc:
         return json_error(exc)
     return JSONResponse(state)
+
+
+@operation(
+    summary="Read the client's context of a ticket", tag="Staff", errors=(403,),
+    description="Staff only: the organisation's billing standing and amount owed, its other open tickets, a "
+                "transfer of service under way, a caller verified by phone PIN in the last 30 minutes (by whom, "
+                "when) and the contact's local time (null while their time zone is not known). A client is "
+                "refused with 403, as for a ticket one may not see.",
+    responses={200: s.obj(
+        ["at", "org", "billing", "open_tickets", "transfer", "verified_caller", "contact"],
+        at=s.INSTANT, org=s.ORG,
+        billing=s.obj(["standing", "owed_cents"], standing=s.enum(["good", "late", "suspended"]), owed_cents=s.CENTS,
+                      next_deadline=s.nullable(s.obj())),
+        open_tickets=s.array(s.obj(["id", "subject", "status"], id=s.ID, subject=s.TEXT, status=s.STATUS_NAME,
+                                   updated_at=s.INSTANT)),
+        more_open_tickets=s.BOOL, transfer=s.nullable(s.obj(["id", "state"], id=s.ID, state=s.TEXT)),
+        verified_caller=s.nullable(s.obj(["contact", "by", "at", "until"], contact=s.TEXT, by=s.TEXT,
+                                         at=s.INSTANT, until=s.INSTANT)),
+        contact=s.nullable(s.obj(["id", "name", "local_time"], id=s.ID, name=s.TEXT, local_time=s.nullable(s.obj(
+            ["time_zone", "at", "clock", "offset"], time_zone=s.TEXT, at=s.INSTANT, clock=s.TEXT, offset=s.TEXT,
+            working_hours=s.BOOL)))))})
+async def ticket_context(request: Request) -> JSONResponse:
+    try:
+        person = await api_person(request)
+        return JSONResponse(await services(request).context.of_ticket(person, ticket_id(request)))
+    except LivesupportError as exc:
+        return json_error(exc)
 
 
 @operation(
@@ -292,6 +303,7 @@ routes = [
     Route("/api/tickets", list_tickets, methods=["GET"]),
     Route("/api/tickets/{ticket_id:id}", get_ticket, methods=["GET"]),
     Route("/api/tickets/{ticket_id:id}/events", ticket_events, methods=["GET"]),
+    Route("/api/tickets/{ticket_id:id}/context", ticket_context, methods=["GET"]),
     Route("/api/tickets/{ticket_id:id}/attachments", upload_attachments, methods=["POST"]),
     Route("/api/tickets/{ticket_id:id}/follow", follow, methods=["GET", "POST", "DELETE"]),
     Route("/api/tickets/{ticket_id:id}/move", move_ticket, methods=["POST"]),

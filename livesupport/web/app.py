@@ -26,6 +26,7 @@ from livesupport.actions.accounts import Accounts
 from livesupport.actions.administration import Administration
 from livesupport.actions.attachments import MAX_FILES, Attachments
 from livesupport.actions.billing import Billing
+from livesupport.actions.client_context import ClientContext
 from livesupport.actions.contacts import Contacts
 from livesupport.actions.feedback import Feedbacks
 from livesupport.actions.following import Following
@@ -48,7 +49,15 @@ from livesupport.realtime.hub import Hub, new_origin
 from livesupport.realtime.presence import MemoryPresence, RedisPresence
 from livesupport.store.database import Database
 from livesupport.store.files import LocalFiles
-from livesupport.web import api, billing_api, observability, phone_api, webhooks_api
+from livesupport.web import (
+    api,
+    billing_api,
+    bulk_api,
+    macros_api,
+    observability,
+    phone_api,
+    webhooks_api,
+)
 from livesupport.web.access import AccessGuard
 from livesupport.web.channels import ws_endpoint
 from livesupport.web.errors import error_page
@@ -57,10 +66,12 @@ from livesupport.web.observability import RequestIds
 from livesupport.web.openapi import views as openapi_views
 from livesupport.web.pages import (
     account,
+    add_date_filters,
     auth,
     billing,
     feedback,
     http_error,
+    macros,
     notifications,
     phone,
     tickets,
@@ -80,6 +91,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
     settings = settings or config.load()
     clock = clock or SystemClock()
     templates = Jinja2Templates(directory=str(settings.templates_dir))
+    add_date_filters(templates.env, settings.timezone)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -111,6 +123,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             phone=PhoneSupport(db, clock, throttle, mailer, links, ledger, tickets, settings.secret_key),
             tickets=tickets, huddle=Huddle(tickets), lists=Lists(db, hub, clock),
             following=Following(tickets, settings.secret_key), administration=Administration(accounts),
+            context=ClientContext(db, clock, ledger),
             feedback=Feedbacks(db, clock), templates=templates, webhooks=Webhooks(db, clock, throttle, hooks),
             attachments=Attachments(tickets, LocalFiles(settings.data_dir / "attachments"),
                                     settings.max_attachment_bytes),
@@ -154,11 +167,14 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *transfer_survey.routes,
         *transfer_pages.routes,
         *api.routes,
+        *bulk_api.routes,
+        *macros_api.routes,
         *billing_api.routes,
         *phone_api.routes,
         *openapi_views.routes,
         *webhooks_api.routes,
         *webhooks.routes,
+        *macros.routes,
         *observability.routes,
         Mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static"),
     ]

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from livesupport.clock import iso
-from livesupport.domain.billing import CancellationOutcome
+from livesupport.domain.billing import ORG_SORTS, CancellationOutcome, Standing
 from livesupport.domain.errors import BadRequestError, LivesupportError
 from livesupport.domain.numbers import parse_id
 from livesupport.domain.tickets import parse_instant
@@ -43,13 +43,23 @@ def outcome_view(o: CancellationOutcome) -> dict[str, Any]:
     }
 
 
-@operation(summary="List organisations", tag="Billing",
-           description="The client organisations whose billing this account may see.",
-           responses={200: s.obj(["orgs"], orgs=s.array(s.ORG))})
+STANDING = s.enum([v.value for v in Standing])
+ORG_ROW = s.obj(["id", "name", "standing", "owed_cents"], id=s.ID, name=s.TEXT, standing=STANDING,
+                owed_cents=s.CENTS)
+
+
+@operation(summary="List organisations", tag="Billing", errors=(400,),
+           description="The client organisations whose billing this account may see, each with its standing "
+                       "(`good`, `late`: an invoice is unpaid after the 1st, `suspended`) and what it owes. "
+                       "Worst first by default: suspended, then late, then good, the most owed first within each.",
+           query=[s.query("sort", s.enum(list(ORG_SORTS)), "`standing` (worst first, the default), `owed` (the "
+                                                           "most owed first) or `name`.")],
+           responses={200: s.obj(["orgs"], orgs=s.array(ORG_ROW))})
 async def list_orgs(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)
-        return JSONResponse({"orgs": await services(request).billing.orgs(person)})
+        sort = request.query_params.get("sort", "standing")
+        return JSONResponse({"orgs": await services(request).billing.orgs(person, sort)})
     except LivesupportError as exc:
         return json_error(exc)
 

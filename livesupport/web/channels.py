@@ -144,6 +144,7 @@ class Channel:
             "join": self.join, "leave": self.leave, "typing": self.typing,
             "activity": self.activity, "status": self.status, "ping": self.ping,
             "task": self.task, "assign": self.assign, "invite": self.invite, "pin": self.pin, "seen": self.seen,
+            "time_zone": self.time_zone,
         }
 
     @property
@@ -171,9 +172,18 @@ class Channel:
             kind = frame.get("type")
             if not isinstance(kind, str):
                 raise BadRequestError("Every frame needs a string field 'type'.")
-            if kind == "chat":
+            if kind == "chat" and frame.get("status") is None:
                 metrics.FRAMES_IN.labels("chat").inc()
                 self.queue_chat(frame, ref)  # stored in a group commit, in order, while we read on
+                return
+            if kind == "chat":  # a message that also sets the status: one transaction of its own
+                metrics.FRAMES_IN.labels("chat").inc()
+                request = self.chat_request(frame)
+                await self.settle()
+                seq, status_seq = await self.svc.tickets.chat_and_status(
+                    self.person, request, frame["status"], frame.get("next_update_at"),
+                    given="next_update_at" in frame)
+                await self.box.send(reply_ok(ref, seq=seq, status_seq=status_seq))
                 return
             handler = self.handlers.get(kind)
             metrics.FRAMES_IN.labels(kind if handler else "unknown").inc()
@@ -192,6 +202,13 @@ class Channel:
     # -- chat: a group commit per burst --------------------------------------------
 
     def queue_chat(self, frame: dict[str, Any], ref: Any) -> None:
+        request = self.chat_request(frame)
+        self.chats.append((request, ref))
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self.write_chats())
+
+    def chat_request(self, frame: dict[str, Any]) -> ChatRequest:
+        """A chat frame checked as far as it can be without the database, within this person's rate."""
         if "body" not in frame:
             raise BadRequestError("chat needs a body.")
         wait = self.svc.chat_limits.take(self.person.id, time.monotonic())
@@ -199,14 +216,11 @@ class Channel:
             raise RateLimitedError(f"You are sending messages faster than anyone can read them; wait "
                                    f"{max(1, round(wait))} second{'s' if wait >= 1.5 else ''}.", wait)
         topic = frame.get("topic")
-        request = self.svc.tickets.chat_request(
+        return self.svc.tickets.chat_request(
             self.person, ticket_id_of(topic), frame["body"], frame.get("visibility"), frame.get("base_seq"),
             frame.get("force"), authorized=self.svc.hub.is_joined(self.box, topic),  # type: ignore[arg-type]
             reply_to=frame.get("reply_to"),
         )
-        self.chats.append((request, ref))
-        if self.writer is None or self.writer.done():
-            self.writer = asyncio.create_task(self.write_chats())
 
     async def write_chats(self) -> None:
         """Store what has queued up in one transaction, reply, and go again while more arrived meanwhile."""
@@ -424,6 +438,11 @@ class Channel:
         if not is_id(seq):
             raise BadRequestError("seen needs seq: the latest seq you have read.")
         self.review(ticket_id, seq)  # type: ignore[arg-type]  # is_id checked it
+
+    async def time_zone(self, frame: dict[str, Any], ref: Any) -> None:
+        await self.svc.context.record_time_zone(self.person, frame.get("time_zone"))
+        if ref is not None:
+            await self.box.send(reply_ok(ref))
 
     async def ping(self, frame: dict[str, Any], ref: Any) -> None:
         await self.box.send(encode({"type": "pong", "ref": ref}))

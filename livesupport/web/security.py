@@ -144,5 +144,6 @@ def origin_allowed(conn: HTTPConnection, allowed: tuple[str, ...]) -> bool:
 
 
 def safe_next(target: object) -> str:
-    """Only local paths: never redirect a login to another site."""
-    return safe_path(target, "/tickets")
+    """Only local paths: never redirect a login to another site. Empty when none was given (or it was not safe):
+    the person then lands on their own work (`landing_path`)."""
+    return safe_path(target, "")

@@ -11,6 +11,7 @@ from livesupport.actions.accounts import Accounts
 from livesupport.actions.administration import Administration
 from livesupport.actions.attachments import Attachments
 from livesupport.actions.billing import Billing
+from livesupport.actions.client_context import ClientContext
 from livesupport.actions.contacts import Contacts
 from livesupport.actions.feedback import Feedbacks
 from livesupport.actions.following import Following
@@ -56,6 +57,7 @@ class Services:
     following: Following
     administration: Administration
     webhooks: Webhooks
+    context: ClientContext
 
 
 def services(conn: HTTPConnection) -> Services:

@@ -97,7 +97,7 @@ async def test_a_month_from_invoice_to_late_fee_once(billing: Billing, clock: Fi
     clock.at = local("2026-12-14T23:59:00")
     summary = await billing.summary(org.admin, org.id)
     assert summary["standing"] == "late" and summary["owed_cents"] == 6400
-    assert "Pay by Dec 15, 00:01" in summary["next_deadline"]["message"]
+    assert "Pay by Dec 15, 12:01 AM" in summary["next_deadline"]["message"]
 
 
 async def test_paid_on_the_14th_no_suspension_unpaid_on_the_15th_suspended(

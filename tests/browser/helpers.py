@@ -176,3 +176,10 @@ async def fits_the_phone(page: Any) -> None:
              .map((el) => el.id || el.className || el.tagName)"""
     )
     assert not small, f"tap targets under 44px: {small}"
+
+
+async def more_action(page: Any, item_id: str) -> None:
+    """Open a staff action with fields: its dialog is behind the ticket page's "More actions" menu."""
+    await page.click("#more-actions")
+    await page.click(f"#{item_id}")
+    await expect(page.locator(f"#{item_id}")).to_be_hidden()  # the menu closed; the dialog is open

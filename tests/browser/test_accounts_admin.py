@@ -6,7 +6,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.browser.helpers import DESKTOP, PHONE, Person, expect, fits_the_phone, log_in
+from tests.browser.helpers import (
+    DESKTOP,
+    PHONE,
+    Person,
+    expect,
+    fits_the_phone,
+    log_in,
+    more_action,
+)
 from tests.conftest import PASSWORD
 from tests.realtime.access_helpers import new_account, open_ticket_as
 
@@ -89,6 +97,7 @@ async def test_a_ticket_moved_away_ends_the_old_organisations_open_page(browser:
     try:
         await client.open_ticket(base, ticket)
         await senior.open_ticket(base, ticket)
+        await more_action(senior.page, "open-move")
         await senior.page.locator("#move-org").select_option(label="Globex")
         await senior.shot("ticket-move-desktop")
         await senior.page.click("#move-send")

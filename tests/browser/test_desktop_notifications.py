@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.helpers import DESKTOP, PHONE, act, expect, fits_the_phone, log_in, user
+from tests.browser.helpers import (
+    DESKTOP,
+    PHONE,
+    act,
+    expect,
+    fits_the_phone,
+    log_in,
+    more_action,
+    user,
+)
 
 # Records every Notification the page creates, and every permission request, around the real API.
 WATCH = """
@@ -102,6 +111,7 @@ async def test_a_client_follows_and_unfollows_from_the_ticket_page(browser: Any,
         # Staff keep Alice's colleague informed from the ticket page.
         s = sam.page
         await sam.open_ticket(live_server.url, ticket)
+        await more_action(s, "open-contact-follow")
         await s.select_option("#contact-follow-user", label="Bob Client")
         await s.click("#contact-follow-send")
         await expect(s.locator("#contact-follow-note")).to_have_text("Bob Client will get e-mail about this ticket.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.browser.helpers import LIVE, expect, log_in, message, user
+from tests.browser.helpers import LIVE, expect, log_in, message, more_action, user
 
 
 async def test_an_invitation_pops_up_and_leads_to_the_ticket(
@@ -28,6 +28,7 @@ async def test_an_invitation_pops_up_and_leads_to_the_ticket(
         await client.open_ticket(live_server.url, ticket)
 
         # Sam invites Dana, with a word on why.
+        await more_action(s, "open-invite")
         await s.select_option("#invite-user", str(dana["id"]))
         await s.fill("#invite-message", "Can you check the firewall logs? HUDDLE-MSG-5521")
         await s.click("#invite-send")
@@ -36,6 +37,7 @@ async def test_an_invitation_pops_up_and_leads_to_the_ticket(
         await expect(line).to_contain_text("Dana Engineer (Level 2) joined the huddle")
         await expect(line).to_contain_text("HUDDLE-MSG-5521")
         await expect(s.locator("#huddle-members")).to_contain_text("Dana Engineer")
+        await s.click("#invite-dialog [data-close]")
 
         # Dana, on the list, gets one popup that says who, what and where, and links there.
         notice = d.locator("#notices .notice")

@@ -181,14 +181,14 @@ def test_standing(now: datetime, unpaid_periods: list[date], expected: Standing)
 
 @pytest.mark.parametrize(("now", "unpaid", "kind", "at", "message"), [
     (ny(2026, 12, 1, 9, 0), True, "late_fee", utc(2026, 12, 5, 5, 1),
-     "Pay by Dec 5, 00:01 EST to avoid a $39.00 late fee."),
+     "Pay by Dec 5, 12:01 AM EST to avoid a $39.00 late fee."),
     (ny(2026, 12, 5, 0, 0, 59), True, "late_fee", utc(2026, 12, 5, 5, 1),
-     "Pay by Dec 5, 00:01 EST to avoid a $39.00 late fee."),
+     "Pay by Dec 5, 12:01 AM EST to avoid a $39.00 late fee."),
     (ny(2026, 12, 5, 0, 1), True, "suspension", utc(2026, 12, 15, 5, 1),
-     "Pay by Dec 15, 00:01 EST to keep your services running; after that they are suspended"
+     "Pay by Dec 15, 12:01 AM EST to keep your services running; after that they are suspended"
      " and a $69.00 reconnection fee is added."),
     (ny(2026, 3, 10), True, "suspension", utc(2026, 3, 15, 4, 1),
-     "Pay by Mar 15, 00:01 EDT to keep your services running; after that they are suspended"
+     "Pay by Mar 15, 12:01 AM EDT to keep your services running; after that they are suspended"
      " and a $69.00 reconnection fee is added."),
     (ny(2026, 12, 15, 0, 1), True, None, None, None),
     (ny(2026, 12, 2), False, None, None, None),
@@ -269,9 +269,9 @@ def test_a_locked_request_says_when_to_come_back() -> None:
     assert (outcome.end_of_service, outcome.months_billed, outcome.refund_cents) == (None, [], 0)
     assert outcome.retry_at == utc(2026, 12, 1, 5, 0)
     assert outcome.explanation == (
-        "Cancellations are closed for the last 12 hours of each month (from Nov 30, 12:00 EST)"
+        "Cancellations are closed for the last 12 hours of each month (from Nov 30, 12:00 PM EST)"
         " while the next invoices are prepared, and no one can override this, our staff included."
-        " You can cancel again from Dec 1, 00:00 EST."
+        " You can cancel again from Dec 1, 12:00 AM EST."
     )
 
 
@@ -380,3 +380,41 @@ def test_bad_input_is_refused() -> None:
         billing.cancellation(N3, ny(2026, 11, 2), LONG_AGO, False, 49.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least 1"):
         Policy(NY, last_business_days=0)
+
+
+GOOD_WORDS = "In good standing: no invoice is past due."
+LATE_WORDS = "Late: an invoice due on the 1st is still unpaid."
+SUSPENDED_WORDS = ("Suspended: an invoice was still unpaid at 12:01 AM on the 15th, so the services are off until "
+                   "everything owed is paid.")
+
+
+@pytest.mark.parametrize(("now", "words"), [
+    (ny(2026, 12, 1, 23, 59), GOOD_WORDS),  # due today: not late yet
+    (ny(2026, 12, 2, 0, 0), LATE_WORDS),  # the 1st is over
+    (ny(2026, 12, 2, 9, 0), LATE_WORDS),  # the 2nd: late, and said so from the 1st (never "the 5th")
+    (ny(2026, 12, 5, 0, 1), LATE_WORDS),
+    (ny(2026, 12, 15, 0, 0), LATE_WORDS),
+    (ny(2026, 12, 15, 0, 1), SUSPENDED_WORDS),
+])
+def test_the_words_of_a_standing_come_from_the_rule_that_decides_it(now: datetime, words: str) -> None:
+    assert billing.standing_words(billing.standing(N3, now, [DEC])) == words
+
+
+@pytest.mark.parametrize(("day", "said"), [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"),
+                                           (12, "12th"), (13, "13th"), (15, "15th"), (21, "21st"), (22, "22nd")])
+def test_ordinals(day: int, said: str) -> None:
+    assert billing._ordinal(day) == said
+
+
+ORGS = [("beta", Standing.GOOD, 0), ("alpha", Standing.LATE, 2500), ("gamma", Standing.SUSPENDED, 900),
+        ("delta", Standing.LATE, 9000), ("Epsilon", Standing.GOOD, 12000)]
+
+
+@pytest.mark.parametrize(("sort", "order"), [
+    ("standing", ["gamma", "delta", "alpha", "Epsilon", "beta"]),  # suspended, late (most owed first), good
+    ("owed", ["Epsilon", "delta", "alpha", "gamma", "beta"]),
+    ("name", ["alpha", "beta", "delta", "Epsilon", "gamma"]),
+])
+def test_organisations_sort_worst_first_by_owed_or_by_name(sort: str, order: list[str]) -> None:
+    ranked = sorted(ORGS, key=lambda o: billing.org_sort_key(sort, o[1], o[2], o[0]))
+    assert [name for name, _, _ in ranked] == order

@@ -97,7 +97,7 @@ DANA = {"id": ENGINEER, "name": "Dana Engineer", "role": "staff", "tier": 2}
     ("status", {"status": "waiting_on_client", "next_update_at": None}, False, ["set the status to Waiting on you."]),
     ("status", {"status": "waiting_on_client", "next_update_at": None}, True, ["status to Waiting on client."]),
     ("status", {"status": "in_progress", "next_update_at": "2026-11-27T20:00:00Z"}, False,
-     ["In progress; next update by Nov 27, 15:00 EST."]),
+     ["In progress; next update by Nov 27, 3:00 PM EST."]),
     ("assignment", {"assignees": [DANA], "added": [7], "removed": []}, False, ["assigned Dana Engineer."]),
     ("assignment", {"assignees": [], "added": [], "removed": [7]}, False, ["unassigned everyone."]),
     ("task", {"change": "created", "task": {"title": "Check DNS", "state": "todo"}}, False,
@@ -109,7 +109,7 @@ DANA = {"id": ENGINEER, "name": "Dana Engineer", "role": "staff", "tier": 2}
 ])
 def test_updates_in_words(kind: str, data: dict[str, object], staff: bool, words: list[str]) -> None:
     text = "\n".join(describe(Update(3, kind, AT, DANA, data), staff, NY))
-    assert text.startswith("Nov 27, 10:04 EST  ")
+    assert text.startswith("Nov 27, 10:04 AM EST  ")
     for w in words:
         assert w in text
 

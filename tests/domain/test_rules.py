@@ -145,7 +145,8 @@ def test_domain_imports_nothing_but_itself() -> None:
                      "hashlib", "hmac", "pyotp",  # otp.py: code arithmetic only
                      "puremagic",  # file_formats.py: signatures of bytes in memory
                      "urllib",  # paths.py: urllib.parse splits and unquotes strings, nothing more
-                     "ipaddress"}  # webhooks.py: which networks an address is on, arithmetic only
+                     "ipaddress",  # webhooks.py: which networks an address is on, arithmetic only
+                     "jinja2"}  # macros.py: a canned reply's placeholders, parsed and filled in a sandbox
     domain = Path(__file__).resolve().parents[2] / "livesupport" / "domain"
     for path in domain.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

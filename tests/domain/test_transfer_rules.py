@@ -115,7 +115,8 @@ TOO_LONG = "x" * 201
     (2, {"reason": "own_it", "reason_detail": "y" * 1001}, "reason_detail", "At most 1000"),
     (3, {"partner_org_id": "99", "partner_contact": "P", "partner_email": "p@p.test"}, "partner_org_id",
      "Choose your partner from the list"),
-    (3, {"partner_name": "", "partner_contact": "P", "partner_email": "p@p.test"}, "partner_name", "Enter your current"),
+    (3, {"partner_name": "", "partner_contact": "P", "partner_email": "p@p.test"}, "partner_name",
+     "Choose your partner from the list, or type its name"),  # partners on record: either of the two
     (3, {"partner_org_id": "7", "partner_contact": "", "partner_email": "p@p.test"}, "partner_contact", "Enter the name"),
     (3, {"partner_org_id": "7", "partner_contact": "P", "partner_email": "me@acme.test"}, "partner_email",
      "your own address"),
@@ -157,3 +158,9 @@ def test_the_waiver_text_names_everyone_and_its_hash_is_stable() -> None:
     assert "Harbour Dental" in text and "Old Partner LLC" in text and "Hosted e-mail" in text
     assert rules.text_hash(text) == rules.text_hash(text) and len(rules.text_hash(text)) == 64
     assert rules.text_hash(text) != rules.text_hash(text.replace("12", "13"))
+
+
+def test_with_no_partner_on_record_the_partner_is_named() -> None:
+    ctx = rules.SurveyContext(date(2026, 11, 27), {}, [])
+    _, errors = rules.check_step(3, {"partner_name": "", "partner_contact": "P", "partner_email": "p@p.test"}, ctx, {})
+    assert errors == {"partner_name": "Enter your current partner's name."}

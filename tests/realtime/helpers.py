@@ -32,6 +32,19 @@ async def http_get(srv: Server, d: Deployment, who: str, path: str) -> httpx.Res
         return await http.get(path, headers={"Authorization": f"Bearer {token}"})
 
 
+async def list_row(srv: Server, d: Deployment, who: str, ticket_id: int) -> dict[str, object]:
+    """The ticket's row in `who`'s GET /api/tickets, following `next` page by page (other tests' tickets share the
+    database, some dated ahead by their injected clocks, so it need not be on the first page)."""
+    path = "/api/tickets?limit=100"
+    while True:
+        page = (await http_get(srv, d, who, path)).json()
+        for row in page["tickets"]:
+            if row["id"] == ticket_id:
+                return dict(row)
+        assert page["next"], f"ticket {ticket_id} is not in {who}'s list"
+        path = f"/api/tickets?{httpx.QueryParams(limit=100, cursor=page['next'])}"
+
+
 @asynccontextmanager
 async def on_ticket(srv: Server, d: Deployment, topic: str, *who: str) -> AsyncIterator[list[Client]]:
     """One connection per name, each joined to `topic` in that order."""

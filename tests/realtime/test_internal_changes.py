@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Deployment
-from tests.realtime.helpers import connected, http_get, on_ticket, open_ticket
+from tests.realtime.helpers import connected, http_get, list_row, on_ticket, open_ticket
 from tests.utils import Server
 
 
@@ -18,8 +18,7 @@ def d(server: Server) -> Deployment:
 async def updated_at(server: Server, d: Deployment, who: str, tid: int) -> tuple[str, str]:
     """(the ticket's updated_at, its list row's updated_at) over HTTP, as `who` sees them."""
     one = (await http_get(server, d, who, f"/api/tickets/{tid}")).json()["updated_at"]
-    rows = (await http_get(server, d, who, "/api/tickets")).json()["tickets"]
-    return one, next(r["updated_at"] for r in rows if r["id"] == tid)
+    return one, (await list_row(server, d, who, tid))["updated_at"]
 
 
 async def test_internal_changes_leave_what_clients_see_alone(server: Server, d: Deployment) -> None:

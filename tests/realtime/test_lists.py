@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import Deployment
-from tests.realtime.helpers import connected, open_ticket, server_pair
-from tests.utils import Server
+from tests.conftest import Deployment, new_person
+from tests.realtime.helpers import connected, list_row, open_ticket, server_pair
+from tests.utils import Server, signed_in
 
 
 @pytest.fixture
@@ -72,6 +72,36 @@ async def test_counters_and_rows_move_when_someone_else_acts(server: Server, d: 
         async with connected(server, d, "engineer") as e2:
             await e2.request({"type": "status", "topic": f"ticket:{tid}", "status": "waiting_on_client"})
         await bob.expect(counters(lambda n: n["waiting_on_you"] == bob_start["waiting_on_you"] + 1))
+
+
+async def new_to(server: Server, d: Deployment, who: str, ticket_id: int) -> bool:
+    """Is the ticket "New to you" for this person, in the API's list and on the list page alike?"""
+    flag = (await list_row(server, d, who, ticket_id))["unreviewed"]
+    async with signed_in(server, d.users[who]["email"]) as http:
+        page = (await http.get("/tickets")).text
+    row_html = page[page.index(f'href="/tickets/{ticket_id}"'):].split("</li>", 1)[0]
+    assert ("New to you" in row_html) is flag, row_html
+    return bool(flag)
+
+
+async def test_ones_own_events_are_never_new_to_oneself(server: Server, d: Deployment) -> None:
+    """The author's own ticket, message and file are read by the author; what others wrote stays new to them."""
+    alice = await new_person(d, "client")
+    dana = await new_person(d, "staff", org=None, tier=2)
+    tid = await open_ticket(server, d, "Own ticket", who=alice)
+    assert not await new_to(server, d, alice, tid)
+    topic = f"ticket:{tid}"
+    async with connected(server, d, alice) as mine, connected(server, d, dana) as eng:
+        assert (await mine.request({"type": "chat", "topic": topic, "body": "One more thing."}))["ok"]
+        assert not await new_to(server, d, alice, tid)
+        await eng.join(topic)  # the engineer reads it, then writes without saying `seen`
+        assert (await eng.request({"type": "chat", "topic": topic, "body": "Noted.", "visibility": "internal"}))["ok"]
+        assert not await new_to(server, d, dana, tid)
+        assert not await new_to(server, d, alice, tid)  # an internal note is nothing new to a client
+        assert (await eng.request({"type": "chat", "topic": topic, "body": "On it."}))["ok"]
+        assert await new_to(server, d, alice, tid)
+        assert (await mine.request({"type": "chat", "topic": topic, "body": "Thanks!"}))["ok"]
+        assert await new_to(server, d, alice, tid)  # her answer does not mark the engineer's message read
 
 
 async def test_a_ticket_turns_overdue_by_itself(server: Server, d: Deployment) -> None:

@@ -1,4 +1,4 @@
-"""The search index in the store, on SQLite and PostgreSQL: migration 0014's back-fill, the kept-newest cap,
+"""The search index in the store, on SQLite and PostgreSQL: migration 0019's back-fill, the kept-newest cap,
 and every odd query the domain tests list read by the database itself."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ async def found(db: Database, q: str, *, staff: bool) -> dict[int, str]:
 
 
 async def test_the_migration_back_fills_existing_tickets(fresh_url: str) -> None:
-    await asyncio.to_thread(command.upgrade, alembic_config(fresh_url), "0013")
+    await asyncio.to_thread(command.upgrade, alembic_config(fresh_url), "0018")
     db = Database(fresh_url)
     try:
         person = await Accounts(db, SystemClock()).add_user(

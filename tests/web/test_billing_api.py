@@ -162,3 +162,74 @@ async def test_two_workers_at_once_on_postgresql(postgres_deployment: Deployment
     finally:
         await conn.close()
     assert [(r["kind"], r["count"]) for r in rows] == [("late_fee", 1), ("reconnection_fee", 1), ("service", 1)]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+async def own_deployment(request: pytest.FixtureRequest) -> Any:
+    """A database of this module's own: the worker runs below bill every organisation in it, and no other."""
+    from tests.conftest import _deployment
+
+    async for deployment in _deployment(request.param):
+        yield deployment
+
+
+async def test_the_organisations_list_shows_standing_and_owed_worst_first(own_deployment: Deployment) -> None:
+    from datetime import UTC, datetime
+
+    from livesupport.clock import FixedClock
+    from tests.utils import clocked_server, csrf_of
+
+    d = own_deployment
+    tag = secrets.token_hex(3)
+    names = {"suspended": f"Zulu {tag}", "late": f"Yankee {tag}", "good": f"Alpha {tag}", "none": f"Bravo {tag}"}
+    for key, started in (("suspended", "2027-01-10T09:00:00-05:00"), ("late", "2027-02-10T09:00:00-05:00"),
+                         ("good", "2027-03-10T09:00:00-05:00"), ("none", None)):
+        made = await asyncio.to_thread(cli, d, "user", "add", "--email", f"it-{key}@{tag}.test", "--password",
+                                       PASSWORD, "--role", "domain_admin", "--org", names[key])
+        assert made.returncode == 0, made.stderr
+        if started:
+            added = await asyncio.to_thread(cli, d, "service", "add", "--org", names[key], "--name", "Mail",
+                                            "--monthly-cents", "2500", "--started", started)
+            assert added.returncode == 0, added.stderr
+    billing_email = f"billing@{tag}.test"
+    made = await asyncio.to_thread(cli, d, "user", "add", "--email", billing_email, "--password", PASSWORD,
+                                   "--role", "billing")
+    assert made.returncode == 0, made.stderr
+    await worker(d, "2027-02-15T00:01:00-05:00")  # Zulu: February's invoice, both fees, suspended
+    await worker(d, "2027-03-01T09:00:00-05:00")  # Zulu and Yankee: March's invoices
+    at = datetime.fromisoformat("2027-03-02T09:00:00-05:00").astimezone(UTC)  # the 1st is over: Yankee is late
+    async with clocked_server(d.env(), FixedClock(at)) as url, httpx.AsyncClient(base_url=url) as http:
+        token = (await http.post("/api/tokens", json={"email": billing_email, "password": PASSWORD})).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        expected = [(names["suspended"], "suspended", 2500 + 3900 + 6900 + 2500), (names["late"], "late", 2500),
+                    (names["good"], "good", 0), (names["none"], "good", 0)]
+
+        async def listed(**params: str) -> list[tuple[str, str, int]]:
+            r = await http.get("/api/orgs", params=params, headers=auth)
+            assert r.status_code == 200, r.text
+            return [(o["name"], o["standing"], o["owed_cents"]) for o in r.json()["orgs"] if tag in o["name"]]
+
+        assert await listed() == expected  # worst first
+        assert await listed(sort="owed") == expected
+        assert await listed(sort="name") == sorted(expected)
+        bad = await http.get("/api/orgs", params={"sort": "loudest"}, headers=auth)
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_request"
+        assert "standing, owed, name" in bad.json()["error"]["message"]
+
+        page = await http.get("/login")
+        r = await http.post("/login", data={"email": billing_email, "password": PASSWORD,
+                                            "csrf": csrf_of(page.text), "next": ""})
+        assert r.status_code == 303 and r.headers["location"] == "/billing/orgs"
+        html = (await http.get("/billing/orgs")).text
+        rows = re.findall(r'<tr data-org-id="\d+" data-standing="(\w+)" data-owed-cents="(\d+)">\s*<th scope="row">'
+                          r'<a href="/billing/org/\d+">([^<]+)</a></th>\s*<td><span class="badge[^"]*">([^<]+)</span>'
+                          r'</td>\s*<td class="billing-money">([^<]+)</td>', html)
+        mine = [(name, standing, int(cents), words, money) for standing, cents, name, words, money in rows if tag in name]
+        assert mine == [(names["suspended"], "suspended", 15800, "Services suspended", "$158.00"),
+                        (names["late"], "late", 2500, "Payment overdue", "$25.00"),
+                        (names["good"], "good", 0, "In good standing", "$0.00"),
+                        (names["none"], "good", 0, "In good standing", "$0.00")]
+        assert 'id="sort-standing" aria-current="true"' in html
+        by_name = (await http.get("/billing/orgs", params={"sort": "name"})).text
+        assert by_name.index(names["good"]) < by_name.index(names["none"]) < by_name.index(names["late"])
+        assert 'id="sort-name" aria-current="true"' in by_name

@@ -115,8 +115,8 @@ async def test_the_policy_page_explains_every_rule_with_an_example(live_server: 
         r = await http.get("/billing")  # no login needed
     assert r.status_code == 200
     page = " ".join(unescape(r.text).split())
-    for words in ("due on the 1st", "free from sign-up until the next 1st", "$39.00 late fee at 00:01 on the 5th",
-                  "$69.00 reconnection fee at 00:01 on the 15th", "Paying everything owed restores them at once",
+    for words in ("due on the 1st", "free from sign-up until the next 1st", "$39.00 late fee at 12:01 AM on the 5th",
+                  "$69.00 reconnection fee at 12:01 AM on the 15th", "Paying everything owed restores them at once",
                   "30 days' notice", "The last 3 business days before the 1st", "last 12 hours of the month",
                   "No one can override this", "America/New_York"):
         assert words in page, words
@@ -125,7 +125,7 @@ async def test_the_policy_page_explains_every_rule_with_an_example(live_server: 
     today = datetime.now(UTC).astimezone(TZ).date()
     first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
     late = rules.late_fee_due_at(POLICY, first).astimezone(TZ)
-    assert f"Still unpaid at {late:%b} {late.day}, {late.year}, 00:01 {late.tzname()}: one $39.00 late fee" in page
+    assert f"Still unpaid at {late:%b} {late.day}, {late.year}, 12:01 AM {late.tzname()}: one $39.00 late fee" in page
     lock_from, _ = rules.cancellation_lock(POLICY, first - timedelta(days=1))
     locked = rules.cancellation(POLICY, lock_from, date(2020, 1, 10), True, 2500)
     assert locked.reason == rules.CANCELLATION_LOCKED and locked.explanation in page
@@ -155,7 +155,7 @@ async def test_an_organisation_page_shows_the_late_fee_and_the_next_deadline(liv
     # The next deadline and what missing it costs, as the API says it (the server's clock is the real one).
     deadline = text_of(html, "next-deadline")
     assert deadline == api["next_deadline"]["message"]
-    assert re.fullmatch(r"Pay by \w{3} \d{1,2}, 00:01 E[SD]T to avoid a \$39\.00 late fee\.", deadline), deadline
+    assert re.fullmatch(r"Pay by \w{3} \d{1,2}, 12:01 AM E[SD]T to avoid a \$39\.00 late fee\.", deadline), deadline
     # A domain administrator sees what is owed but records no payment, and may cancel the service.
     assert 'action="/billing/org/' not in html
     assert f'href="/billing/services/{service_id}/cancel"' in html
@@ -321,7 +321,7 @@ async def test_a_cancellation_in_the_last_12_hours_is_refused_with_its_reason(
         assert "cannot be cancelled then" in refused and "no one can override this, our staff included" in refused
         assert "<code>cancellation_locked</code>" in refused
         first = datetime.combine(period(), time(0), TZ)
-        assert text_of(r.text, "retry-at") == f"{first:%b} 1, {first.year}, 00:00 {first.tzname()}"
+        assert text_of(r.text, "retry-at") == f"{first:%b} 1, {first.year}, 12:00 AM {first.tzname()}"
         assert 'id="cancel-confirm"' not in r.text
         a_minute_before = await staff.get(f"/billing/services/{service_id}/cancel",
                                           params={"at": (noon - timedelta(minutes=1)).isoformat()})
@@ -351,3 +351,55 @@ async def test_billing_staff_add_a_service_from_the_page(live_server: LiveServer
         shown = await staff.get(done.headers["location"].split("#")[0])
         assert "Archiving added at $12.00 a month" in text_of(shown.text, "billing-saved")
         assert re.search(r'<th scope="row">Archiving<span', shown.text)  # in the services table
+
+
+async def test_the_phone_console_says_late_from_the_1st_as_the_rule_decides(live_server: LiveServer) -> None:
+    """On the 2nd an unpaid invoice is late (the rule: due on the 1st); the console says so in the rule's words."""
+    d = deployment(live_server)
+    admin, _ = await new_customer(d)
+    tag = admin.split("pages-")[1].split(".")[0]
+    contact = f"desk@pages-{tag}.test"
+    await run(d, "user", "add", "--email", contact, "--password", PASSWORD, "--role", "client",
+              "--org", f"Pages clinic {tag}")
+    await run(d, "worker", "--once", "--now", local(period(), 9, 0))  # the invoice, due today
+    for instant, words in [
+        (local(period(), 12, 0), "In good standing: no invoice is past due."),
+        (local(period().replace(day=2), 9, 0), "Late: an invoice due on the 1st is still unpaid."),
+        (local(period().replace(day=15), 9, 0), "Suspended: an invoice was still unpaid at 12:01 AM on the 15th, "
+                                                "so the services are off until everything owed is paid."),
+    ]:
+        at = datetime.fromisoformat(instant).astimezone(UTC)
+        async with clocked_server(d.env(), FixedClock(at)) as url:
+            async with logged_in_at(url, contact) as me:
+                pin = re.search(r'id="pin-value" data-pin="(\d+)"', (await me.get("/tickets")).text)
+                assert pin, "no PIN card"
+            async with logged_in_at(url, live_server.users["phone"][0]) as staff:
+                console = await staff.get("/support/verify")
+                ok = await staff.post("/support/verify", data={"csrf": csrf_of(console.text), "email": contact,
+                                                               "pin": pin.group(1)})
+                assert ok.status_code == 303, ok.text[-1500:]
+                page = (await staff.get(ok.headers["location"])).text
+        assert text_of(page, "caller-standing") == words, instant
+
+
+async def test_a_suspended_organisation_is_told_what_restores_its_services(live_server: LiveServer) -> None:
+    """Suspended, with next month's invoice already out: the call-out says what restores the services (paying
+    what is owed), not the next invoice's late fee; the banner says what happened and what restores them."""
+    d = deployment(live_server)
+    email, _ = await new_customer(d)
+    await run(d, "worker", "--once", "--now", local(period().replace(day=15), 0, 1))  # invoice, fees, suspension
+    following = (period() + timedelta(days=32)).replace(day=1)
+    await run(d, "worker", "--once", "--now", local(following, 9, 0))  # the next invoice, not late yet
+    at = datetime.fromisoformat(local(following.replace(day=2), 9, 0)).astimezone(UTC)
+    async with clocked_server(d.env(), FixedClock(at)) as url, logged_in_at(url, email) as http:
+        org_id = await org_id_of(http)
+        page = (await http.get(f"/billing/org/{org_id}")).text
+        api = (await http.get(f"/api/orgs/{org_id}")).json()
+    assert api["standing"] == "suspended" and api["next_deadline"]["kind"] == "late_fee"  # the facts stay in the API
+    owed = rules.money(api["owed_cents"])
+    assert text_of(page, "next-deadline") == f"Your services are suspended. Paying the {owed} owed restores them at once."
+    banner = " ".join(unescape(re.search(r'class="billing-banner-message">(.*?)</span>', page, re.S)
+                               .group(1)).split())  # type: ignore[union-attr]
+    assert banner == ("Your services are suspended: an invoice was still unpaid at 12:01 AM on the 15th, so a $69.00 "
+                      "reconnection fee was added. Paying everything owed restores them at once.")
+    assert "late fee" not in text_of(page, "next-deadline") + banner

@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from tests.conftest import Deployment
+from tests.conftest import Deployment, new_person
 from tests.utils import Server, csrf_of, signed_in
 
 #: (what is sent, where it may lead)
@@ -31,7 +31,7 @@ async def test_the_sign_in_returns_only_to_a_local_path(server: Server, deployme
     user = deployment.users["client"]
     async with httpx.AsyncClient(base_url=server.url) as http:
         page = await http.get("/login", params={"next": target})
-        assert hidden(page.text, "next") == (kept or "/tickets")
+        assert hidden(page.text, "next") == (kept or "")  # none: the person lands on their own work
         r = await http.post("/login", data={"email": user["email"], "password": user["password"],
                                             "csrf": csrf_of(page.text), "next": target})
         assert r.status_code == 303 and r.headers["location"] == (kept or "/tickets")
@@ -50,3 +50,29 @@ async def test_feedback_returns_only_to_a_local_path(server: Server, deployment:
         assert r.status_code == 200
         back = re.search(r'href="([^"]*)">Back to where you were', r.text)
         assert back and html.unescape(back.group(1)) == (kept or "/")
+
+
+@pytest.mark.parametrize(("role", "landing"), [("billing", "/billing/orgs"), ("client", "/tickets"),
+                                               ("staff", "/tickets"), ("admin", "/tickets")])
+async def test_with_no_return_path_each_person_lands_on_their_own_work(server: Server, deployment: Deployment,
+                                                                       role: str, landing: str) -> None:
+    """Billing staff have no tickets: they land on the organisations they bill. A return path still wins."""
+    who = await new_person(deployment, role=role, org="Acme" if role == "client" else None,
+                           tier=2 if role == "staff" else None)
+    user = deployment.users[who]
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        page = await http.get("/login")
+        r = await http.post("/login", data={"email": user["email"], "password": user["password"],
+                                            "csrf": csrf_of(page.text), "next": hidden(page.text, "next")})
+        assert r.status_code == 303 and r.headers["location"] == landing
+        home = await http.get("/")
+        assert home.status_code == 303 and home.headers["location"] == landing
+        again = await http.get("/login")
+        assert again.status_code == 303 and again.headers["location"] == landing
+        asked = await http.get("/login", params={"next": "/account"})
+        assert asked.status_code == 303 and asked.headers["location"] == "/account"
+    async with httpx.AsyncClient(base_url=server.url) as http:  # a return path wins over the landing
+        page = await http.get("/login", params={"next": "/account"})
+        r = await http.post("/login", data={"email": user["email"], "password": user["password"],
+                                            "csrf": csrf_of(page.text), "next": hidden(page.text, "next")})
+        assert r.status_code == 303 and r.headers["location"] == "/account"

@@ -171,3 +171,48 @@ async def test_without_q_the_list_is_unchanged(server: Server, d: Deployment) ->
     async with httpx.AsyncClient(base_url=server.url) as http:
         r = await http.get("/api/tickets", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200 and all("snippet" not in t for t in r.json()["tickets"])
+
+
+async def walk(server: Server, d: Deployment, who: str, **params: str) -> list[dict[str, Any]]:
+    """Every page of a list, one ticket per page, following `next`."""
+    token = await token_for(server, d, who)
+    rows: list[dict[str, Any]] = []
+    query: dict[str, str] = {**params, "limit": "1"}
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        while True:
+            r = await http.get("/api/tickets", params=query, headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200, r.text
+            rows += r.json()["tickets"]
+            if r.json()["next"] is None:
+                return rows
+            query = {**params, "limit": "1", "cursor": r.json()["next"]}
+
+
+async def test_search_joins_the_filters_sorts_and_pages(server: Server, d: Deployment, tag: str) -> None:
+    """q is one more filter: with status, with any sort, page by page (ranked pages carry the rank in the cursor)."""
+    best = await open_ticket(server, d, f"Scanner{tag} scanner{tag} offline")
+    await say(server, d, "client", best, f"The scanner{tag} is still offline, scanner{tag} again.")
+    mid = await open_ticket(server, d, f"Scanner{tag} slow")
+    low = await open_ticket(server, d, f"Something else {tag}")
+    await say(server, d, "client", low, f"Also the scanner{tag}.")
+    await open_ticket(server, d, f"Unrelated {tag}")
+    await as_staff(server, d, "engineer", {"type": "status", "topic": f"ticket:{mid}", "status": "waiting_on_client"})
+
+    ranked = await walk(server, d, "client", q=f"scanner{tag}")
+    assert [r["id"] for r in ranked] == [best, mid, low]  # best first, one per page, none twice
+    assert all(f"<mark>scanner{tag}</mark>" in r["snippet"].lower() for r in ranked)
+    newest = await walk(server, d, "engineer", q=f"scanner{tag}", sort="-created")
+    assert [r["id"] for r in newest] == [low, mid, best]
+    waiting = await walk(server, d, "engineer", q=f"scanner{tag}", status="waiting_on_client")
+    assert [r["id"] for r in waiting] == [mid]
+
+    token = await token_for(server, d, "client")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        first = (await http.get("/api/tickets", params={"q": f"scanner{tag}", "limit": "1"},
+                                headers={"Authorization": f"Bearer {token}"})).json()
+        other = await http.get("/api/tickets", params={"q": f"offline{tag}", "limit": "1", "cursor": first["next"]},
+                               headers={"Authorization": f"Bearer {token}"})
+        unranked = await http.get("/api/tickets", params={"sort": "relevance"},
+                                  headers={"Authorization": f"Bearer {token}"})
+    assert other.status_code == 400 and other.json()["error"]["code"] == "bad_cursor"  # another search's cursor
+    assert unranked.status_code == 400 and unranked.json()["error"]["code"] == "bad_parameter"

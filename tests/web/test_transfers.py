@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -16,7 +17,7 @@ from livesupport.actions.transfer_links import PartyLinks
 from livesupport.clock import FixedClock
 from livesupport.store.database import Database
 from livesupport.store.models import Transfer, TransferWaiver
-from tests.conftest import Deployment
+from tests.conftest import Deployment, new_person
 from tests.utils import Server, cli, csrf_of, signed_in
 from tests.web.transfer_helpers import (
     answers,
@@ -406,3 +407,31 @@ async def test_staff_link_an_anonymous_transfer_to_its_organisation_and_the_move
     assert view["org_id"] == acme
     linked = [e for e in view["history"] if e["kind"] == "linked"]
     assert linked and linked[0]["staff_only"] is True
+
+
+OPTIONAL = re.compile(r'<label for="([a-z_]+)">[^<]*<span class="optional">\(optional\)</span></label>')
+
+
+async def test_every_field_labelled_optional_may_be_left_empty(server: Server, d: Deployment) -> None:
+    """What the survey calls "(optional)" it accepts empty, and stores nothing for it; what it needs it never
+    calls optional. With partners on record, step 3 offers a list *and* a name: one of the two is needed."""
+    await new_person(d, "partner", org=f"Listed Partner {secrets.token_hex(3)}")  # the list of partners shows
+    given = answers()
+    left_empty: list[str] = []
+    async with visitor(server.url) as client:
+        for number in range(1, 7):
+            page = (await client.get("/transfer")).text
+            assert f"Step {number} of 7" in page
+            for name in OPTIONAL.findall(page):
+                r = await step(client, number, {**given[number], name: ""})
+                assert r.status_code == 303, f"{name!r} is labelled optional but refused empty: {r.text[-1500:]}"
+                left_empty.append(name)
+                back = await step(client, number + 1, {}, "back") if number < 6 else None
+                assert back is None or back.status_code == 303
+            if number == 3:
+                assert 'id="partner_org_id"' in page  # the list is there: the name alone is not needed
+                r = await step(client, 3, {**given[3], "partner_name": ""})
+                assert r.status_code == 400 and "Choose your partner from the list, or type its name" in r.text
+            assert (await step(client, number, {**given[number], **{n: "" for n in left_empty}})).status_code == 303
+    assert {"contact_phone", "partner_phone", "provider_phone"} <= set(left_empty)
+    assert "partner_name" not in left_empty

@@ -6,6 +6,7 @@ model lives in, and importing this package registers every table on `Base.metada
 
 from livesupport.store.models.base import Base, UTCDateTime
 from livesupport.store.models.billing import Invoice, InvoiceLine, Payment, SentNotice, Service
+from livesupport.store.models.macros import Macro
 from livesupport.store.models.mail import OutboxEmail
 from livesupport.store.models.notifications import (
     JobCursor,
@@ -57,6 +58,7 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "JobCursor",
+    "Macro",
     "MagicLink",
     "NotificationCursor",
     "NotificationPref",

@@ -37,6 +37,7 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA name, as the person's browser reports it
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"

@@ -13,6 +13,16 @@ from livesupport.store.models.base import Base, UTCDateTime
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    __table_args__ = (  # the ticket list's sorts and filters (store/listing.py, migration 0016)
+        Index("ix_tickets_updated_at_id", "updated_at", "id"),
+        Index("ix_tickets_public_updated_at_id", "public_updated_at", "id"),
+        Index("ix_tickets_created_at_id", "created_at", "id"),
+        Index("ix_tickets_next_update_at_id", "next_update_at", "id"),
+        Index("ix_tickets_priority_id", "priority", "id"),
+        Index("ix_tickets_org_updated_at_id", "org_id", "updated_at", "id"),
+        Index("ix_tickets_org_public_updated_at_id", "org_id", "public_updated_at", "id"),
+        Index("ix_tickets_status_updated_at_id", "status", "updated_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, tzinfo
 from typing import Any
 from urllib.parse import quote
 
+from jinja2 import Environment
 from sqlalchemy import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from livesupport.domain import billing as billing_rules
+from livesupport.domain import dates
 from livesupport.domain.people import Person, Role
 from livesupport.store.models import Organisation
 from livesupport.web.errors import JSONResponse, error_body
@@ -21,6 +25,17 @@ from livesupport.web.services import services
 log = logging.getLogger("livesupport.pages")
 
 BILLED_ROLES = (Role.CLIENT, Role.DOMAIN_ADMIN)  # the people a suspension banner is for
+
+
+def add_date_filters(env: Environment, tz: tzinfo) -> None:
+    """`{{ at|moment }}` (an instant: a datetime or ISO text) and `{{ on|day }}` (a date), in the one format of
+    livesupport.domain.dates, on the company's clock; the browser then shows the same in the viewer's zone."""
+    def moment(value: object, zone: bool = True) -> str:
+        instant = dates.instant_of(value)
+        return dates.moment(instant, tz, zone=zone) if instant is not None else str(value or "")
+
+    env.filters["moment"] = moment
+    env.filters["day"] = lambda value: dates.day(value) if isinstance(value, date) else str(value or "")
 
 
 def render(request: Request, template: str, person: Person | None, status_code: int = 200, **context: Any) -> Response:
@@ -56,8 +71,9 @@ class _BannerPage(Response):
                 suspended = (await s.execute(stmt)).scalar_one_or_none() is not None
         except Exception:  # noqa: BLE001 - the page matters more than its banner, which also arrives live
             log.exception("could not read whether organisation %s is suspended", self.org_id)
-        page = svc.templates.TemplateResponse(self.request, self.template, {**self.ctx, "org_suspended": suspended},
-                                              status_code=self.status_code)
+        ctx = {**self.ctx, "org_suspended": suspended,
+               "suspension_notice": billing_rules.suspension_notice(svc.billing.policy) if suspended else ""}
+        page = svc.templates.TemplateResponse(self.request, self.template, ctx, status_code=self.status_code)
         page.raw_headers.extend((k, v) for k, v in self.raw_headers if k not in (b"content-length", b"content-type"))
         await page(scope, receive, send)
 

@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from livesupport.domain.errors import LivesupportError, UnauthorizedError
-from livesupport.domain.people import Person
+from livesupport.domain.people import Person, landing_path
 from livesupport.web.errors import STATUS
 from livesupport.web.limits import read_form
 from livesupport.web.pages import render
@@ -33,12 +33,13 @@ def base_url(request: Request) -> str:
 
 async def home(request: Request) -> Response:
     person = await person_from_session(request)
-    return RedirectResponse("/tickets" if person else "/login", status_code=303)
+    return RedirectResponse(landing_path(person) if person else "/login", status_code=303)
 
 
 async def login_page(request: Request) -> Response:
-    if await person_from_session(request):
-        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    person = await person_from_session(request)
+    if person:
+        return RedirectResponse(safe_next(request.query_params.get("next")) or landing_path(person), status_code=303)
     return render(request, "login.html", None, title="Log in", error=None, email="",
                   next=safe_next(request.query_params.get("next")))
 
@@ -72,7 +73,7 @@ async def login(request: Request) -> Response:
     except LivesupportError as exc:
         return render(request, "login.html", None, STATUS.get(exc.code, 400), title="Log in", error=exc.message,
                       email=email, next=target)
-    return await _second_step(request, person, target)
+    return await _second_step(request, person, target or landing_path(person))
 
 
 def _pending(request: Request) -> dict[str, object] | None:
@@ -95,7 +96,7 @@ async def code_submit(request: Request) -> Response:
     form = await read_form(request)
     pending = _pending(request)
     if pending is None:
-        return render(request, "login.html", None, 401, title="Log in", email="", next="/tickets",
+        return render(request, "login.html", None, 401, title="Log in", email="", next="",
                       error="That took too long; sign in again.")
     if not csrf_ok(request, form.get("csrf")):
         return render(request, "login_code.html", None, 403, title="Your sign-in code", error=EXPIRED_FORM)
@@ -109,7 +110,7 @@ async def code_submit(request: Request) -> Response:
     except LivesupportError as exc:
         return render(request, "login_code.html", None, STATUS.get(exc.code, 400), title="Your sign-in code",
                       error=exc.message)
-    return await _signed_in(request, person, safe_next(str(pending.get("next", ""))))
+    return await _signed_in(request, person, safe_next(str(pending.get("next", ""))) or landing_path(person))
 
 
 async def link_page(request: Request) -> Response:
@@ -147,7 +148,7 @@ async def link_use(request: Request) -> Response:
     except LivesupportError as exc:
         return render(request, "login_link.html", None, STATUS.get(exc.code, 400), title="Sign in with a link",
                       error=exc.message, sent=False, email="")
-    return await _second_step(request, person, "/tickets")
+    return await _second_step(request, person, landing_path(person))
 
 
 async def logout(request: Request) -> Response:

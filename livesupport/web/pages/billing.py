@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from livesupport.actions.billing import may_bill
 from livesupport.domain import billing as rules
+from livesupport.domain import dates
 from livesupport.domain.errors import (
     BadRequestError,
     ForbiddenError,
@@ -30,10 +31,6 @@ from livesupport.web.pages.forms import SignedInExpired, signed_in_form
 from livesupport.web.security import person_from_session
 from livesupport.web.services import services
 
-# Written out, not strftime'd: strftime follows the process locale.
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 STANDING = {
     "good": "In good standing",
     "late": "Payment overdue",
@@ -65,21 +62,13 @@ def parse_amount(typed: str) -> int:
 # -- words for days and instants -----------------------------------------------------------
 
 
-def day_words(day: date, weekday: bool = False, year: bool = True) -> str:
-    """Dec 5, 2026; Thursday Nov 26."""
-    words = f"{MONTHS[day.month - 1][:3]} {day.day}" + (f", {day.year}" if year else "")
-    return f"{WEEKDAYS[day.weekday()]} {words}" if weekday else words
+day_words = dates.day
+month_words = dates.month
 
 
 def moment_words(policy: rules.Policy, instant: datetime, seconds: bool = False) -> str:
-    """Dec 5, 2026, 00:01 EST: as the company's clock shows it."""
-    local = instant.astimezone(policy.tz)
-    clock = local.strftime("%H:%M:%S" if seconds else "%H:%M")  # digits only: no locale in them
-    return f"{day_words(local.date())}, {clock} {local.tzname()}"
-
-
-def month_words(first: date) -> str:
-    return f"{MONTHS[first.month - 1]} {first.year}"
+    """Dec 5, 2026, 12:01 AM EST: as the company's clock shows it."""
+    return dates.moment(instant, policy.tz, seconds=seconds)
 
 
 def _next_first(day: date) -> date:
@@ -163,8 +152,12 @@ async def orgs_page(request: Request) -> Response:
         if person.role is Role.DOMAIN_ADMIN and person.org_id is not None:
             return RedirectResponse(f"/billing/org/{person.org_id}", status_code=303)
         return not_found(request, person)
-    orgs = await services(request).billing.orgs(person)
-    return render(request, "billing_orgs.html", person, title="Billing: organisations", orgs=orgs)
+    sort = request.query_params.get("sort", "standing")
+    if sort not in rules.ORG_SORTS:
+        sort = "standing"  # an unknown order in a link: the default, not an error page
+    orgs = [{**o, "owed": rules.money(o["owed_cents"]), "standing_words": STANDING[o["standing"]]}
+            for o in await services(request).billing.orgs(person, sort)]
+    return render(request, "billing_orgs.html", person, title="Billing: organisations", orgs=orgs, sort=sort)
 
 
 def may_cancel(person: Person, org_id: int) -> bool:

@@ -12,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from livesupport.domain import billing as billing_rules
+from livesupport.domain import dates
 from livesupport.domain import phone as rules
 from livesupport.domain.errors import LivesupportError, NotFoundError, RateLimitedError
 from livesupport.domain.numbers import parse_id
@@ -24,11 +26,6 @@ from livesupport.web.pages.forms import signed_in, signed_in_form
 from livesupport.web.security import client_address, csrf_ok
 from livesupport.web.services import services
 
-STANDING = {
-    "good": "In good standing: no invoice is overdue.",
-    "late": "Late: an invoice was still unpaid on the 5th.",
-    "suspended": "Suspended: an invoice was still unpaid on the 15th, so the services are off.",
-}
 GROUPS = (
     (rules.Group.PUBLIC, "Public: no PIN needed", "Anyone may ask for these, verified or not."),
     (rules.Group.PIN, "Needs a verified PIN",
@@ -48,9 +45,9 @@ def _may_audit(person: Person) -> bool:
 
 
 def _clock(iso: str, request: Request) -> str:
-    """10:42 on the desk's clock: what the page shows until the browser puts it in the viewer's zone."""
+    """10:42 AM on the desk's clock: what the page shows until the browser puts it in the viewer's zone."""
     at = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return at.astimezone(services(request).settings.timezone).strftime("%H:%M")
+    return dates.clock(at.astimezone(services(request).settings.timezone))
 
 
 # -- one's own PIN (the ticket list and the account page show it) ------------------------
@@ -102,7 +99,7 @@ async def _console(request: Request, staff: Person, state: dict[str, Any] | None
     context: dict[str, Any] = {
         "title": "Phone console", "state": state, "groups": groups, "with_text": WITH_TEXT, "email": "",
         "error": None, "done": None, "done_ticket": None, "action_error": None, "typed": {},
-        "standing_words": STANDING.get(state["standing"], state["standing"]) if state else "",
+        "standing_words": billing_rules.standing_words(billing_rules.Standing(state["standing"])) if state else "",
         "until": _clock(state["expires_at"], request) if state else "", **extra,
     }
     return render(request, "phone_console.html", staff, status, **context)

@@ -125,7 +125,8 @@ async def ticket_page(request: Request) -> Response:
                   follow=await svc.following.status(person, state["id"]), org_name=await _org_name(request, person),
                   contacts=await svc.following.contacts(person, state["id"]) if person.is_staff else [],
                   move_to=await _client_orgs(request) if may_pin(person) else [],
-                  move_error=request.query_params.get("move_error", "")[:300])
+                  move_error=request.query_params.get("move_error", "")[:300],
+                  client_context=await svc.context.of_ticket(person, state["id"]) if person.is_staff else None)
 
 
 async def move_ticket(request: Request) -> Response:

@@ -1,0 +1,183 @@
+"""The ticket list's SQL: filters, sort and keyset pages (see domain/listing.py for what may be asked).
+
+Every sort is a short chain of segments, each walked in the order of (key, id) or of id alone, with a
+keyset condition instead of an offset: a deep page costs what the first one does, and a ticket whose sort key
+does not change is seen exactly once however the table changes between pages.
+
+    -updated     one segment: updated_at (clients: public_updated_at) descending, then id descending
+    created      created_at ascending, then id ascending (-created: both descending)
+    next_update  tickets with a next update due, soonest first (then id); then those without one, by id
+    priority     urgent, high, normal, low: one segment each, newest ticket (highest id) first
+    relevance    (with q) the search's rank descending, then id descending
+
+With `q`, only the tickets whose text (as the person may search it: store/search.py) matches are listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    FunctionElement,
+    and_,
+    exists,
+    false,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+
+from livesupport.domain import sla
+from livesupport.domain.listing import PRIORITY_ORDER, ListQuery, Sort
+from livesupport.domain.people import Person
+from livesupport.domain.tickets import Status
+from livesupport.store import search
+from livesupport.store.models import Organisation, Ticket, TicketAssignee
+from livesupport.store.tickets import updated_column, visible_to
+
+OPEN = [s.value for s in sla.OPEN]
+WAITING_ON_US = [s for s in OPEN if s != Status.WAITING_ON_CLIENT]
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Part of a sort: the tickets matching `where`, ordered by (key, id), or by id when key is None."""
+
+    where: ColumnElement[bool]
+    key: Any  # a Ticket column, the search's rank, or None
+    descending: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a page ended: the segment, and the last ticket's key and id in it. A cursor carries it."""
+
+    segment: int
+    key: datetime | float | None
+    id: int
+
+
+def segments(sort: Sort, staff: bool, rank: Any = None) -> list[Segment]:
+    """The sort's chain; `rank` is the search's rank column (the relevance sort's key)."""
+    if sort == "relevance":
+        return [Segment(true(), rank, True)]
+    if sort == "-updated":
+        return [Segment(true(), updated_column(staff), True)]
+    if sort in ("created", "-created"):
+        return [Segment(true(), Ticket.created_at, sort == "-created")]
+    if sort == "next_update":
+        return [Segment(Ticket.next_update_at.is_not(None), Ticket.next_update_at, False),
+                Segment(Ticket.next_update_at.is_(None), None, False)]
+    return [Segment(Ticket.priority == p, None, True) for p in PRIORITY_ORDER]
+
+
+class likely(FunctionElement[bool]):  # noqa: N801 - named as the SQL function it becomes
+    """A condition many tickets meet: on SQLite, `likely(...)` tells the planner so, and it walks the sort's index
+    in order, stopping after a page, instead of sorting every ticket an index on this condition finds (100,000
+    tickets, open ones first by -updated: 0.4 ms instead of 2 s). Elsewhere the bare condition."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "likely"
+
+
+@compiles(likely)
+def _bare(element: likely, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(likely, "sqlite")
+def _hinted(element: likely, compiler: Any, **kw: Any) -> str:
+    return f"likely({compiler.process(element.clauses, **kw)})"
+
+
+def filters(person: Person, query: ListQuery, now: datetime) -> list[ColumnElement[bool]]:
+    """The conditions of the query's filters, besides what the person may see.
+
+    Status and priority are broad: only one status on the default sort (index (status, updated_at, id)) and
+    one priority on the priority sort are walked by their own index; otherwise the sort's index is walked and
+    they only filter (`likely`)."""
+    out: list[ColumnElement[bool]] = []
+    if query.statuses:
+        own_index = len(query.statuses) == 1 and query.sort == "-updated"
+        status = Ticket.status.in_(query.statuses)
+        out.append(status if own_index else likely(status))
+    if query.priority is not None:
+        priority = Ticket.priority == query.priority
+        out.append(priority if query.sort == "priority" else likely(priority))
+    if query.org is not None:
+        out.append(Ticket.org_id == query.org)
+    if query.assignee is not None:
+        if query.assignee == "none":
+            out.append(~exists().where(TicketAssignee.ticket_id == Ticket.id))
+        else:
+            user = person.id if query.assignee == "me" else query.assignee
+            out.append(exists().where(TicketAssignee.ticket_id == Ticket.id, TicketAssignee.user_id == user))
+    if query.overdue:  # as sla.is_overdue says, at the injected clock
+        out.append(likely(and_(Ticket.status.in_(OPEN), Ticket.next_update_at <= now)))
+    if query.waiting_on == "client":
+        out.append(Ticket.status == Status.WAITING_ON_CLIENT.value)
+    elif query.waiting_on == "us":
+        out.append(likely(Ticket.status.in_(WAITING_ON_US)))
+    updated = updated_column(person.is_staff)
+    if query.updated_after is not None:
+        out.append(updated > query.updated_after)
+    if query.updated_before is not None:
+        out.append(updated < query.updated_before)
+    return out
+
+
+def after_condition(seg: Segment, key: datetime | float | None, ident: int) -> ColumnElement[bool]:
+    """Strictly past (key, id) in the segment's order. The bare range on the key lets the index start there."""
+    if seg.key is None:
+        return Ticket.id < ident if seg.descending else Ticket.id > ident
+    if key is None:
+        return false()  # a cursor of a keyed segment always has a key; web/ticket_list.py checks it
+    if seg.descending:
+        return and_(seg.key <= key, or_(seg.key < key, and_(seg.key == key, Ticket.id < ident)))
+    return and_(seg.key >= key, or_(seg.key > key, and_(seg.key == key, Ticket.id > ident)))
+
+
+async def page(
+    session: AsyncSession, person: Person, query: ListQuery, now: datetime, after: Position | None,
+) -> tuple[list[tuple[Ticket, Organisation]], Position | None]:
+    """One page of the tickets this person may see that match the query, after `after`, and where the next
+    page starts (None: this was the last). Visibility, filters and search are one statement per segment."""
+    conditions = [visible_to(person), *filters(person, query, now)]
+    matches = None
+    if query.q is not None:
+        matches = search.matching_tickets(query.q, dialect=search.dialect_of(session),
+                                          staff=person.is_staff).subquery("matches")
+        if query.sort != "relevance":
+            conditions.append(Ticket.id.in_(select(matches.c.ticket_id)))
+    ranked = matches is not None and query.sort == "relevance"
+    wanted = query.limit + 1  # one more than asked tells whether another page follows
+    found: list[tuple[Ticket, Organisation, Position]] = []
+    chain = segments(query.sort, person.is_staff, matches.c.rank if ranked and matches is not None else None)
+    for index, seg in enumerate(chain):
+        if after is not None and index < after.segment:
+            continue
+        key = seg.key if seg.key is not None else literal(None)
+        stmt = select(Ticket, Organisation, key).join(Organisation, Organisation.id == Ticket.org_id)
+        if ranked and matches is not None:
+            stmt = stmt.join(matches, matches.c.ticket_id == Ticket.id)
+        stmt = stmt.where(seg.where, *conditions)
+        if after is not None and index == after.segment:
+            stmt = stmt.where(after_condition(seg, after.key, after.id))
+        order = [seg.key, Ticket.id] if seg.key is not None else [Ticket.id]
+        stmt = stmt.order_by(*(c.desc() if seg.descending else c.asc() for c in order))
+        for t, o, k in (await session.execute(stmt.limit(wanted - len(found)))).all():
+            found.append((t, o, Position(index, k, t.id)))
+        if len(found) >= wanted:
+            break
+    rows: Sequence[tuple[Ticket, Organisation, Position]] = found[:query.limit]
+    following = rows[-1][2] if len(found) > query.limit else None
+    return [(t, o) for t, o, _ in rows], following
