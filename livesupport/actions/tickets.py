@@ -33,6 +33,7 @@ from livesupport.realtime.frames import encode
 from livesupport.realtime.hub import Ev, Hub
 from livesupport.store import huddle as huddle_store
 from livesupport.store import listing as listing_store
+from livesupport.store import search as search_store
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
 from livesupport.store.listing import Position
@@ -183,7 +184,11 @@ class Tickets:
         now = self.clock.now()
         async with self.db.read() as s:
             found, following = await listing_store.page(s, person, query, now, after)
-            return await self._list_rows(s, person, found, now), following, now
+            rows = await self._list_rows(s, person, found, now)
+            if query.q is not None:  # each row shows where the words were found
+                marked = await search_store.snippets(s, query.q, [r["id"] for r in rows], staff=person.is_staff)
+                rows = [{**r, "snippet": marked.get(r["id"], "")} for r in rows]
+            return rows, following, now
 
     async def _list_rows(
         self, s: Any, person: Person, rows: Sequence[tuple[Ticket, Organisation]], now: datetime

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livesupport.clock import iso as iso  # spoken as store.iso by its callers
 from livesupport.domain.people import Person
+from livesupport.store import search
 from livesupport.store.huddle import mark_reviewed
 from livesupport.store.models import Organisation, Ticket, TicketEvent, TicketReview
 
@@ -35,6 +36,7 @@ async def create(
     )
     session.add(ticket)
     await session.flush()
+    await search.add_ticket(session, ticket.id, subject)
     return ticket
 
 
@@ -66,6 +68,10 @@ async def append_events(
         values["last_public_seq"] = Ticket.last_seq + public[-1] + 1  # SET reads the row as it was
         values["public_updated_at"] = now  # an internal note moves what staff see, not what clients see
     stmt = update(_TICKETS).where(_TICKETS.c.id == ticket_id).values(**values).returning(_TICKETS.c.last_seq)
+    texts = [(kind, vis, data) for vis, data in payloads]
+    folded = search.folded_append(session, ticket_id, texts)  # PostgreSQL: the search index, in this statement
+    if folded is not None:
+        stmt = stmt.add_cte(folded)
     last = (await session.execute(stmt)).scalar_one()
     shown = actor.public()
     events = [NewEvent(ticket_id, last - count + 1 + i, kind, vis, now, data, shown)
@@ -74,6 +80,8 @@ async def append_events(
         {"ticket_id": ticket_id, "seq": e.seq, "kind": kind, "visibility": e.visibility, "actor_id": actor.id,
          "at": now, "data": e.data, "actor": shown} for e in events
     ])
+    if folded is None:
+        await search.add_events(session, ticket_id, texts)  # SQLite: same transaction, a statement of its own
     await _read_own(session, ticket_id, actor.id, first=last - count + 1, last=last, now=now)
     return events
 
