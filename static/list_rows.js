@@ -21,6 +21,16 @@ function peopleOf(t, meId) {
   return [...byId.values()];
 }
 
+const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', "#x27": "'" };
+
+/** A search's snippet (the server's HTML: escaped text, <mark> around the words found) as nodes, never as markup. */
+function snippetEl(html) {
+  const parts = String(html).split(/<mark>|<\/mark>/);
+  const text = (s) => s.replace(/&(amp|lt|gt|quot|#x27);/g, (_, e) => ENTITIES[e]); // the five the server writes
+  return h("span", { className: "ticket-snippet" },
+    parts.map((part, i) => (i % 2 ? h("mark", {}, text(part)) : text(part))));
+}
+
 /** The same markup as templates/tickets.html, from a row of the protocol or of GET /api/tickets. */
 export function rowEl(t, { isStaff, showOrg, meId }) {
   const status = String(t.status || "new");
@@ -51,6 +61,7 @@ export function rowEl(t, { isStaff, showOrg, meId }) {
         showOrg && orgName ? h("span", { className: "ticket-org" }, orgName) : null,
         t.updated_at ? h("span", { className: "ticket-updated" }, "Updated ", timeTag(t.updated_at, "relative")) : null,
         h("span", { className: "ticket-assignees" }, names.length ? `Assigned to ${names.join(", ")}` : "Not assigned yet")),
+      t.snippet ? snippetEl(t.snippet) : null,
       h("span", { className: "ticket-people", hidden: people.length === 0 },
         h("span", { className: "visually-hidden" }, "On it now: "),
         people.map((m) => personChip(m, { state: m.state || "viewing" })))),

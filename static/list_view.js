@@ -61,6 +61,8 @@ export function put(t, { flash: lit = false } = {}) {
     return;
   }
   const li = rowEl(t, look);
+  const snippet = old?.querySelector(".ticket-snippet");
+  if (snippet && !t.snippet) li.querySelector(".ticket-people").before(snippet); // live rows carry none: keep it
   if (old) {
     const hadFocus = old.contains(document.activeElement);
     old.replaceWith(li);

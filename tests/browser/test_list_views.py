@@ -112,3 +112,29 @@ async def test_a_live_view_across_two_processes(browser: Any, sqlite_deployment:
             staff.assert_clean()
         finally:
             await staff.context.close()
+
+
+async def test_searching_from_the_box_and_a_match_arriving_live(browser: Any, live_server: Any) -> None:
+    """The search box puts q in the URL and shows each match's passage; a ticket that starts to match while the
+    search is open comes in (the page cannot judge words itself, so it asks the server again)."""
+    import secrets
+
+    word = "zq" + secrets.token_hex(3)
+    first = await live_server.new_ticket(f"Badge reader {word} broken")
+    staff = await log_in(browser, live_server, "engineer", DESKTOP)
+    try:
+        s = staff.page
+        await s.fill("#filter-q", word)
+        await s.press("#filter-q", "Enter")
+        await s.wait_for_url(re.compile(rf"q={word}"))
+        rows = s.locator("#ticket-list > li")
+        await expect(rows).to_have_count(1)
+        await expect(rows.first.locator(".ticket-snippet mark")).to_have_text(re.compile(word, re.I))
+        await expect(s.locator("#list-conn")).to_have_text(LIVE)
+        later = await live_server.new_ticket(f"Second reader {word}")
+        await expect(s.locator(f'#ticket-list > li[data-ticket-id="{later}"]')).to_have_count(1)
+        await expect(s.locator(f'#ticket-list > li[data-ticket-id="{first}"]')).to_have_count(1)
+        await s.screenshot(path="/work/shots/views/search-desktop.png")
+        staff.assert_clean()
+    finally:
+        await staff.context.close()

@@ -46,6 +46,25 @@ async def test_filters_in_the_url_pick_the_first_page_and_next_goes_on(server: S
         assert [t["id"] for t in api.json()["tickets"]] == ids[2:]
 
 
+async def test_the_search_box_lists_matches_best_first_with_their_passages(server: Server, d: Deployment) -> None:
+    tag = "zq" + secrets.token_hex(3)
+    best = await open_ticket(server, d, f"Printer{tag} printer{tag} offline {tag}")
+    other = await open_ticket(server, d, f"Mail {tag}")
+    await open_ticket(server, d, "Unrelated")
+    async with signed_in(server, d.users["client"]["email"]) as http:
+        page = await http.get("/tickets", params={"q": f"printer{tag}"})
+        assert page.status_code == 200, page.text
+        assert row_ids(page.text) == [best] and other not in row_ids(page.text)
+        assert f'<span class="ticket-snippet"><mark>Printer{tag}</mark>' in page.text  # the words found, marked
+        assert re.search(r'<option value=""[^>]*selected[^>]*>Best match first</option>', page.text)
+        newest = await http.get("/tickets", params={"q": tag, "sort": "-created"})
+        assert row_ids(newest.text) == [other, best]
+        hostile = await http.get("/tickets", params={"q": "<script>x</script>"})
+        assert hostile.status_code == 200 and "<script>x" not in hostile.text
+        empty = await http.get("/tickets", params={"q": "-only"})
+        assert empty.status_code == 400 and "at least one word" in empty.text
+
+
 @pytest.mark.parametrize(("query", "words"), [
     ("status=done", "status: &#39;done&#39; is not one of"),
     ("updated_after=yesterday", "updated_after: "),

@@ -38,7 +38,14 @@ OPEN = "&".join(f"status={s}" for s in ("new", "triage", "in_progress", "waiting
 COUNTER_LINKS = {"open": OPEN, "overdue": "overdue=true", "unassigned": f"{OPEN}&assignee=none",
                  "mine": f"{OPEN}&assignee=me", "waiting_on_you": "waiting_on=client"}
 SORT_LABELS = {"-updated": "Latest change first", "created": "Oldest first", "-created": "Newest first",
-               "next_update": "Next update due first", "priority": "Most urgent first"}
+               "next_update": "Next update due first", "priority": "Most urgent first", "relevance": "Best match first"}
+
+
+def sort_choices(searching: bool) -> list[tuple[str, str, str]]:
+    """(form value, label, sort) of the sort menu: the default ("" in the URL) first; best match only in a search."""
+    default = "relevance" if searching else "-updated"
+    rest = [s for s in SORTS if s not in (default, "relevance")]
+    return [("", SORT_LABELS[default], default), *[(s, SORT_LABELS[s], s) for s in rest]]
 
 
 async def list_topics(request: Request, person: Person) -> list[str]:
@@ -110,7 +117,7 @@ async def ticket_list(request: Request) -> Response:
         pin_notice=pin_notice(request), org_name=await org_name_of(request, person),
         q=(params.get("q") or [""])[0][:200], query=query, question=question, filtered=bool(question),
         paged=query.cursor is not None, list_error=error, next_url=next_url, counter_links=COUNTER_LINKS,
-        sorts=[(s, SORT_LABELS[s]) for s in SORTS], statuses=[s.value for s in Status],
+        sorts=sort_choices(query.q is not None or bool(params.get("q"))), statuses=[s.value for s in Status],
         priorities=[p.value for p in Priority], orgs=await _orgs(request, person), views=views, view=current,
         may_share=view_rules.may_share(person), view_error=request.query_params.get("view_error", "")[:300],
         view_name=request.query_params.get("view_name", "")[:view_rules.MAX_NAME * 2],
