@@ -15,6 +15,11 @@ and checks that the watcher got exactly the events expected, one per changed par
 
     .venv/bin/python bench/bulk.py                                   # SQLite and PostgreSQL, 5 rounds
     .venv/bin/python bench/bulk.py --db postgres --rounds 3 --tickets 500
+    git archive <commit> | tar -x -C /tmp/before && .venv/bin/python bench/bulk.py --before /tmp/before
+
+With --before, the older code runs too, on databases and servers of its own, in the same rounds (interleaved with
+this code's runs, so both meet the same moments of a shared machine). Before each change the bench waits until the
+watcher has had nothing for a second (the joins' read marks and the lists' refreshes are done).
 
 PostgreSQL is the machine's (postgres@127.0.0.1:5432, as the tests); the bench makes a database of its own and
 drops it at the end. Redis is the machine's (127.0.0.1:6379) under a key prefix of its own.
@@ -51,7 +56,7 @@ from livesupport.store.migrate import upgrade
 from livesupport.store.models import Organisation, Ticket, User
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ticket_listing import PASSWORD, PG_ADMIN, _start, healthy  # noqa: E402
+from ticket_listing import PASSWORD, PG_ADMIN, ROOT, _start, healthy  # noqa: E402
 
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/0")
 CHUNK = 100  # what the bulk bar sends per request (static/bulk.js)
@@ -68,9 +73,19 @@ class Watcher:
     count: int = 0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     want: int = 0
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    last: float = 0.0  # when a frame last arrived
+
+    async def settle(self, quiet: float = 1.0) -> None:
+        """Wait until nothing has arrived for `quiet` seconds: what a change set going in the background (the
+        joins' read marks, the lists' refreshes) is done and does not fall into the next measurement."""
+        deadline = time.monotonic() + 120
+        while time.monotonic() - self.last < quiet and time.monotonic() < deadline:  # noqa: ASYNC110 - quiet
+            await asyncio.sleep(0.1)
 
     async def read(self) -> None:
         async for raw in self.ws:
+            self.last = time.monotonic()
             frame = json.loads(raw)
             if frame.get("type") == "event":
                 self.events[int(frame["topic"].split(":")[1])].append((frame["seq"], frame["kind"]))
@@ -79,6 +94,8 @@ class Watcher:
                     self.arrived.set()
             elif frame.get("type") == "ticket":
                 self.rows += 1
+            elif frame.get("type") == "pong":
+                self.ready.set()
 
     async def join(self, topic: str) -> None:
         await self.ws.send(json.dumps({"type": "join", "topic": topic, "since": 0, "ref": topic}))
@@ -109,7 +126,7 @@ async def seed(url: str, count: int) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def servers(url: str, data_dir: str, processes: int) -> AsyncIterator[list[str]]:
+async def servers(url: str, data_dir: str, processes: int, code: Path) -> AsyncIterator[list[str]]:
     env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": data_dir, "SECRET_KEY": "bench", "REDIS_URL": REDIS,
            "REDIS_PREFIX": f"bench-bulk-{secrets.token_hex(4)}:", "WORKER": "separate", "WS_RATE": "0",
            "PYTHONUNBUFFERED": "1"}
@@ -118,7 +135,7 @@ async def servers(url: str, data_dir: str, processes: int) -> AsyncIterator[list
         for n in range(processes):
             port = 20000 + secrets.randbelow(20000)
             log = Path(data_dir) / f"server{n}.log"
-            procs.append(_start(env, port, log))
+            procs.append(_start(env, port, log, code))
             bases.append(f"http://127.0.0.1:{port}")
             await healthy(bases[-1], procs[-1], log)
         yield bases
@@ -131,7 +148,7 @@ async def servers(url: str, data_dir: str, processes: int) -> AsyncIterator[list
 
 @dataclass
 class Desk:
-    kind: str
+    kind: str  # the database, and "(before)" for the other checkout's code
     base: str  # where the changes are sent
     token: str
     ids: list[int]
@@ -142,7 +159,7 @@ class Desk:
 
 
 @asynccontextmanager
-async def desk(kind: str, count: int) -> AsyncIterator[Desk]:
+async def desk(kind: str, count: int, code: Path | None) -> AsyncIterator[Desk]:
     data_dir = tempfile.mkdtemp(prefix=f"bench-bulk-{kind}-")
     pg_name = None
     if kind == "sqlite":
@@ -158,7 +175,8 @@ async def desk(kind: str, count: int) -> AsyncIterator[Desk]:
     try:
         facts = await seed(url, count)
         async with AsyncExitStack() as stack:
-            bases = await stack.enter_async_context(servers(url, data_dir, 1 if kind == "sqlite" else 2))
+            bases = await stack.enter_async_context(servers(url, data_dir, 1 if kind == "sqlite" else 2,
+                                                            code or ROOT))
             http = await stack.enter_async_context(httpx.AsyncClient(base_url=bases[0], timeout=120))
             r = await http.post("/api/tokens", json={"email": STAFF_EMAIL, "password": PASSWORD})
             token = r.json()["token"]
@@ -170,9 +188,9 @@ async def desk(kind: str, count: int) -> AsyncIterator[Desk]:
             for tid in facts["ids"]:
                 await watcher.join(f"ticket:{tid}")
             await ws.send(json.dumps({"type": "ping", "ref": "joined"}))
-            await asyncio.sleep(1)  # the joins are answered in order; the ping's answer is not awaited here
+            await asyncio.wait_for(watcher.ready.wait(), 120)  # answered after every join before it
             try:
-                yield Desk(kind, bases[0], token, facts["ids"], facts["engineers"], watcher, http)
+                yield Desk(kind if code is None else f"{kind} (before)", bases[0], token, facts["ids"], facts["engineers"], watcher, http)
             finally:
                 reader.cancel()
     finally:
@@ -198,6 +216,7 @@ def change(shape: str, round_: int, engineers: list[int]) -> tuple[dict[str, Any
 async def one(d: Desk, shape: str, round_: int) -> str:
     body, kinds = change(shape, round_, d.engineers)
     w = d.watcher
+    await w.settle()
     before = {tid: len(w.events[tid]) for tid in d.ids}
     w.arrived.clear()
     w.want = w.count + len(kinds) * len(d.ids)
@@ -224,7 +243,7 @@ async def one(d: Desk, shape: str, round_: int) -> str:
     if len(updated) != len(d.ids) or wrong:
         raise RuntimeError(f"{d.kind} {shape}: {len(updated)} updated, {wrong} tickets with wrong events")
     d.figures[shape].append((answered, seen))
-    return f"{d.kind:8} {shape:6} round {round_}: answered {answered:.2f} s, every event seen {seen:.2f} s " \
+    return f"{d.kind:17} {shape:6} round {round_}: answered {answered:.2f} s, every event seen {seen:.2f} s " \
            f"(load {os.getloadavg()[0]:.1f})"
 
 
@@ -249,10 +268,13 @@ async def main() -> None:
     parser.add_argument("--tickets", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--shape", action="append", choices=["full", "status"])
+    parser.add_argument("--before", type=Path, help="also run the code of this checkout (an older commit, e.g. "
+                        "`git archive <commit> | tar -x -C DIR`), on databases of its own, in the same rounds")
     args = parser.parse_args()
     async with AsyncExitStack() as stack:
-        desks = [await stack.enter_async_context(desk(kind, args.tickets)) for kind in args.db or ["sqlite",
-                                                                                                  "postgres"]]
+        desks = [await stack.enter_async_context(desk(kind, args.tickets, code))
+                 for kind in args.db or ["sqlite", "postgres"] for code in ([args.before, None] if args.before
+                                                                            else [None])]
         for round_ in range(args.rounds):
             for shape in args.shape or ["full", "status"]:
                 for d in desks:  # interleaved: a slow minute of the machine falls on both databases

@@ -163,10 +163,11 @@ async def healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
             await asyncio.sleep(0.2)
 
 
-def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+def _start(env: dict[str, str], port: int, log: Path, code: Path = ROOT) -> subprocess.Popen[bytes]:
+    """`livesupport serve` from the checkout at `code` (this one by default)."""
     with log.open("wb") as out:
         return subprocess.Popen([sys.executable, "-m", "livesupport", "serve", "--host", "127.0.0.1", "--port",
-                                 str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+                                 str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=code)
 
 
 def spread(ms: list[float]) -> str:

@@ -102,7 +102,7 @@ class Bulk:
         added: list[int] = []
         async with self.tickets.writing(transaction) as s:
             current = await store.current(s, ticket_id, assignees=bool(change.assign or change.unassign),
-                                          lock=not self.tickets.db.is_sqlite)
+                                          lock=True)
             if current is None or not can_see_org(person, current.org_id, current.org_partner_id):
                 raise ForbiddenError("You cannot open that ticket.")  # as for a ticket that does not exist
             events, changes = self._plan(current, change, now)

@@ -70,7 +70,8 @@ class Huddle:
         wanted = rules.check_assignees(assignees)
         now = self.clock.now()
         async with self.tickets.writing() as s:
-            ticket, _ = await self.tickets.visible(s, person, ticket_id)
+            # The ticket's row first, then its assignees: the order a bulk change takes them in.
+            ticket, _ = await self.tickets.visible(s, person, ticket_id, lock=True)
             current = [a["id"] for a in (await store.assignees(s, [ticket_id]))[ticket_id]]
             people = await store.staff_users(s, wanted)
             unknown = [u for u in wanted if u not in people]

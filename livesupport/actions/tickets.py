@@ -130,8 +130,9 @@ class Tickets:
         if self.client_messages is not None and not person.is_staff and ev.visibility == "public":
             self.client_messages.client_wrote(person, ticket_id, ev.seq, str(ev.data.get("body", "")))
 
-    async def visible(self, s: Any, person: Person, ticket_id: int) -> tuple[Any, Organisation]:
-        found = await store.get(s, ticket_id)
+    async def visible(self, s: Any, person: Person, ticket_id: int, *, lock: bool = False) -> tuple[Any, Organisation]:
+        """The ticket and its organisation if this person may see it (`lock`: its row, see store.current)."""
+        found = await store.get(s, ticket_id, lock=lock)
         # A ticket one may not see and one that does not exist answer the same.
         if found is None or not can_see_org(person, found[1].id, found[1].partner_id):
             raise ForbiddenError("You cannot open that ticket.")

@@ -20,8 +20,11 @@ _TICKETS = cast(Table, Ticket.__table__)
 _EVENTS = cast(Table, TicketEvent.__table__)
 
 
-async def get(session: AsyncSession, ticket_id: int) -> tuple[Ticket, Organisation] | None:
+async def get(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> tuple[Ticket, Organisation] | None:
+    """The ticket and its organisation; `lock`: see `current`."""
     stmt = select(Ticket, Organisation).join(Organisation, Organisation.id == Ticket.org_id).where(Ticket.id == ticket_id)
+    if lock:
+        stmt = stmt.with_for_update(of=Ticket, key_share=True)
     row = (await session.execute(stmt)).first()
     return (row[0], row[1]) if row else None
 
@@ -42,8 +45,12 @@ class Current:
 
 
 async def current(session: AsyncSession, ticket_id: int, *, assignees: bool, lock: bool) -> Current | None:
-    """The ticket as it is now (None: there is none), with its assignees if asked, in one statement; `lock`
-    (PostgreSQL) holds its row until the transaction ends, so nothing changes it between this read and the write."""
+    """The ticket as it is now (None: there is none), with its assignees if asked, in one statement.
+
+    `lock` holds its row until the transaction ends (PostgreSQL; SQLite has one writer anyway), so nothing changes
+    it between this read and the write: FOR NO KEY UPDATE, which every write of the ticket waits for, as the
+    `UPDATE tickets` of a change would, and which lets the foreign-key checks of rows naming it (a read mark) pass.
+    A writer that locks the ticket's row first, before its other rows, never deadlocks with another."""
     cols = [Ticket.id, Ticket.org_id, Organisation.partner_id, Ticket.subject, Ticket.status, Ticket.priority,
             Ticket.next_update_at, Ticket.next_update_source]
     stmt = select(*cols).join(Organisation, Organisation.id == Ticket.org_id).where(Ticket.id == ticket_id)
@@ -51,7 +58,7 @@ async def current(session: AsyncSession, ticket_id: int, *, assignees: bool, loc
         stmt = stmt.add_columns(TicketAssignee.user_id).outerjoin(
             TicketAssignee, TicketAssignee.ticket_id == Ticket.id).order_by(TicketAssignee.at, TicketAssignee.user_id)
     if lock:
-        stmt = stmt.with_for_update(of=_TICKETS)
+        stmt = stmt.with_for_update(of=Ticket, key_share=True)
     rows = (await session.execute(stmt)).all()
     if not rows:
         return None
