@@ -141,27 +141,33 @@ async def server(url: str, data_dir: str) -> AsyncIterator[str]:
     proc = _start(env, port, Path(data_dir) / "server.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=base) as http:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start: {(Path(data_dir) / 'server.log').read_text()}")
-                await asyncio.sleep(0.2)
+        await healthy(base, proc, Path(data_dir) / "server.log")
         yield base
     finally:
         proc.terminate()
         proc.wait(15)
 
 
-def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+async def healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the server at `base` answers /healthz (a minute at most)."""
+    async with httpx.AsyncClient(base_url=base) as http:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if (await http.get("/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start: {log.read_text()}")  # noqa: ASYNC240
+            await asyncio.sleep(0.2)
+
+
+def _start(env: dict[str, str], port: int, log: Path, code: Path = ROOT) -> subprocess.Popen[bytes]:
+    """`livesupport serve` from the checkout at `code` (this one by default)."""
     with log.open("wb") as out:
         return subprocess.Popen([sys.executable, "-m", "livesupport", "serve", "--host", "127.0.0.1", "--port",
-                                 str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+                                 str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=code)
 
 
 def spread(ms: list[float]) -> str:

@@ -57,6 +57,22 @@ function busyForms() {
   });
 }
 
+/** The header's "More" menu closes on Escape and on a tap or click anywhere else. */
+function navMenu() {
+  const more = document.getElementById("nav-more");
+  if (!more) return;
+  document.addEventListener("click", (ev) => {
+    if (more.open && !more.contains(ev.target)) more.open = false;
+  });
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && more.open) {
+      more.open = false;
+      more.querySelector("summary").focus();
+    }
+  });
+}
+
 refreshTimes();
 busyForms();
+navMenu();
 setInterval(() => refreshTimes(document), 30_000);

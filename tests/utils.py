@@ -75,7 +75,10 @@ async def run_server(env: dict[str, str], port: int | None = None, command: list
 @asynccontextmanager
 async def clocked_server(env: dict[str, str], clock: Any) -> AsyncIterator[str]:
     """The app on a real port of this process, whose clock is `clock` (a test's chosen instant): for pages whose
-    answer depends on when they are asked. The scheduled jobs do not run in it. Yields its URL."""
+    answer depends on when they are asked. The scheduled jobs do not run in it. Yields its URL.
+
+    Signing in on it purges the tokens that have expired at its instant: hours or more ahead of the wall clock, run
+    it on a database of the test's own (conftest `_deployment`), or every shared server's tokens end."""
     import uvicorn
 
     from livesupport import settings as config

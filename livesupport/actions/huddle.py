@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 
 from livesupport.actions.tickets import Tickets, to_ev
-from livesupport.domain import bulk
 from livesupport.domain import huddle as rules
 from livesupport.domain.errors import BadRequestError, ConflictError, NotFoundError
 from livesupport.domain.ids import is_id
 from livesupport.domain.people import Person
 from livesupport.realtime.access import AccessChange
 from livesupport.realtime.frames import encode
+from livesupport.realtime.hub import Ev
 from livesupport.store import huddle as store
 from livesupport.store import tickets as tickets_store
-from livesupport.store.models import Organisation, Task, TicketEvent
+from livesupport.store.models import Organisation, Task, TicketEvent, User
+
+
+def assignment(people: dict[int, User], before: list[int], wanted: list[int]) -> tuple[dict[str, Any], list[int]]:
+    """The `assignment` event's data when the engineers go from `before` to `wanted` (`people`: each of them), and
+    who was added."""
+    added = [u for u in wanted if u not in before]
+    removed = sorted(set(before) - set(wanted))
+    return {"assignees": [store.shown(people[u]) for u in sorted(wanted, key=lambda u: people[u].name)],
+            "added": added, "removed": removed}, added
 
 
 class Huddle:
@@ -60,45 +68,31 @@ class Huddle:
     async def assign(self, person: Person, ticket_id: int, assignees: object) -> int:
         rules.require_staff(person, "assign engineers")
         wanted = rules.check_assignees(assignees)
-        seq = await self._assign(person, ticket_id, lambda before: wanted, always=True)
-        assert seq is not None
-        return seq
-
-    async def adjust_assignees(self, person: Person, ticket_id: int, add: list[int], remove: list[int]) -> int | None:
-        """Add and remove engineers, keeping the others (a bulk change); None when nothing changed."""
-        rules.require_staff(person, "assign engineers")
-        return await self._assign(person, ticket_id, lambda before: bulk.assignees_after(before, add, remove),
-                                  always=False)
-
-    async def _assign(self, person: Person, ticket_id: int, choose: Callable[[list[int]], list[int]], *,
-                      always: bool) -> int | None:
         now = self.clock.now()
         async with self.tickets.writing() as s:
-            ticket, _ = await self.tickets.visible(s, person, ticket_id)
+            # The ticket's row first, then its assignees: the order a bulk change takes them in.
+            ticket, _ = await self.tickets.visible(s, person, ticket_id, lock=True)
             current = [a["id"] for a in (await store.assignees(s, [ticket_id]))[ticket_id]]
-            wanted = choose(current)
-            if not always and set(wanted) == set(current):
-                return None
             people = await store.staff_users(s, wanted)
             unknown = [u for u in wanted if u not in people]
             if unknown:
                 raise NotFoundError(f"No engineer has the id {unknown[0]}; only staff can be assigned.")
-            before = set(current)
             await store.set_assignees(s, ticket_id, wanted, now)
-            added = [u for u in wanted if u not in before]
-            removed = sorted(before - set(wanted))
-            data = {"assignees": [store.shown(people[u]) for u in sorted(wanted, key=lambda u: people[u].name)],
-                    "added": added, "removed": removed}
+            data, added = assignment(people, current, wanted)
             ev = await tickets_store.append_event(s, ticket_id, kind="assignment", visibility="public",
                                                   actor=person, data=data, now=now)
             published, subject = to_ev(ev), ticket.subject
+        await self.assigned(person, ticket_id, subject, published, added)
+        return published.seq
+
+    async def assigned(self, person: Person, ticket_id: int, subject: str, published: Ev, added: list[int]) -> None:
+        """After the commit of an `assignment` event: publish it, tell those added (not oneself)."""
         if self.tickets.client_messages is not None:
             self.tickets.client_messages.forget(ticket_id)
         await self.hub.publish_event(ticket_id, published)
         for user_id in added:
             if user_id != person.id:
-                self._notice(user_id, "assigned", ticket_id, subject, person)
-        return published.seq
+                self.notice(user_id, "assigned", ticket_id, subject, person)
 
     async def invite(self, person: Person, ticket_id: int, user_id: object, message: object = None) -> int:
         rules.require_staff(person, "invite engineers into a ticket")
@@ -120,7 +114,7 @@ class Huddle:
                                                   data=data, now=now)
             published, subject = to_ev(ev), ticket.subject
         await self.hub.publish_event(ticket_id, published)
-        self._notice(invitee_id, "invited", ticket_id, subject, person, text)
+        self.notice(invitee_id, "invited", ticket_id, subject, person, text)
         return published.seq
 
     async def pin(self, person: Person, ticket_id: int, seq: object) -> int:
@@ -166,8 +160,8 @@ class Huddle:
         await self.hub.access_changed(AccessChange.of(tickets=[ticket_id]))  # whoever has it open is asked again
         return published.seq
 
-    def _notice(self, user_id: int, kind: str, ticket_id: int, subject: str, by: Person,
-                message: str | None = None) -> None:
+    def notice(self, user_id: int, kind: str, ticket_id: int, subject: str, by: Person,
+               message: str | None = None) -> None:
         frame: dict[str, Any] = {
             "type": "notice", "topic": f"user:{user_id}", "kind": kind,
             "ticket": {"id": ticket_id, "subject": subject}, "by": by.public(), "url": f"/tickets/{ticket_id}",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -33,6 +33,7 @@ from livesupport.realtime.frames import encode
 from livesupport.realtime.hub import Ev, Hub
 from livesupport.store import huddle as huddle_store
 from livesupport.store import listing as listing_store
+from livesupport.store import search as search_store
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
 from livesupport.store.listing import Position
@@ -51,6 +52,29 @@ def chat_data(req: ChatRequest) -> dict[str, Any]:
     if req.reply_to is not None:
         data["reply_to"] = req.reply_to
     return data
+
+
+Fields = dict[str, Any]
+
+
+def priority_change(targets: dict[Priority, Target], priority: Priority, before: str, status: Status,
+                    current: sla.NextUpdate, now: datetime) -> tuple[Fields, Fields]:
+    """The ticket's changes and the `priority` event's data when its priority goes from `before` to `priority`:
+    the SLA may bring the next update sooner."""
+    due = sla.on_priority_change(targets, priority, status, current, now)
+    changes: Fields = {"priority": priority.value}
+    data: Fields = {"priority": priority.value, "from": before}
+    if due is not None:
+        changes.update(next_update_at=due.at, next_update_source=due.source)
+        data.update(next_update_at=store.iso(due.at), next_update_source=due.source)
+    return changes, data
+
+
+def status_change(status: Status, due: sla.NextUpdate) -> tuple[Fields, Fields]:
+    """The ticket's changes and the `status` event's data for a new status and the next update it promises."""
+    changes: Fields = {"status": status.value, "next_update_at": due.at, "next_update_source": due.source}
+    data: Fields = {"status": status.value, "next_update_at": store.iso(due.at), "next_update_source": due.source}
+    return changes, data
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +131,9 @@ class Tickets:
         if self.client_messages is not None and not person.is_staff and ev.visibility == "public":
             self.client_messages.client_wrote(person, ticket_id, ev.seq, str(ev.data.get("body", "")))
 
-    async def visible(self, s: Any, person: Person, ticket_id: int) -> tuple[Any, Organisation]:
-        found = await store.get(s, ticket_id)
+    async def visible(self, s: Any, person: Person, ticket_id: int, *, lock: bool = False) -> tuple[Any, Organisation]:
+        """The ticket and its organisation if this person may see it (`lock`: its row, see store.current)."""
+        found = await store.get(s, ticket_id, lock=lock)
         # A ticket one may not see and one that does not exist answer the same.
         if found is None or not can_see_org(person, found[1].id, found[1].partner_id):
             raise ForbiddenError("You cannot open that ticket.")
@@ -183,7 +208,11 @@ class Tickets:
         now = self.clock.now()
         async with self.db.read() as s:
             found, following = await listing_store.page(s, person, query, now, after)
-            return await self._list_rows(s, person, found, now), following, now
+            rows = await self._list_rows(s, person, found, now)
+            if query.q is not None:  # each row shows where the words were found
+                marked = await search_store.snippets(s, query.q, [r["id"] for r in rows], staff=person.is_staff)
+                rows = [{**r, "snippet": marked.get(r["id"], "")} for r in rows]
+            return rows, following, now
 
     async def _list_rows(
         self, s: Any, person: Person, rows: Sequence[tuple[Ticket, Organisation]], now: datetime
@@ -358,12 +387,7 @@ class Tickets:
             if ticket.priority == priority_.value:
                 return None
             current = sla.NextUpdate(ticket.next_update_at, ticket.next_update_source)
-            due = sla.on_priority_change(self.sla, priority_, Status(ticket.status), current, now)
-            changes: dict[str, Any] = {"priority": priority_.value}
-            data: dict[str, Any] = {"priority": priority_.value, "from": ticket.priority}
-            if due is not None:
-                changes.update(next_update_at=due.at, next_update_source=due.source)
-                data.update(next_update_at=store.iso(due.at), next_update_source=due.source)
+            changes, data = priority_change(self.sla, priority_, ticket.priority, Status(ticket.status), current, now)
             ev = await store.append_event(s, ticket_id, kind="priority", visibility="public", actor=person,
                                           data=data, now=now, changes=changes)
             published = to_ev(ev)
@@ -375,12 +399,10 @@ class Tickets:
         now: datetime,
     ) -> store.NewEvent:
         if given:
-            source = "staff" if when is not None else "sla"
+            due = sla.NextUpdate(when, "staff" if when is not None else "sla")
         else:  # the SLA decides
             due = sla.on_staff_update(self.sla, Priority(ticket.priority), status_, now)
-            when, source = due.at, due.source
-        changes: dict[str, Any] = {"status": status_.value, "next_update_at": when, "next_update_source": source}
-        data = {"status": status_.value, "next_update_at": store.iso(when), "next_update_source": source}
+        changes, data = status_change(status_, due)
         return await store.append_event(s, ticket.id, kind="status", visibility="public", actor=person,
                                         data=data, now=now, changes=changes)
 
@@ -407,10 +429,12 @@ class Tickets:
         return chat.seq, ev.seq
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[Any]:
-        """A write transaction whose database failure becomes a retryable refusal, never a 500."""
+    async def writing(self, transaction: Callable[[], AbstractAsyncContextManager[Any]] | None = None
+                      ) -> AsyncIterator[Any]:
+        """A write transaction whose database failure becomes a retryable refusal, never a 500 (`transaction`: one
+        from `Database.writer`, on a connection kept for many; a new one from the pool by default)."""
         try:
-            async with self.db.write() as s:
+            async with (transaction or self.db.write)() as s:
                 yield s
         except (OperationalError, DBAPIError, OSError) as exc:
             log.error("database write failed: %s", exc)

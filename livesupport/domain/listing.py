@@ -1,7 +1,8 @@
 """What `GET /api/tickets` is asked for: filters, sort and page size, read and checked from the query string.
 
 Pure: no I/O, no clock. Each bad parameter is refused with a sentence naming it; parameters this list does not
-know (e.g. `q`, until search joins) are ignored, as they always were.
+know are ignored, as they always were. `q` narrows the list to a full-text search (domain/search.py reads it)
+and then sorts by relevance unless another sort is asked for.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from typing import Literal, cast
 
 from livesupport.domain.errors import LivesupportError
 from livesupport.domain.numbers import parse_id, parse_int
+from livesupport.domain.search import parse as parse_search
 from livesupport.domain.tickets import Priority, Status
 
-Sort = Literal["-updated", "created", "-created", "next_update", "priority"]
-SORTS: tuple[Sort, ...] = ("-updated", "created", "-created", "next_update", "priority")
+Sort = Literal["-updated", "created", "-created", "next_update", "priority", "relevance"]
+SORTS: tuple[Sort, ...] = ("-updated", "created", "-created", "next_update", "priority", "relevance")
 DEFAULT_SORT: Sort = "-updated"
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
@@ -25,7 +27,7 @@ DEFAULT_LIMIT = 50
 PRIORITY_ORDER: tuple[str, ...] = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW)
 #: A query string no person types: more values than this for one parameter is a mistake, not a filter.
 MAX_VALUES = 20
-_SINGLE = ("priority", "assignee", "org", "overdue", "waiting_on", "updated_after", "updated_before", "sort",
+_SINGLE = ("q", "priority", "assignee", "org", "overdue", "waiting_on", "updated_after", "updated_before", "sort",
            "limit", "cursor")
 
 
@@ -49,6 +51,7 @@ class BadCursorError(LivesupportError):
 class ListQuery:
     """A list's filters and sort (what a cursor is bound to), its page size and the cursor, as sent."""
 
+    q: str | None = None
     statuses: tuple[str, ...] = ()
     priority: str | None = None
     assignee: Literal["me", "none"] | int | None = None
@@ -66,7 +69,7 @@ class ListQuery:
         and a cursor carries it so it cannot be replayed on another question (the page size may change)."""
         parts = [",".join(self.statuses), self.priority or "", str(self.assignee or ""), str(self.org or ""),
                  "1" if self.overdue else "", self.waiting_on or "", _instant(self.updated_after),
-                 _instant(self.updated_before), self.sort]
+                 _instant(self.updated_before), self.sort, self.q or ""]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
@@ -139,8 +142,13 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> ListQuery:
     updated_before = parse_instant("updated_before", before) if before is not None else None
     if updated_after is not None and updated_before is not None and updated_after >= updated_before:
         raise BadParameterError("updated_before", "it must come after updated_after, or nothing can match.")
-    sort = _one(params, "sort") or DEFAULT_SORT
+    q = _one(params, "q")
+    if q is not None:
+        parse_search(q)  # refused (bad_query) before any database work: empty, too long, nothing to look for
+    sort = _one(params, "sort") or ("relevance" if q is not None else DEFAULT_SORT)
     _choice("sort", sort, SORTS)
+    if sort == "relevance" and q is None:
+        raise BadParameterError("sort", "relevance ranks the matches of a search: give q too, or another sort.")
     raw = _one(params, "limit")
     limit = DEFAULT_LIMIT
     if raw is not None:
@@ -153,7 +161,7 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> ListQuery:
     if cursor is not None and not cursor:
         raise BadParameterError("cursor", "it is empty: leave it out for the first page, or send the `next` of "
                                           "the page before.")
-    return ListQuery(statuses=statuses, priority=priority, assignee=assignee, org=org, overdue=overdue == "true",
+    return ListQuery(q=q, statuses=statuses, priority=priority, assignee=assignee, org=org, overdue=overdue == "true",
                      waiting_on=cast(Literal["client", "us"] | None, waiting_on),  # checked by _choice above
                      updated_after=updated_after, updated_before=updated_before, sort=cast(Sort, sort),
                      limit=limit, cursor=cursor)

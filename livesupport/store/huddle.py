@@ -51,6 +51,12 @@ async def assignees(session: AsyncSession, ticket_ids: Sequence[int]) -> dict[in
     return out
 
 
+async def assignee_ids(session: AsyncSession, ticket_ids: Sequence[int]) -> set[int]:
+    """Everyone assigned to any of these tickets."""
+    stmt = select(TicketAssignee.user_id).where(TicketAssignee.ticket_id.in_(list(ticket_ids))).distinct()
+    return set((await session.execute(stmt)).scalars())
+
+
 async def set_assignees(session: AsyncSession, ticket_id: int, user_ids: list[int], now: datetime) -> None:
     await session.execute(delete(TicketAssignee).where(TicketAssignee.ticket_id == ticket_id))
     if user_ids:

@@ -8,6 +8,9 @@ does not change is seen exactly once however the table changes between pages.
     created      created_at ascending, then id ascending (-created: both descending)
     next_update  tickets with a next update due, soonest first (then id); then those without one, by id
     priority     urgent, high, normal, low: one segment each, newest ticket (highest id) first
+    relevance    (with q) the search's rank descending, then id descending
+
+With `q`, only the tickets whose text (as the person may search it: store/search.py) matches are listed.
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     FunctionElement,
-    Select,
     and_,
     exists,
     false,
+    literal,
     or_,
     select,
     true,
@@ -36,6 +39,7 @@ from livesupport.domain import sla
 from livesupport.domain.listing import PRIORITY_ORDER, ListQuery, Sort
 from livesupport.domain.people import Person
 from livesupport.domain.tickets import Status
+from livesupport.store import search
 from livesupport.store.models import Organisation, Ticket, TicketAssignee
 from livesupport.store.tickets import updated_column, visible_to
 
@@ -48,7 +52,7 @@ class Segment:
     """Part of a sort: the tickets matching `where`, ordered by (key, id), or by id when key is None."""
 
     where: ColumnElement[bool]
-    key: Any  # a Ticket column, or None
+    key: Any  # a Ticket column, the search's rank, or None
     descending: bool
 
 
@@ -57,11 +61,14 @@ class Position:
     """Where a page ended: the segment, and the last ticket's key and id in it. A cursor carries it."""
 
     segment: int
-    key: datetime | None
+    key: datetime | float | None
     id: int
 
 
-def segments(sort: Sort, staff: bool) -> list[Segment]:
+def segments(sort: Sort, staff: bool, rank: Any = None) -> list[Segment]:
+    """The sort's chain; `rank` is the search's rank column (the relevance sort's key)."""
+    if sort == "relevance":
+        return [Segment(true(), rank, True)]
     if sort == "-updated":
         return [Segment(true(), updated_column(staff), True)]
     if sort in ("created", "-created"):
@@ -128,7 +135,7 @@ def filters(person: Person, query: ListQuery, now: datetime) -> list[ColumnEleme
     return out
 
 
-def after_condition(seg: Segment, key: datetime | None, ident: int) -> ColumnElement[bool]:
+def after_condition(seg: Segment, key: datetime | float | None, ident: int) -> ColumnElement[bool]:
     """Strictly past (key, id) in the segment's order. The bare range on the key lets the index start there."""
     if seg.key is None:
         return Ticket.id < ident if seg.descending else Ticket.id > ident
@@ -140,32 +147,35 @@ def after_condition(seg: Segment, key: datetime | None, ident: int) -> ColumnEle
 
 
 async def page(
-    session: AsyncSession, person: Person, query: ListQuery, now: datetime, after: Position | None, *,
-    ids: Select[Any] | None = None,
+    session: AsyncSession, person: Person, query: ListQuery, now: datetime, after: Position | None,
 ) -> tuple[list[tuple[Ticket, Organisation]], Position | None]:
     """One page of the tickets this person may see that match the query, after `after`, and where the next
-    page starts (None: this was the last).
-
-    `ids`, when given, is a SELECT of ticket ids the list is restricted to: the place where full-text search
-    (`q`, store/search.py) joins in. Visibility still applies: ids the person may not see stay out.
-    """
+    page starts (None: this was the last). Visibility, filters and search are one statement per segment."""
     conditions = [visible_to(person), *filters(person, query, now)]
-    if ids is not None:
-        conditions.append(Ticket.id.in_(ids))
+    matches = None
+    if query.q is not None:
+        matches = search.matching_tickets(query.q, dialect=search.dialect_of(session),
+                                          staff=person.is_staff).subquery("matches")
+        if query.sort != "relevance":
+            conditions.append(Ticket.id.in_(select(matches.c.ticket_id)))
+    ranked = matches is not None and query.sort == "relevance"
     wanted = query.limit + 1  # one more than asked tells whether another page follows
     found: list[tuple[Ticket, Organisation, Position]] = []
-    for index, seg in enumerate(segments(query.sort, person.is_staff)):
+    chain = segments(query.sort, person.is_staff, matches.c.rank if ranked and matches is not None else None)
+    for index, seg in enumerate(chain):
         if after is not None and index < after.segment:
             continue
-        stmt = (select(Ticket, Organisation).join(Organisation, Organisation.id == Ticket.org_id)
-                .where(seg.where, *conditions))
+        key = seg.key if seg.key is not None else literal(None)
+        stmt = select(Ticket, Organisation, key).join(Organisation, Organisation.id == Ticket.org_id)
+        if ranked and matches is not None:
+            stmt = stmt.join(matches, matches.c.ticket_id == Ticket.id)
+        stmt = stmt.where(seg.where, *conditions)
         if after is not None and index == after.segment:
             stmt = stmt.where(after_condition(seg, after.key, after.id))
         order = [seg.key, Ticket.id] if seg.key is not None else [Ticket.id]
         stmt = stmt.order_by(*(c.desc() if seg.descending else c.asc() for c in order))
-        for t, o in (await session.execute(stmt.limit(wanted - len(found)))).all():
-            key = getattr(t, seg.key.key) if seg.key is not None else None
-            found.append((t, o, Position(index, key, t.id)))
+        for t, o, k in (await session.execute(stmt.limit(wanted - len(found)))).all():
+            found.append((t, o, Position(index, k, t.id)))
         if len(found) >= wanted:
             break
     rows: Sequence[tuple[Ticket, Organisation, Position]] = found[:query.limit]

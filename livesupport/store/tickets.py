@@ -12,18 +12,61 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livesupport.clock import iso as iso  # spoken as store.iso by its callers
 from livesupport.domain.people import Person
+from livesupport.store import search
 from livesupport.store.huddle import mark_reviewed
-from livesupport.store.models import Organisation, Ticket, TicketEvent, TicketReview
+from livesupport.store.models import Organisation, Ticket, TicketAssignee, TicketEvent, TicketReview
 
 # Core tables: the hot write path skips the ORM's unit of work.
 _TICKETS = cast(Table, Ticket.__table__)
 _EVENTS = cast(Table, TicketEvent.__table__)
 
 
-async def get(session: AsyncSession, ticket_id: int) -> tuple[Ticket, Organisation] | None:
+async def get(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> tuple[Ticket, Organisation] | None:
+    """The ticket and its organisation; `lock`: see `current`."""
     stmt = select(Ticket, Organisation).join(Organisation, Organisation.id == Ticket.org_id).where(Ticket.id == ticket_id)
+    if lock:
+        stmt = stmt.with_for_update(of=Ticket, key_share=True)
     row = (await session.execute(stmt)).first()
     return (row[0], row[1]) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """What a change needs to know of a ticket, read in the transaction that changes it."""
+
+    ticket_id: int
+    org_id: int
+    org_partner_id: int | None
+    subject: str
+    status: str
+    priority: str
+    next_update_at: datetime | None
+    next_update_source: str
+    assignees: list[int]  # by user id; empty unless asked for
+
+
+async def current(session: AsyncSession, ticket_id: int, *, assignees: bool, lock: bool) -> Current | None:
+    """The ticket as it is now (None: there is none), with its assignees if asked, in one statement.
+
+    `lock` holds its row until the transaction ends (PostgreSQL; SQLite has one writer anyway), so nothing changes
+    it between this read and the write: FOR NO KEY UPDATE, which every write of the ticket waits for, as the
+    `UPDATE tickets` of a change would, and which lets the foreign-key checks of rows naming it (a read mark) pass.
+    A writer that locks the ticket's row first, before its other rows, never deadlocks with another."""
+    cols = [Ticket.id, Ticket.org_id, Organisation.partner_id, Ticket.subject, Ticket.status, Ticket.priority,
+            Ticket.next_update_at, Ticket.next_update_source]
+    stmt = select(*cols).join(Organisation, Organisation.id == Ticket.org_id).where(Ticket.id == ticket_id)
+    if assignees:
+        stmt = stmt.add_columns(TicketAssignee.user_id).outerjoin(
+            TicketAssignee, TicketAssignee.ticket_id == Ticket.id).order_by(TicketAssignee.at, TicketAssignee.user_id)
+    if lock:
+        stmt = stmt.with_for_update(of=Ticket, key_share=True)
+    rows = (await session.execute(stmt)).all()
+    if not rows:
+        return None
+    t = rows[0]
+    people = [int(r.user_id) for r in rows if r.user_id is not None] if assignees else []
+    return Current(t.id, t.org_id, t.partner_id, t.subject, t.status, t.priority, t.next_update_at,
+                   t.next_update_source, people)
 
 
 async def create(
@@ -35,6 +78,7 @@ async def create(
     )
     session.add(ticket)
     await session.flush()
+    await search.add_ticket(session, ticket.id, subject)
     return ticket
 
 
@@ -59,23 +103,38 @@ async def append_events(
 
     Concurrent writers of one ticket queue on its row; writers of other tickets are not held up.
     """
-    count = len(payloads)
+    return await append_kinds(session, ticket_id, actor=actor, now=now, changes=changes,
+                              events=[(kind, vis, data) for vis, data in payloads])
+
+
+async def append_kinds(
+    session: AsyncSession, ticket_id: int, *, actor: Person, events: list[tuple[str, str, dict[str, Any]]],
+    now: datetime, changes: dict[str, Any] | None = None,
+) -> list[NewEvent]:
+    """`append_events` for events of several kinds: (kind, visibility, data) each, stored in this order."""
+    count = len(events)
     values: dict[str, Any] = {"last_seq": Ticket.last_seq + count, "updated_at": now, **(changes or {})}
-    public = [i for i, (vis, _) in enumerate(payloads) if vis == "public"]
+    public = [i for i, (_, vis, _) in enumerate(events) if vis == "public"]
     if public:
         values["last_public_seq"] = Ticket.last_seq + public[-1] + 1  # SET reads the row as it was
         values["public_updated_at"] = now  # an internal note moves what staff see, not what clients see
     stmt = update(_TICKETS).where(_TICKETS.c.id == ticket_id).values(**values).returning(_TICKETS.c.last_seq)
+    texts = [(kind, vis, data) for vis, data in payloads]
+    folded = search.folded_append(session, ticket_id, texts)  # PostgreSQL: the search index, in this statement
+    if folded is not None:
+        stmt = stmt.add_cte(folded)
     last = (await session.execute(stmt)).scalar_one()
     shown = actor.public()
-    events = [NewEvent(ticket_id, last - count + 1 + i, kind, vis, now, data, shown)
-              for i, (vis, data) in enumerate(payloads)]
+    stored = [NewEvent(ticket_id, last - count + 1 + i, kind, vis, now, data, shown)
+              for i, (kind, vis, data) in enumerate(events)]
     await session.execute(insert(_EVENTS), [
-        {"ticket_id": ticket_id, "seq": e.seq, "kind": kind, "visibility": e.visibility, "actor_id": actor.id,
-         "at": now, "data": e.data, "actor": shown} for e in events
+        {"ticket_id": ticket_id, "seq": e.seq, "kind": e.kind, "visibility": e.visibility, "actor_id": actor.id,
+         "at": now, "data": e.data, "actor": shown} for e in stored
     ])
+    if folded is None:
+        await search.add_events(session, ticket_id, texts)  # SQLite: same transaction, a statement of its own
     await _read_own(session, ticket_id, actor.id, first=last - count + 1, last=last, now=now)
-    return events
+    return stored
 
 
 async def _read_own(session: AsyncSession, ticket_id: int, user_id: int, *, first: int, last: int,

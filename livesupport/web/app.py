@@ -59,6 +59,7 @@ from livesupport.web import (
     mail_review_api,
     observability,
     phone_api,
+    views_api,
     webhooks_api,
 )
 from livesupport.web.access import AccessGuard
@@ -78,6 +79,7 @@ from livesupport.web.pages import (
     mail_review,
     notifications,
     phone,
+    ticket_list,
     tickets,
     transfer_survey,
     users,
@@ -175,6 +177,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *account.routes,
         *users.routes,
         *notifications.routes,
+        *ticket_list.routes,
         *tickets.routes,
         *feedback.routes,
         *billing.routes,
@@ -185,6 +188,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *bulk_api.routes,
         *macros_api.routes,
         *mail_review_api.routes,
+        *views_api.routes,
         *billing_api.routes,
         *phone_api.routes,
         *openapi_views.routes,

@@ -21,10 +21,11 @@ REFUSAL = s.obj(["id", "error"], id=s.ID, error=s.obj(["code", "message"], code=
 
 @operation(
     summary="Change many tickets at once", tag="Staff", errors=(400, 403, 413),
-    description="Staff only. Each ticket changes on its own, through the same steps as a single change: its own "
-                "events (live to whoever has it open), the SLA clock and webhooks as usual. A ticket that cannot be "
-                "changed is listed in `refused` with why; the others are changed all the same. The priority is set "
-                "first, then the status, then the engineers.",
+    description="Staff only. Each ticket changes on its own, in one transaction, by the same rules as a single "
+                "change: its own events (live to whoever has it open as soon as it is committed), the SLA clock and "
+                "webhooks as usual. A ticket is changed whole or not at all; one that cannot be changed is listed in "
+                "`refused` with why, and the others are changed all the same. The priority is set first, then the "
+                "status, then the engineers.",
     body=s.obj(["ids"],
                ids={**s.array(s.ID), "minItems": 1, "maxItems": MAX_TICKETS, "uniqueItems": True,
                     "description": f"The tickets, 1 to {MAX_TICKETS}, each once."},

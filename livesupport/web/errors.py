@@ -13,6 +13,7 @@ from livesupport.domain.errors import LivesupportError, RateLimitedError
 STATUS = {
     "bad_request": 400,
     "bad_url": 400,  # a webhook address we will not send to (docs/integrations.md)
+    "bad_query": 400,  # a search with nothing to look for, or too long (docs/api.md)
     "unknown_type": 400,
     "bad_parameter": 400,  # a list's query parameter that cannot be read (GET /api/tickets); the message names it
     "bad_cursor": 400,  # a list cursor changed, or of another person or query

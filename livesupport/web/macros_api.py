@@ -10,29 +10,20 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from livesupport.actions.macros import Macros
-from livesupport.domain.errors import LivesupportError
 from livesupport.domain.macros import MAX_MINUTES, MAX_TITLE, SHOWN
 from livesupport.domain.people import Person
 from livesupport.domain.tickets import MAX_BODY
 from livesupport.web.api import json_body
-from livesupport.web.errors import JSONResponse, json_error
+from livesupport.web.handlers import json_handler
 from livesupport.web.openapi import operation
 from livesupport.web.openapi import schemas as s
-from livesupport.web.security import api_person
 from livesupport.web.services import services
 
 Act = Callable[[Macros, Person, Request], Awaitable[Any]]
 
 
 def _handler(act: Act, status: int = 200) -> Callable[[Request], Awaitable[Response]]:
-    async def handle(request: Request) -> Response:
-        try:
-            person = await api_person(request)
-            result = await act(Macros(services(request).tickets), person, request)
-        except LivesupportError as exc:
-            return json_error(exc)
-        return Response(status_code=204) if result is None else JSONResponse(result, status_code=status)
-    return handle
+    return json_handler(lambda request: Macros(services(request).tickets), act, status)
 
 
 def _id(request: Request) -> Any:

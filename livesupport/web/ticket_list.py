@@ -25,6 +25,7 @@ from livesupport.domain.listing import (
     ListQuery,
     parse_query,
 )
+from livesupport.domain.search import MAX_QUERY
 from livesupport.store.listing import Position, segments
 from livesupport.web.errors import JSONResponse, json_error
 from livesupport.web.openapi import operation
@@ -43,8 +44,17 @@ def _serializer(request: Request) -> URLSafeSerializer:
 
 
 def make_cursor(request: Request, person_id: int, query: ListQuery, at: Position, catch_up: datetime) -> str:
-    return str(_serializer(request).dumps(
-        [query.fingerprint(), person_id, at.segment, iso(at.key), at.id, iso(catch_up)]))
+    key = at.key if isinstance(at.key, float) or at.key is None else iso(at.key)  # a rank, or an instant
+    return str(_serializer(request).dumps([query.fingerprint(), person_id, at.segment, key, at.id, iso(catch_up)]))
+
+
+def _key_of(sort: str, keyed: bool, key: object) -> datetime | float | None | bool:
+    """The cursor's sort key as the segment needs it; False when it is not of the segment's kind."""
+    if not keyed:
+        return None
+    if sort == "relevance":
+        return float(key) if isinstance(key, (int, float)) and not isinstance(key, bool) else False
+    return datetime.fromisoformat(key) if isinstance(key, str) else False
 
 
 def read_cursor(request: Request, person_id: int, query: ListQuery, staff: bool) -> tuple[Position, datetime]:
@@ -65,16 +75,23 @@ def read_cursor(request: Request, person_id: int, query: ListQuery, staff: bool)
         raise BadCursorError("cursor: this cursor belongs to a list with other filters or another sort. Keep "
                              "the filters and sort of the first page (only limit may change), or leave cursor "
                              "out to start again.")
-    chain = segments(query.sort, staff)
-    if not (isinstance(segment, int) and 0 <= segment < len(chain) and isinstance(ident, int)
-            and isinstance(catch_up, str) and (chain[segment].key is None or isinstance(key, str))):
+    chain = segments(query.sort, staff, "rank")  # only which segments have a key matters here
+    at = _key_of(query.sort, chain[segment].key is not None, key) \
+        if isinstance(segment, int) and 0 <= segment < len(chain) else False
+    if at is False or not isinstance(ident, int) or not isinstance(catch_up, str):
         raise BadCursorError("cursor: this cursor is not one this server can read; leave cursor out to start "
                              "again.")  # only with a forged signature: ours are always well formed
-    at = datetime.fromisoformat(key) if chain[segment].key is not None else None
+    assert not isinstance(at, bool)
     return Position(segment, at, ident), datetime.fromisoformat(catch_up)
 
 
 _QUERY = [
+    s.query("q", {**s.TEXT, "minLength": 1, "maxLength": MAX_QUERY}, (
+        f"Search words (up to {MAX_QUERY} characters): every word must match, in any form (printers finds "
+        'printer); "a phrase" in quotes, `OR` between alternatives, `-word` to leave out. Only the tickets whose '
+        "subject or messages (as you may read them) match are listed, best match first unless `sort` says "
+        "otherwise, each with a `snippet`. An empty or too long `q`, or one with nothing to look for, answers 400 "
+        "bad_query.")),
     s.query("status", {"type": "array", "items": s.STATUS_NAME, "maxItems": MAX_VALUES},
             "Only tickets in these statuses; repeat the parameter for several (status=new&status=triage)."),
     s.query("priority", s.PRIORITY, "Only tickets of this priority."),
@@ -89,9 +106,10 @@ _QUERY = [
                                         "do not see staff-only changes)."),
     s.query("updated_before", s.INSTANT, "Only tickets changed before this instant; it must come after "
                                          "updated_after when both are given."),
-    s.query("sort", {**s.enum(SORTS), "default": "-updated"},
+    s.query("sort", s.enum(SORTS),
             "-updated: latest change first. created / -created: oldest / newest ticket first. next_update: the "
-            "soonest due next update first, tickets without one last. priority: urgent first, then newest."),
+            "soonest due next update first, tickets without one last. priority: urgent first, then newest. "
+            "relevance (the default with q, refused without it): best match first. Without q the default is -updated."),
     s.query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
             f"How many tickets a page holds, 1 to {MAX_LIMIT}."),
     s.query("cursor", {**s.TEXT, "minLength": 1, "maxLength": MAX_CURSOR},
@@ -101,12 +119,14 @@ _QUERY = [
 
 @operation(
     summary="List tickets", tag="Tickets", errors=(400,), query=_QUERY,
-    description="The tickets this account may see that match the filters (all of them together), a page at a "
+    description="The tickets this account may see that match the filters and the search `q` (all of them "
+                "together), a page at a "
                 "time, as the live lists show them. `next` is the cursor of the following page (null: this was the "
                 "last). A walk sees every ticket whose sort key does not change exactly once; tickets that change "
                 "during the walk are caught up afterwards with updated_after = `catch_up_after` "
                 "(docs/api.md). Unknown parameters are ignored.",
-    responses={200: s.obj(["tickets", "next", "catch_up_after"], tickets=s.array(s.TICKET_ROW),
+    responses={200: s.obj(["tickets", "next", "catch_up_after"], tickets=s.array({"allOf": [s.TICKET_ROW, s.obj(
+        [], snippet={**s.TEXT, "description": "With q: HTML, the words found in <mark>, the rest escaped."})]}),
                           next=s.nullable({**s.TEXT, "description": "The cursor of the next page."}),
                           catch_up_after={**s.INSTANT, "description": "Fixed for the whole walk: ask again with "
                                                                       "updated_after set to it when done."})})

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from livesupport.domain.errors import LivesupportError
 from livesupport.domain.listing import DEFAULT_LIMIT, BadParameterError, ListQuery, parse_query
 
 
@@ -37,7 +38,10 @@ def test_nothing_asked_is_the_default_list() -> None:
     ({"limit": "1"}, "limit", 1),
     ({"limit": "100"}, "limit", 100),
     ({"cursor": "abc"}, "cursor", "abc"),
-    ({"q": "printer", "colour": "blue"}, "sort", "-updated"),  # unknown parameters are ignored
+    ({"colour": "blue"}, "sort", "-updated"),  # unknown parameters are ignored
+    ({"q": "printer"}, "sort", "relevance"),  # a search is ranked unless told otherwise
+    ({"q": "printer", "sort": "-updated"}, "sort", "-updated"),
+    ({"q": "printer toner"}, "q", "printer toner"),
 ])
 def test_good_parameters(params: dict[str, str | list[str]], field: str, value: object) -> None:
     assert getattr(q(**params), field) == value
@@ -69,6 +73,8 @@ def test_good_parameters(params: dict[str, str | list[str]], field: str, value: 
     ({"limit": " 5"}, "limit", "from 1 to 100"),
     ({"limit": "5.0"}, "limit", "from 1 to 100"),
     ({"cursor": ""}, "cursor", "it is empty"),
+    ({"sort": "relevance"}, "sort", "give q too"),
+    ({"q": ["printer", "toner"]}, "q", "give it once"),
 ])
 def test_bad_parameters_are_refused_by_name(params: dict[str, str | list[str]], parameter: str, words: str) -> None:
     with pytest.raises(BadParameterError) as caught:
@@ -88,5 +94,16 @@ def test_the_fingerprint_is_the_question_not_its_spelling_or_page() -> None:
                   q(status=["new", "triage"], sort="-created", updated_after="2026-12-03T10:00:00+01:00"),
                   q(status=["new", "triage"], sort="created", updated_after="2026-12-03T10:00:01+01:00"),
                   q(status=["new", "triage"], sort="created", updated_after="2026-12-03T10:00:00+01:00",
-                    assignee="me")):
+                    assignee="me"),
+                  q(status=["new", "triage"], sort="created", updated_after="2026-12-03T10:00:00+01:00",
+                    q="printer")):
         assert other.fingerprint() != base.fingerprint()
+
+
+@pytest.mark.parametrize(("given", "words"), [
+    ("", "Type something"), ("   ", "Type something"), ("x" * 201, "the limit is 200"), ("-toner", "only -exclusions"),
+])
+def test_a_search_with_nothing_to_look_for_is_bad_query(given: str, words: str) -> None:
+    with pytest.raises(LivesupportError) as caught:
+        q(q=given)
+    assert caught.value.code == "bad_query" and words in caught.value.message

@@ -45,6 +45,7 @@ from livesupport.store.models.transfers import (
     TransferParty,
     TransferWaiver,
 )
+from livesupport.store.models.views import SavedView
 from livesupport.store.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "PhoneVerification",
     "RecoveryCode",
     "ReplyKey",
+    "SavedView",
     "SentNotice",
     "Service",
     "SupportPin",

@@ -14,18 +14,17 @@ from starlette.routing import Route
 from livesupport.domain.errors import ForbiddenError, LivesupportError
 from livesupport.domain.huddle import may_pin
 from livesupport.domain.numbers import parse_id
-from livesupport.domain.people import Person, Role
+from livesupport.domain.people import Person
 from livesupport.domain.tickets import Status
 from livesupport.store import huddle as huddle_store
 from livesupport.store.models import Organisation
 from livesupport.web.errors import STATUS
 from livesupport.web.pages import login_first, render
 from livesupport.web.pages.forms import signed_in_form
-from livesupport.web.pages.phone import pin_notice
 from livesupport.web.services import services
 
 
-async def _org_name(request: Request, person: Person) -> str | None:
+async def org_name_of(request: Request, person: Person) -> str | None:
     if person.org_id is None:
         return None
     async with services(request).db.read() as s:
@@ -45,33 +44,6 @@ async def _staff(request: Request) -> list[dict[str, Any]]:
         return [huddle_store.shown(u) for u in (await huddle_store.staff_users(s)).values()]
 
 
-async def _list_topics(request: Request, person: Person) -> list[str]:
-    """What the live list follows: the queue for staff; one's organisation, and a partner's clients too."""
-    if person.is_staff:
-        return ["queue"]
-    if person.org_id is None:
-        return []
-    org_ids = [person.org_id]
-    if person.role is Role.PARTNER:
-        async with services(request).db.read() as s:
-            rows = await s.execute(select(Organisation.id).where(Organisation.partner_id == person.org_id)
-                                   .order_by(Organisation.id))
-            org_ids += [i for i in rows.scalars() if i != person.org_id]
-    return [f"org:{i}" for i in org_ids]
-
-
-async def ticket_list(request: Request) -> Response:
-    person, redirect = await login_first(request)
-    if redirect:
-        return redirect
-    assert person is not None
-    tickets = await services(request).tickets.list_for(person)
-    return render(request, "tickets.html", person, title="Tickets", tickets=tickets, is_staff=person.is_staff,
-                  topics=await _list_topics(request, person),
-                  pin=await services(request).phone.pin_of(person), pin_notice=pin_notice(request),
-                  org_name=await _org_name(request, person))
-
-
 async def new_ticket_page(request: Request) -> Response:
     person, redirect = await login_first(request)
     if redirect:
@@ -79,7 +51,7 @@ async def new_ticket_page(request: Request) -> Response:
     assert person is not None
     orgs = await _client_orgs(request) if person.is_staff else None
     return render(request, "new_ticket.html", person, title="New ticket", error=None, subject="", body="",
-                  priority="normal", orgs=orgs, org_name=await _org_name(request, person))
+                  priority="normal", orgs=orgs, org_name=await org_name_of(request, person))
 
 
 async def new_ticket(request: Request) -> Response:
@@ -104,7 +76,7 @@ async def _new_ticket_again(request: Request, person: Person, form: FormData, ex
     return render(request, "new_ticket.html", person, STATUS.get(exc.code, 400), title="New ticket",
                   error=exc.message, subject=subject, body=body, priority=priority or "normal", orgs=orgs,
                   org_id=parse_id(form.get("org_id")),
-                  org_name=await _org_name(request, person))
+                  org_name=await org_name_of(request, person))
 
 
 async def ticket_page(request: Request) -> Response:
@@ -122,7 +94,7 @@ async def ticket_page(request: Request) -> Response:
     return render(request, "ticket.html", person, title=f"#{state['id']} {state['subject']}", ticket=state,
                   is_staff=person.is_staff, me=person.public(), statuses=[s.value for s in Status],
                   staff=staff, max_upload=svc.settings.max_attachment_bytes,
-                  follow=await svc.following.status(person, state["id"]), org_name=await _org_name(request, person),
+                  follow=await svc.following.status(person, state["id"]), org_name=await org_name_of(request, person),
                   contacts=await svc.following.contacts(person, state["id"]) if person.is_staff else [],
                   move_to=await _client_orgs(request) if may_pin(person) else [],
                   move_error=request.query_params.get("move_error", "")[:300],
@@ -152,7 +124,6 @@ async def move_ticket(request: Request) -> Response:
 
 
 routes = [
-    Route("/tickets", ticket_list, methods=["GET"]),
     Route("/tickets/new", new_ticket_page, methods=["GET"]),
     Route("/tickets/new", new_ticket, methods=["POST"]),
     Route("/tickets/{ticket_id:id}", ticket_page, methods=["GET"]),
