@@ -119,7 +119,7 @@ async def append_kinds(
         values["last_public_seq"] = Ticket.last_seq + public[-1] + 1  # SET reads the row as it was
         values["public_updated_at"] = now  # an internal note moves what staff see, not what clients see
     stmt = update(_TICKETS).where(_TICKETS.c.id == ticket_id).values(**values).returning(_TICKETS.c.last_seq)
-    texts = [(kind, vis, data) for vis, data in payloads]
+    texts = events  # (kind, visibility, data): what the search index reads of them
     folded = search.folded_append(session, ticket_id, texts)  # PostgreSQL: the search index, in this statement
     if folded is not None:
         stmt = stmt.add_cte(folded)
