@@ -27,6 +27,7 @@ from livesupport.store.models.people import (
     User,
 )
 from livesupport.store.models.phone import PhoneAudit, PhoneVerification, SupportPin
+from livesupport.store.models.ratings import TicketRating
 from livesupport.store.models.tickets import (
     Attachment,
     Feedback,
@@ -82,6 +83,7 @@ __all__ = [
     "TicketEvent",
     "TicketFollower",
     "TicketMember",
+    "TicketRating",
     "TicketReview",
     "Transfer",
     "TransferDraft",
