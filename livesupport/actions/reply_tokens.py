@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 from dataclasses import dataclass
 
 from itsdangerous import Signer
@@ -18,6 +17,7 @@ from itsdangerous.encoding import base64_decode
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from livesupport.domain.numbers import ascii_digits, same_secret
 from livesupport.store.database import upsert_insert
 from livesupport.store.models import ReplyKey
 
@@ -46,10 +46,10 @@ class ReplyTokens:
     def read(self, text: str) -> ReplyToken | None:
         """The token's parts when its signature is ours, else None (whether it is still valid is `current`'s)."""
         parts = text.lower().split("-")
-        if len(parts) != 4 or not all(p.isascii() and p.isdigit() and len(p) <= 12 for p in parts[:3]):
+        if len(parts) != 4 or not all(ascii_digits(p, 12) for p in parts[:3]):
             return None
         value = "-".join(parts[:3])
-        if not hmac.compare_digest(parts[3], self._signature(value)):
+        if not same_secret(parts[3], self._signature(value)):
             return None
         return ReplyToken(int(parts[0]), int(parts[1]), int(parts[2]))
 

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import aioimaplib
 
 from livesupport.actions.inbound_mail import Mailbox
+from livesupport.domain.numbers import ascii_digits
 
 log = logging.getLogger("livesupport.imap")
 
@@ -104,7 +105,7 @@ class ImapPoller:
         found = await client.uid_search("UNSEEN")
         if found.result != "OK":
             raise ConnectionError("IMAP search failed")
-        uids = [u for u in b" ".join(found.lines[:1]).decode().split() if u.isdigit()][:BATCH]
+        uids = [u for u in b" ".join(found.lines[:1]).decode().split() if ascii_digits(u)][:BATCH]
         done = 0
         for uid in uids:
             fetched = await client.uid("fetch", uid, "(BODY.PEEK[])")

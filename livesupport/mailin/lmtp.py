@@ -13,6 +13,7 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 
 from livesupport.actions.inbound_mail import Mailbox, Result
+from livesupport.domain.numbers import parse_int
 
 log = logging.getLogger("livesupport.mail_in")
 
@@ -60,6 +61,7 @@ def lmtp_factory(mailbox: Mailbox) -> Any:
 
 def parse_listen(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
-    if not host or not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
+    number = parse_int(port, 1, 65535)
+    if not host or number is None:
         raise ValueError(f"--lmtp is HOST:PORT, like 127.0.0.1:8024, not {text!r}")
-    return host.strip("[]"), int(port)
+    return host.strip("[]"), number
