@@ -203,12 +203,12 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
 async def _mail_in(settings: config.Settings, listen: str) -> None:
     """The LMTP server until stopped: every message through the mail pipeline, announced live through Redis."""
     from livesupport.actions.tickets import Tickets
-    from livesupport.mailin.lmtp import lmtp_factory, parse_listen
+    from livesupport.mailin.lmtp import lmtp_factory
     from livesupport.mailin.setup import mailbox_for
     from livesupport.store.database import Database
 
     try:
-        host, port = parse_listen(listen)
+        host, port = config.parse_listen(listen)
     except ValueError as exc:
         print(f"livesupport: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -55,6 +55,8 @@ class Settings:
     mail_in_rate: float = 0.2  # e-mails a second one sender may send in (12 a minute) ...
     mail_in_burst: float = 30  # ... and at once; past it the sending server is told to try later
     imap_url: str | None = None  # imaps://user:password@host/INBOX: a mailbox the worker reads for e-mail in
+    # HOST:PORT: on one machine (the in-process worker), `serve` also takes mail by LMTP there, live without Redis
+    mail_in_lmtp: tuple[str, int] | None = None
     base_url: str | None = None  # for links in e-mails; the request's own address when unset
     session_idle_hours: float = 12.0
     session_max_days: float = 7.0
@@ -134,6 +136,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         mail_from=mail_from,
         mail_in_domain=_mail_domain(env.get("MAIL_IN_DOMAIN"), mail_from),
         imap_url=env.get("IMAP_URL") or None,
+        mail_in_lmtp=parse_listen(env["MAIL_IN_LMTP"], "MAIL_IN_LMTP") if env.get("MAIL_IN_LMTP") else None,
         mail_in_rate=_decimal(env.get("MAIL_IN_RATE", "0.2"), "MAIL_IN_RATE", 0, 100000),
         mail_in_burst=_decimal(env.get("MAIL_IN_BURST", "30"), "MAIL_IN_BURST", 1, 1000000),
         base_url=base_url,
@@ -193,6 +196,15 @@ def _networks(text: str) -> tuple[str, ...]:
         except ValueError:
             raise ValueError(f"METRICS_ALLOW holds addresses or networks like 10.0.0.0/8, not {part!r}") from None
     return tuple(out)
+
+
+def parse_listen(text: str, what: str = "--lmtp") -> tuple[str, int]:
+    """HOST:PORT (an IPv6 host in brackets) to listen on."""
+    host, _, port = text.strip().rpartition(":")
+    number = parse_int(port, 1, 65535)
+    if not host or number is None:
+        raise ValueError(f"{what} is HOST:PORT, like 127.0.0.1:8024, not {text!r}")
+    return host.strip("[]"), number
 
 
 def _mail_domain(text: str | None, mail_from: str) -> str:

@@ -13,7 +13,6 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 
 from livesupport.actions.inbound_mail import Mailbox, Result
-from livesupport.domain.numbers import parse_int
 
 log = logging.getLogger("livesupport.mail_in")
 
@@ -58,10 +57,3 @@ def lmtp_factory(mailbox: Mailbox) -> Any:
     return lambda: LMTP(handler, data_size_limit=MAX_MESSAGE, enable_SMTPUTF8=True, decode_data=False,
                         ident="livesupport LMTP")
 
-
-def parse_listen(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    number = parse_int(port, 1, 65535)
-    if not host or number is None:
-        raise ValueError(f"--lmtp is HOST:PORT, like 127.0.0.1:8024, not {text!r}")
-    return host.strip("[]"), number

@@ -31,6 +31,7 @@ from livesupport.actions.contacts import Contacts
 from livesupport.actions.feedback import Feedbacks
 from livesupport.actions.following import Following
 from livesupport.actions.huddle import Huddle
+from livesupport.actions.inbound_mail import Mailbox
 from livesupport.actions.lists import Lists
 from livesupport.actions.magic_links import MagicLinks
 from livesupport.actions.mail import Mailer
@@ -139,7 +140,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             feedback=Feedbacks(db, clock), templates=templates, webhooks=Webhooks(db, clock, throttle, hooks),
             attachments=Attachments(tickets, LocalFiles(settings.data_dir / "attachments"),
                                     settings.max_attachment_bytes),
-            mail_review=MailReview(mailbox_for(settings, tickets), accounts),
+            mail_review=MailReview(mailbox := mailbox_for(settings, tickets), accounts),
         )
         hub.on_access_changed = AccessGuard(app.state.services).recheck
         metrics.TOPICS.set_function(lambda: len(hub.topics))
@@ -153,6 +154,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             if settings.in_process_worker else None
         poller = imap_poller(settings, tickets) if settings.in_process_worker else None
         reading = asyncio.create_task(poller.run_forever(settings.worker_interval)) if poller else None
+        lmtp = await _lmtp_server(settings, mailbox) if settings.in_process_worker and settings.mail_in_lmtp \
+            else None
         log.info("livesupport ready: database %s, %s, mail through %s", settings.database_url.split("://")[0],
                  broker.status, mailer.delivery)
         try:
@@ -166,6 +169,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
                 worker.cancel()
             if reading:
                 reading.cancel()
+            if lmtp:
+                lmtp.close()
             await staff_notices.stop()
             await mailer.stop()
             await hub.stop()
@@ -234,6 +239,18 @@ class App:
             await ws_endpoint(ws, receive, send)
             return
         await self.web(scope, receive, send)
+
+
+async def _lmtp_server(settings: config.Settings, mailbox: Mailbox) -> asyncio.Server:
+    """MAIL_IN_LMTP on one machine: the LMTP server of `livesupport mail-in`, inside this process, so a reply is
+    live on open ticket pages without Redis."""
+    from livesupport.mailin.lmtp import lmtp_factory
+
+    assert settings.mail_in_lmtp is not None
+    host, port = settings.mail_in_lmtp
+    server = await asyncio.get_running_loop().create_server(lmtp_factory(mailbox), host, port)
+    log.info("taking mail by LMTP on %s:%d for *@%s", host, port, settings.mail_in_domain)
+    return server
 
 
 async def _sweep(hub: Hub, every: float) -> None:
