@@ -419,3 +419,32 @@ async def test_ticket_mails_thread_and_answer_to_a_signed_revocable_address(desk
             assert tokens.read(await tokens.for_recipient(s, tid, read.user_id)) == ReplyToken(tid, read.user_id, 1)
     finally:
         await db.dispose()
+
+
+async def test_an_email_reply_reaches_followers_but_not_its_sender(desk: Desk) -> None:
+    """A reply that came in by e-mail is an update like any other: the engineer following the ticket hears of it
+    by e-mail, the client who wrote it does not."""
+    from tests.mailin.helpers import corpus, mail_in, reply_address
+
+    tid = await open_ticket(desk.server, desk.d, "Scanner offline ER-1")
+    token = await token_for(desk.server, desk.d, "engineer")
+    async with httpx.AsyncClient(base_url=desk.server.url) as http:
+        r = await http.post(f"/api/tickets/{tid}/follow", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    await desk.worker(minutes(6))  # the ticket's opening is behind everyone
+    alice = desk.d.users["client"]
+    to = reply_address(desk.d, tid, "client").replace("@support.test", "@localhost")
+    raw = corpus("thunderbird.eml", tid, alice["email"], to, "er-1")
+    port = free_port()
+    async with mail_in(desk.d.env(MAIL_FROM="Support <support@localhost>"), port):
+        def deliver() -> dict[str, tuple[int, bytes]]:
+            import smtplib
+
+            with smtplib.LMTP("127.0.0.1", port, timeout=30) as lmtp:
+                return lmtp.sendmail(alice["email"], [to], raw)  # type: ignore[return-value]
+
+        assert await asyncio.to_thread(deliver) == {}
+    await desk.worker(minutes(12))
+    (mail,) = desk.about("engineer", tid)
+    assert "-NEW" in body_of(mail) and "Alice" in body_of(mail)
+    assert [m for m in desk.about("client", tid) if "-NEW" in body_of(m)] == []  # her own words, not sent back
