@@ -66,3 +66,21 @@ async def test_a_reply_in_the_mailbox_reaches_the_ticket_once(deployment: Deploy
     assert "e-mails read from IMAP 1" in await asyncio.to_thread(worker_once, deployment, imap, redis_url)
     chats = [e for e in await all_events(served, deployment, "engineer", tid) if e["data"].get("source")]
     assert len(chats) == 1
+
+
+async def test_the_long_running_worker_hears_new_mail_by_idle(sqlite_deployment: Deployment, imap: Dovecot) -> None:
+    """One machine, the in-process worker with a ten-minute interval: a message arriving while it waits comes in at
+    once, so only IDLE can have told it (a poll would wait the ten minutes)."""
+    d = sqlite_deployment
+    env = d.env(MAIL_FROM=MAIL_FROM, IMAP_URL=imap.url, WORKER_INTERVAL="600")
+    async with run_server(env) as srv:
+        tid = await open_ticket(srv, d, "Read by IDLE")
+        alice = d.users["client"]
+        to = reply_address(d, tid, "client")
+        async with connected(srv, d, "engineer") as dana:
+            await dana.join(f"ticket:{tid}")
+            imap.deliver(corpus("gmail.eml", tid, alice["email"], to, secrets.token_hex(4)), "first")
+            first = await dana.expect(type="event", kind="chat", timeout=30)  # the first pass, or IDLE
+            imap.deliver(corpus("apple_mail.eml", tid, alice["email"], to, secrets.token_hex(4)), "second")
+            second = await dana.expect(type="event", kind="chat", timeout=30)  # now waiting: IDLE only
+    assert "GMAIL-NEW" in first["data"]["body"] and "APPLE-NEW" in second["data"]["body"]
