@@ -165,3 +165,51 @@ async def test_a_sender_past_their_rate_is_asked_to_try_later(deployment: Deploy
         assert refused.value.smtp_code == 451
         chats = [e for e in await all_events(limited.server, limited.d, "engineer", tid) if e["data"].get("source")]
         assert len(chats) == 2
+
+
+def lmtp_conversation(port: int, sender: str, recipients: list[str], raw: bytes) -> list[str]:
+    """LMTP by hand (smtplib reads one answer after DATA; LMTP gives one per accepted recipient): the answers."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        stream = sock.makefile("rwb")
+
+        def answer() -> list[str]:
+            lines = []
+            while True:
+                line = stream.readline().decode().rstrip("\r\n")
+                lines.append(line)
+                if len(line) < 4 or line[3] != "-":
+                    return lines
+
+        def say(command: str) -> list[str]:
+            stream.write(command.encode() + b"\r\n")
+            stream.flush()
+            return answer()
+
+        answer()  # the greeting
+        say("LHLO test.example")
+        say(f"MAIL FROM:<{sender}>")
+        accepted = [r for r in recipients if say(f"RCPT TO:<{r}>")[-1].startswith("250")]
+        assert say("DATA")[-1].startswith("354")
+        body = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        body = b"\r\n".join(b"." + line if line.startswith(b".") else line for line in body.split(b"\r\n"))
+        stream.write(body + b"\r\n.\r\n")
+        stream.flush()
+        answers = [answer()[-1] for _ in accepted]
+        say("QUIT")
+        return answers
+
+
+async def test_one_answer_for_each_accepted_recipient(desk: MailDesk) -> None:
+    """Two of the desk's addresses and one elsewhere: the stranger refused at RCPT, then one answer per accepted
+    recipient after the message, which is posted once."""
+    tid = await open_ticket(desk.server, desk.d, "Two recipients")
+    alice = desk.d.users["client"]
+    mine, colleague = reply_address(desk.d, tid, "client"), reply_address(desk.d, tid, "client2")
+    raw = corpus("gmail.eml", tid, alice["email"], mine, n())
+    answers = await asyncio.to_thread(lmtp_conversation, desk.lmtp_port, alice["email"],
+                                      [mine, "someone@elsewhere.test", colleague], raw)
+    assert len(answers) == 2 and all(a.startswith("250") for a in answers), answers
+    chats = [e for e in await all_events(desk.server, desk.d, "engineer", tid) if e["data"].get("source")]
+    assert len(chats) == 1
