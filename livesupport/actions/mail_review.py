@@ -20,7 +20,7 @@ from livesupport.domain.inbound_mail import parse
 from livesupport.domain.inbound_rules import REASONS, Decision, Outcome
 from livesupport.domain.people import Person, Role, can_see_org
 from livesupport.store import tickets as store
-from livesupport.store.models import InboundMail, Organisation
+from livesupport.store.models import InboundMail, Organisation, User
 from livesupport.store.people import person_of, user_by_email
 
 SHOWN = 200
@@ -127,4 +127,16 @@ class MailReview:
         await self.mailbox.forget([row.storage_key])
         return {"ticket_id": result.ticket_id, "seq": result.seq}
 
-
+    async def revoke_reply_address(self, person: Person, ticket_id: int, user_id: object) -> dict[str, Any]:
+        """Stop a person's reply address for a ticket (a forwarded or leaked e-mail): mail to the old address is
+        held for review from then on, and the next e-mail about the ticket carries a new one."""
+        if not person.is_staff:
+            raise ForbiddenError("Only support staff revoke reply addresses.")
+        user = whole_number(user_id, "user_id")
+        async with self.mailbox.tickets.writing() as s:
+            if await store.get(s, ticket_id) is None:
+                raise NotFoundError("There is no such ticket.")
+            if await s.get(User, user) is None:
+                raise NotFoundError("There is no such person.")
+            await self.mailbox.tokens.revoke(s, ticket_id, user)
+        return {"ticket_id": ticket_id, "user_id": user, "revoked": True}

@@ -85,14 +85,14 @@ def decide(mail: Inbound, *, loop: str | None, ticket_id: int | None, sender: Se
         return Decision(Outcome.HOLD, "dmarc_failed")
     if not mail.text.strip() and not mail.parts:
         return Decision(Outcome.HOLD, "empty")
+    if sender.stale_token:  # sent to a revoked address: staff look first, whatever else names the ticket
+        return Decision(Outcome.HOLD, "stale_token")
     if ticket_id is not None:
         if sender.may_post:
             return Decision(Outcome.POST)
-        if sender.stale_token:
-            return Decision(Outcome.HOLD, "stale_token")
         return Decision(Outcome.HOLD, "not_allowed" if sender.known else "unknown_sender")
     if not sender.known:
         return Decision(Outcome.HOLD, "unknown_sender")
     if to_support and sender.may_post:  # a contact of an organisation (staff open tickets on the desk)
         return Decision(Outcome.OPEN)
-    return Decision(Outcome.HOLD, "stale_token" if sender.stale_token else "no_ticket")
+    return Decision(Outcome.HOLD, "no_ticket")

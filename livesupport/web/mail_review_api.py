@@ -54,6 +54,11 @@ async def _open(review: MailReview, person: Person, request: Request) -> Any:
     return await review.open_for_new_contact(person, _id(request), body.get("org_id"), body.get("name"))
 
 
+async def _revoke(review: MailReview, person: Person, request: Request) -> Any:
+    return await review.revoke_reply_address(person, request.path_params["ticket_id"],
+                                             (await json_body(request)).get("user_id"))
+
+
 HELD = s.obj(["id", "from", "from_name", "subject", "body", "received_at", "via", "reason", "why", "ticket_id"],
              id=s.ID, **{"from": s.TEXT}, from_name=s.TEXT, subject=s.TEXT, body=s.TEXT, received_at=s.INSTANT,
              via=s.TEXT, reason=s.nullable(s.TEXT), why=s.TEXT, ticket_id=s.nullable(s.ID))
@@ -86,4 +91,13 @@ routes = [
         "first message of a new ticket.", 201,
         body=s.obj(["org_id"], org_id=s.ID, name={**s.TEXT, "maxLength": 100}), responses={201: POSTED}),
           methods=["POST"]),
+    Route("/api/tickets/{ticket_id:id}/reply-address/revoke", operation(
+        summary="Revoke a person's reply address for a ticket", tag="Mail to review", errors=(400, 403, 404),
+        description="Staff only. The `Reply-To` address this person's e-mails about the ticket carry stops "
+                    "naming them: mail sent to it from now on is held for review (reason: a revoked reply "
+                    "address), and their next e-mail about the ticket carries a new address. For an address "
+                    "that was forwarded or leaked.",
+        body=s.obj(["user_id"], user_id=s.ID),
+        responses={200: s.obj(["ticket_id", "user_id", "revoked"], ticket_id=s.ID, user_id=s.ID,
+                              revoked=s.BOOL)})(_handler(_revoke)), methods=["POST"]),
 ]

@@ -94,6 +94,8 @@ def test_failed_dmarc_is_held_even_from_a_known_contact() -> None:
     (None, Sender(False, False), True, Outcome.HOLD, "unknown_sender"),
     (None, Sender(True, True), False, Outcome.HOLD, "no_ticket"),
     (None, Sender(True, True, stale_token=True), False, Outcome.HOLD, "stale_token"),
+    (42, Sender(True, True, stale_token=True), False, Outcome.HOLD, "stale_token"),  # a revoked address: held
+    (None, Sender(True, True, stale_token=True), True, Outcome.HOLD, "stale_token"),
     (None, Sender(True, False), True, Outcome.HOLD, "no_ticket"),  # staff writing to the desk open nothing
 ])
 def test_what_becomes_of_a_mail(ticket: int | None, sender: Sender, to_support: bool, outcome: Outcome,

@@ -213,3 +213,37 @@ async def test_one_answer_for_each_accepted_recipient(desk: MailDesk) -> None:
     assert len(answers) == 2 and all(a.startswith("250") for a in answers), answers
     chats = [e for e in await all_events(desk.server, desk.d, "engineer", tid) if e["data"].get("source")]
     assert len(chats) == 1
+
+
+async def test_staff_revoke_a_reply_address_and_mail_to_it_is_held(desk: MailDesk) -> None:
+    import httpx
+
+    from tests.conftest import token_for
+
+    tid = await open_ticket(desk.server, desk.d, "Leaked reply address")
+    alice = desk.d.users["client"]
+    old = reply_address(desk.d, tid, "client")
+
+    async def revoke(who: str, body: dict[str, object], ticket: int = tid) -> httpx.Response:
+        token = await token_for(desk.server, desk.d, who)
+        async with httpx.AsyncClient(base_url=desk.server.url) as http:
+            return await http.post(f"/api/tickets/{ticket}/reply-address/revoke", json=body,
+                                   headers={"Authorization": f"Bearer {token}"})
+
+    refused = await revoke("client", {"user_id": alice["id"]})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    for body, status in (({"user_id": "x"}, 400), ({"user_id": 99999999}, 404), ({}, 400)):
+        assert (await revoke("engineer", body)).status_code == status, body
+    assert (await revoke("engineer", {"user_id": alice["id"]}, ticket=99999999)).status_code == 404
+    done = await revoke("engineer", {"user_id": alice["id"]})
+    assert done.status_code == 200 and done.json() == {"ticket_id": tid, "user_id": alice["id"], "revoked": True}
+
+    message = n()
+    assert await deliver(desk, corpus("gmail.eml", tid, alice["email"], old, message), alice["email"], old) == {}
+    row = await desk.inbound(f"<{message}.CAGm1x=Qa9Zt3@mail.gmail.com>")
+    assert row is not None and (row.status, row.reason) == ("held", "stale_token")
+    new = reply_address(desk.d, tid, "client", generation=1)  # what her next e-mail about the ticket carries
+    message = n()
+    assert await deliver(desk, corpus("gmail.eml", tid, alice["email"], new, message), alice["email"], new) == {}
+    row = await desk.inbound(f"<{message}.CAGm1x=Qa9Zt3@mail.gmail.com>")
+    assert row is not None and row.status == "posted"
