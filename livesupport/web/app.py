@@ -58,6 +58,7 @@ from livesupport.web import (
     macros_api,
     mail_review_api,
     observability,
+    outcomes_api,
     phone_api,
     views_api,
     webhooks_api,
@@ -79,6 +80,7 @@ from livesupport.web.pages import (
     mail_review,
     notifications,
     phone,
+    ratings,
     ticket_list,
     tickets,
     transfer_survey,
@@ -91,6 +93,7 @@ from livesupport.web.services import Services
 from livesupport.worker import (
     billing_job,
     imap_poller,
+    outcomes_for,
     run_worker,
     update_mail_job,
     webhook_deliveries,
@@ -125,6 +128,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         ledger = Billing(db, clock, settings.billing_policy(), mailer, hub)
         transfers = transfers_for(settings, db, clock, hub, mailer)
         hooks = webhook_deliveries(settings, db, clock, mailer)
+        outcomes = outcomes_for(settings, tickets, mailer)
         app.state.services = Services(
             settings=settings, clock=clock, db=db, hub=hub, accounts=accounts,
             mailer=mailer, two_factor=TwoFactor(db, clock, throttle), magic_links=links,
@@ -140,6 +144,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             attachments=Attachments(tickets, LocalFiles(settings.data_dir / "attachments"),
                                     settings.max_attachment_bytes),
             mail_review=MailReview(mailbox_for(settings, tickets), accounts),
+            outcomes=outcomes, ratings=outcomes.ratings,
         )
         hub.on_access_changed = AccessGuard(app.state.services).recheck
         metrics.TOPICS.set_function(lambda: len(hub.topics))
@@ -148,7 +153,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         sweeper = asyncio.create_task(_sweep(hub, settings.presence_ttl / 6)) if settings.redis_url else None
         pending_mail = asyncio.create_task(mailer.deliver_pending())  # what an earlier run could not send
         jobs = [billing_job(ledger), transfers.run_due, update_mail_job(settings, db, clock, mailer, hub).run,
-                staff_notices.run, hooks.run]
+                staff_notices.run, hooks.run, outcomes.run]
         worker = asyncio.create_task(run_worker(jobs, mailer, clock, settings.worker_interval)) \
             if settings.in_process_worker else None
         poller = imap_poller(settings, tickets) if settings.in_process_worker else None
@@ -180,6 +185,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *ticket_list.routes,
         *tickets.routes,
         *feedback.routes,
+        *ratings.routes,
         *billing.routes,
         *phone.routes,
         *transfer_survey.routes,
@@ -188,6 +194,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *bulk_api.routes,
         *macros_api.routes,
         *mail_review_api.routes,
+        *outcomes_api.routes,
         *views_api.routes,
         *billing_api.routes,
         *phone_api.routes,
