@@ -15,8 +15,8 @@ from livesupport.web.security import api_person
 from livesupport.web.services import services
 
 SEQ_ANSWER = s.obj(["ok", "seq"], ok=s.BOOL, seq=s.SEQ)
-FOLLOW_UP = s.obj(["code", "message"], code={"const": "conflict"}, message=s.TEXT, follow_up=s.obj(
-    ["method", "url", "body"], method={"const": "POST"}, url={"const": "/api/tickets"},
+FOLLOW_UP = s.obj(["code", "message"], code=s.enum(["conflict"]), message=s.TEXT, follow_up=s.obj(
+    ["method", "url", "body"], method=s.enum(["POST"]), url=s.enum(["/api/tickets"]),
     body=s.obj(["follows_up"], follows_up=s.ID), page=s.TEXT))
 
 
