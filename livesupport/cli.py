@@ -160,6 +160,7 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
         billing_job,
         imap_job,
         imap_poller,
+        outcomes_for,
         run_once,
         run_worker,
         update_mail_job,
@@ -176,10 +177,11 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
     await hub.start()
     mailer = Mailer(db, clock, settings.mail_from, settings.smtp_url)
     billing = Billing(db, clock, settings.billing_policy(), mailer, hub)
+    tickets = Tickets(db, hub, clock, settings.sla_targets)
     jobs = [billing_job(billing), transfers_for(settings, db, clock, hub, mailer).run_due,
             update_mail_job(settings, db, clock, mailer, hub).run, StaffNotices(db, hub, clock).run,
-            webhook_deliveries(settings, db, clock, mailer).run]
-    poller = imap_poller(settings, Tickets(db, hub, clock, settings.sla_targets))
+            webhook_deliveries(settings, db, clock, mailer).run, outcomes_for(settings, tickets, mailer).run]
+    poller = imap_poller(settings, tickets)
     reading = None
     if poller is not None and once:
         jobs.append(imap_job(poller))

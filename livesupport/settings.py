@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from livesupport.domain.billing import Policy
 from livesupport.domain.mail_threads import address_of, domain_of
 from livesupport.domain.numbers import parse_int
+from livesupport.domain.outcomes import Policy as OutcomePolicy
 from livesupport.domain.sla import DEFAULT_TARGETS, Target, parse_targets
 from livesupport.domain.tickets import Priority
 from livesupport.domain.transfers import DEFAULT_DAYS, Kind, parse_days
@@ -74,6 +75,8 @@ class Settings:
     notify_coalesce_minutes: float = 5.0  # one e-mail per ticket per follower at most this often
     # Webhooks may go to http://127.0.0.1 / localhost (tests, a receiver on this machine); never in production.
     webhook_allow_local: bool = False
+    # REOPEN_DAYS, AUTO_CLOSE_DAYS, WAITING_REMINDER_DAYS, WAITING_RESOLVE_DAYS (domain/outcomes.py)
+    outcomes: OutcomePolicy = field(default_factory=OutcomePolicy)
 
     def billing_policy(self) -> Policy:
         return Policy(self.timezone, self.holidays, self.last_business_days)
@@ -155,7 +158,17 @@ def load(env: dict[str, str] | None = None) -> Settings:
         transfer_desk_email=env.get("TRANSFER_DESK_EMAIL") or None,
         notify_coalesce_minutes=_minutes(env.get("NOTIFY_COALESCE_MINUTES", "5")),
         webhook_allow_local=_flag(env.get("WEBHOOK_ALLOW_LOCAL"), "WEBHOOK_ALLOW_LOCAL", False),
+        outcomes=_outcomes(env),
     )
+
+
+def _outcomes(env: dict[str, str]) -> OutcomePolicy:
+    """How long a solved ticket may be reopened, and the worker's closing and chasing rules, in whole days."""
+    days = {name: _whole(env.get(name, default), name, 1, 365) for name, default in (
+        ("REOPEN_DAYS", "14"), ("AUTO_CLOSE_DAYS", "7"), ("WAITING_REMINDER_DAYS", "3"),
+        ("WAITING_RESOLVE_DAYS", "7"))}
+    return OutcomePolicy(days["REOPEN_DAYS"], days["AUTO_CLOSE_DAYS"], days["WAITING_REMINDER_DAYS"],
+                         days["WAITING_RESOLVE_DAYS"])
 
 
 def _whole(text: str, name: str, low: int, high: int) -> int:

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 
 from livesupport.actions.billing import Billing
 from livesupport.actions.mail import Mailer
+from livesupport.actions.outcomes import Outcomes
+from livesupport.actions.ratings import Ratings
 from livesupport.actions.tickets import Tickets
 from livesupport.actions.update_mail import UpdateMail, Watchers
 from livesupport.actions.webhook_delivery import WebhookDeliveries
@@ -43,6 +45,15 @@ def update_mail_job(settings: Settings, db: Database, clock: Clock, mailer: Mail
     return UpdateMail(db, clock, mailer, tz=settings.timezone,
                       window=timedelta(minutes=settings.notify_coalesce_minutes), secret_key=settings.secret_key,
                       base_url=settings.base_url, watchers=watchers, mail_in_domain=settings.mail_in_domain)
+
+
+def outcomes_for(settings: Settings, tickets: Tickets, mailer: Mailer) -> Outcomes:
+    """Reopening, the satisfaction question (asked as a ticket is resolved, whatever resolves it) and the
+    closing rules of the worker's `Outcomes.run`."""
+    ratings = Ratings(tickets, mailer, settings.secret_key, settings.base_url)
+    tickets.policy = settings.outcomes
+    tickets.on_resolved = ratings.ask
+    return Outcomes(tickets, mailer, ratings, settings.outcomes, settings.timezone, settings.base_url)
 
 
 def webhook_deliveries(settings: Settings, db: Database, clock: Clock, mailer: Mailer) -> WebhookDeliveries:

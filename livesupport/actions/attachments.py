@@ -21,6 +21,7 @@ from livesupport.store.models import Attachment
 log = logging.getLogger("livesupport.attachments")
 
 MAX_FILES = 10
+Judged = tuple[str, bytes, rules.Verdict]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +45,6 @@ class Attachments:
         reply_to: object = None,
     ) -> tuple[int, list[dict[str, Any]]]:
         """Check every file first (nothing is stored if one is refused), store them, then post the message."""
-        if not uploads:
-            raise BadRequestError("Choose at least one file to attach.")
-        if len(uploads) > MAX_FILES:
-            raise TooLargeError(f"At most {MAX_FILES} files at once.")
         vis = ticket_rules.check_visibility(person, visibility)
         text = "" if body is None or body == "" else ticket_rules.check_body(body)
         parent = None
@@ -55,12 +52,26 @@ class Attachments:
             parent = parse_id(reply_to)
             if parent is None:
                 raise BadRequestError("reply_to must be the seq of a message on this ticket.")
+        judged = await self.judge(uploads)
+        return await self.send_judged(person, ticket_id, judged, text, vis, parent)
+
+    async def judge(self, uploads: list[Upload]) -> list[Judged]:
+        """Every file checked (name, size, what it truly is); raises for the first one refused."""
+        if not uploads:
+            raise BadRequestError("Choose at least one file to attach.")
+        if len(uploads) > MAX_FILES:
+            raise TooLargeError(f"At most {MAX_FILES} files at once.")
         judged = []
         for up in uploads:
             name = rules.check_name(up.name)
             rules.check_size(name, len(up.data), self.max_bytes)
             # Looking inside archives can take a moment: off the event loop, so the sockets keep moving.
             judged.append((name, up.data, await asyncio.to_thread(rules.judge, name, up.data)))
+        return judged
+
+    async def send_judged(self, person: Person, ticket_id: int, judged: list[Judged], text: str, vis: str,
+                          parent: int | None) -> tuple[int, list[dict[str, Any]]]:
+        """Store files `judge` accepted and post them as one message."""
         await self.tickets.authorize(person, ticket_id)
         request = self.tickets.chat_request(person, ticket_id, text or "(attachment)", vis, authorized=True,
                                             reply_to=parent)

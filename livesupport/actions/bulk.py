@@ -116,6 +116,8 @@ class Bulk:
             if not events:
                 return  # already as asked: nothing stored, nothing sent
             stored = await store.append_kinds(s, ticket_id, actor=person, events=events, now=now, changes=changes)
+            if change.status is Status.RESOLVED and current.status != Status.RESOLVED.value:
+                await self.tickets.resolved(s, ticket_id, now)  # the satisfaction question, as for one ticket
         for ev in stored:
             if ev.kind == "assignment":
                 await self.huddle.assigned(person, ticket_id, current.subject, to_ev(ev), added)

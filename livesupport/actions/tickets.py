@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +26,8 @@ from livesupport.domain.errors import (
 )
 from livesupport.domain.huddle import whole_number
 from livesupport.domain.listing import ListQuery
+from livesupport.domain.numbers import parse_id
+from livesupport.domain.outcomes import Policy
 from livesupport.domain.people import Person, can_see_org
 from livesupport.domain.sla import Target
 from livesupport.domain.tickets import Priority, Status
@@ -33,6 +35,7 @@ from livesupport.realtime.frames import encode
 from livesupport.realtime.hub import Ev, Hub
 from livesupport.store import huddle as huddle_store
 from livesupport.store import listing as listing_store
+from livesupport.store import outcomes as outcome_store
 from livesupport.store import search as search_store
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
@@ -120,11 +123,18 @@ class ClientMessages(Protocol):
     def forget(self, ticket_id: int) -> None: ...
 
 
+#: Called in the transaction that resolves a ticket (session, ticket id, now): the satisfaction question.
+OnResolved = Callable[[Any, int, datetime], Awaitable[None]]
+
+
 class Tickets:
-    def __init__(self, db: Database, hub: Hub, clock: Clock, sla_targets: dict[Priority, Target] | None = None) -> None:
+    def __init__(self, db: Database, hub: Hub, clock: Clock, sla_targets: dict[Priority, Target] | None = None,
+                 policy: Policy | None = None) -> None:
         self.db, self.hub, self.clock = db, hub, clock
         self.sla = sla_targets or sla.parse_targets(sla.DEFAULT_TARGETS)
+        self.policy = policy or Policy()  # reopening and the worker's closing rules (domain/outcomes.py)
         self.client_messages: ClientMessages | None = None
+        self.on_resolved: OnResolved | None = None
 
     def published(self, person: Person, ticket_id: int, ev: store.NewEvent) -> None:
         """A message was stored and published: tell whoever listens for clients' messages (no I/O here)."""
@@ -162,6 +172,7 @@ class Tickets:
         state["overdue"] = sla.is_overdue(ticket.status, ticket.next_update_at, self.clock.now())
         if person.is_staff:
             state["pinned"] = await huddle_store.pinned(s, ticket.id, ticket.pinned_seq)
+        state.update(await outcome_store.outcome_state(s, person, ticket, self.clock.now(), self.policy))
         return state
 
     async def staff(self) -> list[dict[str, Any]]:
@@ -224,13 +235,23 @@ class Tickets:
                  "unreviewed": unreviewed(t, person, reviewed.get(t.id, 0))} for t, o in rows]
 
     async def open(
-        self, person: Person, subject: object, body: object, priority: object = None, org_id: object = None
+        self, person: Person, subject: object, body: object, priority: object = None, org_id: object = None,
+        follows_up: object = None,
     ) -> dict[str, Any]:
+        """A new ticket and its first message; `follows_up`: the id of an earlier ticket of the same organisation
+        it carries on from (both get a `link` event naming the other)."""
         subject_ = rules.check_subject(subject)
         body_ = rules.check_body(body)
         priority_ = rules.check_priority(priority)
+        earlier_id = None if follows_up in (None, "") else parse_id(follows_up)
+        if follows_up not in (None, "") and (earlier_id is None or isinstance(follows_up, bool)):
+            raise BadRequestError("follows_up must be the id of the ticket this one follows up.")
         now = self.clock.now()
+        links: list[store.NewEvent] = []
         async with self.writing() as s:
+            earlier = await self.visible(s, person, earlier_id) if earlier_id is not None else None
+            if earlier is not None and person.is_staff and org_id is None:
+                org_id = earlier[1].id  # a follow-up belongs where the ticket it follows belongs
             if person.is_staff:
                 if not isinstance(org_id, int) or isinstance(org_id, bool):
                     raise BadRequestError("Staff open tickets for a client: give org_id.")
@@ -249,11 +270,27 @@ class Tickets:
             ev = await store.append_event(s, ticket.id, kind="chat", visibility="public", actor=person,
                                           data={"body": body_, "visibility": "public"}, now=now,
                                           changes={"next_update_at": due.at, "next_update_source": due.source})
+            if earlier is not None:
+                if earlier[1].id != org.id:
+                    raise BadRequestError("A follow-up ticket belongs to the organisation of the ticket it follows.")
+                links = await self._link(s, person, earlier[0], ticket, now)
             await s.refresh(ticket)
             snap = store.snapshot(ticket, org)
             published = to_ev(ev)
         await self.hub.publish_event(ticket.id, published)
+        for link in links:
+            await self.hub.publish_event(link.ticket_id, to_ev(link))
         return snap
+
+    @staticmethod
+    async def _link(s: Any, person: Person, earlier: Ticket, ticket: Ticket, now: datetime) -> list[store.NewEvent]:
+        """Tie a follow-up to the ticket it follows, on both: a public `link` event each."""
+        return [
+            await store.append_event(s, ticket.id, kind=outcome_store.LINK, visibility="public", actor=person,
+                                     data={"follows_up": {"id": earlier.id, "subject": earlier.subject}}, now=now),
+            await store.append_event(s, earlier.id, kind=outcome_store.LINK, visibility="public", actor=person,
+                                     data={"follow_up": {"id": ticket.id, "subject": ticket.subject}}, now=now),
+        ]
 
     async def chat(
         self, person: Person, ticket_id: int, body: object, visibility: object,
@@ -403,8 +440,16 @@ class Tickets:
         else:  # the SLA decides
             due = sla.on_staff_update(self.sla, Priority(ticket.priority), status_, now)
         changes, data = status_change(status_, due)
-        return await store.append_event(s, ticket.id, kind="status", visibility="public", actor=person,
-                                        data=data, now=now, changes=changes)
+        ev = await store.append_event(s, ticket.id, kind="status", visibility="public", actor=person,
+                                      data=data, now=now, changes=changes)
+        if status_ is Status.RESOLVED and ticket.status != Status.RESOLVED.value:
+            await self.resolved(s, ticket.id, now)
+        return ev
+
+    async def resolved(self, s: Any, ticket_id: int, now: datetime) -> None:
+        """The ticket was just resolved, in this transaction: ask its client how it went (once)."""
+        if self.on_resolved is not None:
+            await self.on_resolved(s, ticket_id, now)
 
     async def chat_and_status(
         self, person: Person, req: ChatRequest, status: object, next_update_at: object, *, given: bool

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class LivesupportError(Exception):
     code = "bad_request"
+    details: dict[str, Any] | None = None  # more for the answer's `error` object (e.g. what to do instead)
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

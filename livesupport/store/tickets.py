@@ -96,8 +96,8 @@ class NewEvent:
 
 
 async def append_events(
-    session: AsyncSession, ticket_id: int, *, kind: str, actor: Person, payloads: list[tuple[str, dict[str, Any]]],
-    now: datetime, changes: dict[str, Any] | None = None,
+    session: AsyncSession, ticket_id: int, *, kind: str, actor: Person | None,
+    payloads: list[tuple[str, dict[str, Any]]], now: datetime, changes: dict[str, Any] | None = None,
 ) -> list[NewEvent]:
     """Take the next seqs and store the events (visibility, data) in two statements, whatever their number.
 
@@ -107,11 +107,16 @@ async def append_events(
                               events=[(kind, vis, data) for vis, data in payloads])
 
 
+#: Who did it, when nobody did: the worker closing, reminding, resolving (actor_id is NULL).
+SYSTEM_ACTOR: dict[str, Any] = {"id": None, "name": "livesupport", "role": "system"}
+
+
 async def append_kinds(
-    session: AsyncSession, ticket_id: int, *, actor: Person, events: list[tuple[str, str, dict[str, Any]]],
+    session: AsyncSession, ticket_id: int, *, actor: Person | None, events: list[tuple[str, str, dict[str, Any]]],
     now: datetime, changes: dict[str, Any] | None = None,
 ) -> list[NewEvent]:
-    """`append_events` for events of several kinds: (kind, visibility, data) each, stored in this order."""
+    """`append_events` for events of several kinds: (kind, visibility, data) each, stored in this order.
+    `actor` None: the system (a scheduled job)."""
     count = len(events)
     values: dict[str, Any] = {"last_seq": Ticket.last_seq + count, "updated_at": now, **(changes or {})}
     public = [i for i, (_, vis, _) in enumerate(events) if vis == "public"]
@@ -124,16 +129,18 @@ async def append_kinds(
     if folded is not None:
         stmt = stmt.add_cte(folded)
     last = (await session.execute(stmt)).scalar_one()
-    shown = actor.public()
+    shown = actor.public() if actor is not None else SYSTEM_ACTOR
     stored = [NewEvent(ticket_id, last - count + 1 + i, kind, vis, now, data, shown)
               for i, (kind, vis, data) in enumerate(events)]
     await session.execute(insert(_EVENTS), [
-        {"ticket_id": ticket_id, "seq": e.seq, "kind": e.kind, "visibility": e.visibility, "actor_id": actor.id,
+        {"ticket_id": ticket_id, "seq": e.seq, "kind": e.kind, "visibility": e.visibility,
+         "actor_id": actor.id if actor is not None else None,
          "at": now, "data": e.data, "actor": shown} for e in stored
     ])
     if folded is None:
         await search.add_events(session, ticket_id, texts)  # SQLite: same transaction, a statement of its own
-    await _read_own(session, ticket_id, actor.id, first=last - count + 1, last=last, now=now)
+    if actor is not None:
+        await _read_own(session, ticket_id, actor.id, first=last - count + 1, last=last, now=now)
     return stored
 
 
@@ -150,7 +157,7 @@ async def _read_own(session: AsyncSession, ticket_id: int, user_id: int, *, firs
 
 
 async def append_event(
-    session: AsyncSession, ticket_id: int, *, kind: str, visibility: str, actor: Person,
+    session: AsyncSession, ticket_id: int, *, kind: str, visibility: str, actor: Person | None,
     data: dict[str, Any], now: datetime, changes: dict[str, Any] | None = None,
 ) -> NewEvent:
     events = await append_events(session, ticket_id, kind=kind, actor=actor, payloads=[(visibility, data)],

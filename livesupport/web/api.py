@@ -123,11 +123,13 @@ async def revoke_token(request: Request) -> Response:
 @operation(
     summary="Open a ticket", tag="Tickets", errors=(403,),
     description="A client opens a ticket for their own organisation; staff open one for a client and must say "
-                "which (org_id). The body is the first message.",
+                "which (org_id). The body is the first message. `follows_up`: an earlier ticket of the same "
+                "organisation this one carries on from (one too old to reopen); both show a link to the other.",
     body=s.obj(["subject", "body"],
                subject={**s.TEXT, "minLength": 1, "maxLength": MAX_SUBJECT, "description": "A short summary."},
                body={**s.TEXT, "minLength": 1, "maxLength": MAX_BODY, "description": "The first message."},
-               priority=s.PRIORITY, org_id={**s.ID, "description": "Staff only: the client organisation."}),
+               priority=s.PRIORITY, org_id={**s.ID, "description": "Staff only: the client organisation."},
+               follows_up={**s.ID, "description": "The ticket this one follows up."}),
     responses={201: s.TICKET})
 async def create_ticket(request: Request) -> JSONResponse:
     svc = services(request)
@@ -135,7 +137,7 @@ async def create_ticket(request: Request) -> JSONResponse:
         person = await api_person(request)
         body = await json_body(request)
         snap = await svc.tickets.open(person, body.get("subject"), body.get("body"), body.get("priority"),
-                                      body.get("org_id"))
+                                      body.get("org_id"), body.get("follows_up"))
     except LivesupportError as exc:
         return json_error(exc)
     return JSONResponse(snap, status_code=201)

@@ -59,6 +59,7 @@ from livesupport.web import (
     macros_api,
     mail_review_api,
     observability,
+    outcomes_api,
     phone_api,
     views_api,
     webhooks_api,
@@ -80,6 +81,7 @@ from livesupport.web.pages import (
     mail_review,
     notifications,
     phone,
+    ratings,
     ticket_list,
     tickets,
     transfer_survey,
@@ -92,6 +94,7 @@ from livesupport.web.services import Services
 from livesupport.worker import (
     billing_job,
     imap_poller,
+    outcomes_for,
     run_worker,
     update_mail_job,
     webhook_deliveries,
@@ -126,6 +129,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         ledger = Billing(db, clock, settings.billing_policy(), mailer, hub)
         transfers = transfers_for(settings, db, clock, hub, mailer)
         hooks = webhook_deliveries(settings, db, clock, mailer)
+        outcomes = outcomes_for(settings, tickets, mailer)
         app.state.services = Services(
             settings=settings, clock=clock, db=db, hub=hub, accounts=accounts,
             mailer=mailer, two_factor=TwoFactor(db, clock, throttle), magic_links=links,
@@ -141,6 +145,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
             attachments=Attachments(tickets, LocalFiles(settings.data_dir / "attachments"),
                                     settings.max_attachment_bytes),
             mail_review=MailReview(mailbox := mailbox_for(settings, tickets), accounts),
+            outcomes=outcomes, ratings=outcomes.ratings,
         )
         hub.on_access_changed = AccessGuard(app.state.services).recheck
         metrics.TOPICS.set_function(lambda: len(hub.topics))
@@ -149,7 +154,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         sweeper = asyncio.create_task(_sweep(hub, settings.presence_ttl / 6)) if settings.redis_url else None
         pending_mail = asyncio.create_task(mailer.deliver_pending())  # what an earlier run could not send
         jobs = [billing_job(ledger), transfers.run_due, update_mail_job(settings, db, clock, mailer, hub).run,
-                staff_notices.run, hooks.run]
+                staff_notices.run, hooks.run, outcomes.run]
         worker = asyncio.create_task(run_worker(jobs, mailer, clock, settings.worker_interval)) \
             if settings.in_process_worker else None
         poller = imap_poller(settings, tickets) if settings.in_process_worker else None
@@ -185,6 +190,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *ticket_list.routes,
         *tickets.routes,
         *feedback.routes,
+        *ratings.routes,
         *billing.routes,
         *phone.routes,
         *transfer_survey.routes,
@@ -193,6 +199,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *bulk_api.routes,
         *macros_api.routes,
         *mail_review_api.routes,
+        *outcomes_api.routes,
         *views_api.routes,
         *billing_api.routes,
         *phone_api.routes,

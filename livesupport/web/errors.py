@@ -47,7 +47,10 @@ def json_error(exc: LivesupportError) -> JSONResponse:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     elif exc.code == "unavailable":
         headers["Retry-After"] = "1"
-    return JSONResponse(error_body(exc.code, exc.message), status_code=STATUS.get(exc.code, 400), headers=headers)
+    body = error_body(exc.code, exc.message)
+    if exc.details:
+        body["error"].update(exc.details)
+    return JSONResponse(body, status_code=STATUS.get(exc.code, 400), headers=headers)
 
 
 def error_page(templates: Jinja2Templates, title: str, message: str) -> bytes:

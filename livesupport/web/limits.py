@@ -34,7 +34,7 @@ class Limits:
     form: int = MAX_FORM
     upload: int = 10 * MAX_FORM
     #: Paths that take file uploads (multipart/form-data up to `upload`); elsewhere multipart gets `form`.
-    upload_paths: re.Pattern[str] = re.compile(r"^/api/tickets/[0-9]+/attachments$")
+    upload_paths: re.Pattern[str] = re.compile(r"^(/api/tickets/[0-9]+/attachments|/tickets/new)$")
 
     def for_request(self, path: str, content_type: str) -> tuple[int, str]:
         """(limit in bytes, what it is for, in words)."""

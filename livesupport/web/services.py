@@ -20,7 +20,9 @@ from livesupport.actions.lists import Lists
 from livesupport.actions.magic_links import MagicLinks
 from livesupport.actions.mail import Mailer
 from livesupport.actions.mail_review import MailReview
+from livesupport.actions.outcomes import Outcomes
 from livesupport.actions.phone import PhoneSupport
+from livesupport.actions.ratings import Ratings
 from livesupport.actions.tickets import Tickets
 from livesupport.actions.transfer_survey import TransferSurvey
 from livesupport.actions.transfers import Transfers
@@ -60,6 +62,8 @@ class Services:
     webhooks: Webhooks
     context: ClientContext
     mail_review: MailReview
+    outcomes: Outcomes
+    ratings: Ratings
 
 
 def services(conn: HTTPConnection) -> Services:

@@ -31,21 +31,22 @@ async def signed_in(request: Request, allow: Allow | None = None) -> Person | Re
     return person
 
 
-async def csrf_form(request: Request, expired: Expired) -> FormData | Response:
+async def csrf_form(request: Request, expired: Expired, max_files: int = 0) -> FormData | Response:
     """The form, read within bounds (web.limits.read_form); `expired(form)` answers a failed CSRF check."""
-    form = await read_form(request)
+    form = await read_form(request, max_files)
     if not csrf_ok(request, form.get("csrf")):
         return await expired(form)
     return form
 
 
-async def signed_in_form(request: Request, expired: SignedInExpired,
-                         allow: Allow | None = None) -> tuple[Person, FormData] | Response:
-    """signed_in, then csrf_form: (person, form), or the Response to return at once."""
+async def signed_in_form(request: Request, expired: SignedInExpired, allow: Allow | None = None,
+                         max_files: int = 0) -> tuple[Person, FormData] | Response:
+    """signed_in, then csrf_form: (person, form), or the Response to return at once (`max_files`: a form that
+    carries files, as many as that)."""
     person = await signed_in(request, allow)
     if isinstance(person, Response):
         return person
-    form = await csrf_form(request, lambda form: expired(person, form))
+    form = await csrf_form(request, lambda form: expired(person, form), max_files)
     if isinstance(form, Response):
         return form
     return person, form
