@@ -16,6 +16,7 @@ from livesupport.actions.billing import Billing
 from livesupport.actions.mail import Mailer
 from livesupport.actions.outcomes import Outcomes
 from livesupport.actions.ratings import Ratings
+from livesupport.actions.reply_tokens import TicketThreads
 from livesupport.actions.tickets import Tickets
 from livesupport.actions.update_mail import UpdateMail, Watchers
 from livesupport.actions.webhook_delivery import WebhookDeliveries
@@ -50,7 +51,8 @@ def update_mail_job(settings: Settings, db: Database, clock: Clock, mailer: Mail
 def outcomes_for(settings: Settings, tickets: Tickets, mailer: Mailer) -> Outcomes:
     """Reopening, the satisfaction question (asked as a ticket is resolved, whatever resolves it) and the
     closing rules of the worker's `Outcomes.run`."""
-    ratings = Ratings(tickets, mailer, settings.secret_key, settings.base_url)
+    threads = TicketThreads(settings.secret_key, mailer.sender, settings.mail_in_domain)
+    ratings = Ratings(tickets, mailer, settings.secret_key, settings.base_url, threads)
     tickets.policy = settings.outcomes
     tickets.on_resolved = ratings.ask
     return Outcomes(tickets, mailer, ratings, settings.outcomes, settings.timezone, settings.base_url)

@@ -131,7 +131,8 @@ class Outcomes:
                     ticket, self.policy, self._url(ticket.id))
             for user in await store.client_contacts(s, ticket.id):
                 await self.mailer.queue(s, user.email, subject, f"Hello {user.name},\n\n{body}",
-                                        {"Auto-Submitted": "auto-generated"})
+                                        await self.ratings.threads.headers(s, ticket.id, user.id,
+                                                                           f"{action.value}.{ev.seq}.{user.id}"))
         await self.hub.publish_event(ticket.id, to_ev(ev))
         return True
 

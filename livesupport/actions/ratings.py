@@ -11,6 +11,7 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from livesupport.actions.mail import Mailer
+from livesupport.actions.reply_tokens import TicketThreads
 from livesupport.actions.tickets import Tickets, to_ev
 from livesupport.clock import Clock
 from livesupport.domain import outcomes as rules
@@ -62,8 +63,9 @@ class RatingLinks:
 
 
 class Ratings:
-    def __init__(self, tickets: Tickets, mailer: Mailer, secret_key: str, base_url: str | None) -> None:
-        self.tickets, self.mailer = tickets, mailer
+    def __init__(self, tickets: Tickets, mailer: Mailer, secret_key: str, base_url: str | None,
+                 threads: TicketThreads) -> None:
+        self.tickets, self.mailer, self.threads = tickets, mailer, threads
         self.db, self.clock, self.hub = tickets.db, tickets.clock, tickets.hub
         self.links, self.base = RatingLinks(secret_key, tickets.clock), base_url or ""
 
@@ -79,7 +81,8 @@ class Ratings:
                     f"Each link opens a page where you confirm (and may add a comment). You can change your answer "
                     f"for {rules.RATING_DAYS} days, here or on the ticket's page.\n")
             await self.mailer.queue(s, user.email, f"[#{ticket_id}] How did we do? {ticket.subject}", body,
-                                    {"Auto-Submitted": "auto-generated"}, secret="one-click rating links")
+                                    await self.threads.headers(s, ticket_id, user.id, f"rating.{user.id}"),
+                                    secret="one-click rating links")
 
     async def rate(self, person: Person, ticket_id: int, score: object, comment: object = None) -> dict[str, Any]:
         """The ticket's own contacts rate it once resolved, for RATING_DAYS; the latest rating counts."""

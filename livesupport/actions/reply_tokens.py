@@ -17,6 +17,7 @@ from itsdangerous.encoding import base64_decode
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from livesupport.domain.mail_threads import address_of, local_of, reply_address, thread_headers
 from livesupport.domain.numbers import ascii_digits, same_secret
 from livesupport.store.database import upsert_insert
 from livesupport.store.models import ReplyKey
@@ -71,3 +72,20 @@ async def generation(s: AsyncSession, ticket_id: int, user_id: int) -> int:
     found = await s.scalar(select(ReplyKey.generation).where(ReplyKey.ticket_id == ticket_id,
                                                              ReplyKey.user_id == user_id))
     return int(found or 0)
+
+
+class TicketThreads:
+    """The headers of an e-mail about one ticket to one person: it joins the ticket's thread in mail clients and
+    answers to that person's reply address for the ticket (docs/email.md). Every ticket e-mail uses them."""
+
+    def __init__(self, secret_key: str, sender: str, domain: str) -> None:
+        self.replies = ReplyTokens(secret_key)
+        self.local = local_of(address_of(sender)) or "support"  # replies: <MAIL_FROM's local part>+<token>@domain
+        self.domain = domain
+
+    async def headers(self, s: AsyncSession, ticket_id: int, user_id: int, unique: str) -> dict[str, str]:
+        """`unique` tells this e-mail from the ticket's others (its Message-ID)."""
+        token = await self.replies.for_recipient(s, ticket_id, user_id)
+        return {"Auto-Submitted": "auto-generated",
+                **thread_headers(ticket_id, unique, self.domain, reply_address(self.local, token, self.domain))}
+

@@ -22,9 +22,8 @@ from sqlalchemy import and_, or_, select
 
 from livesupport.actions.following import UnsubscribeLinks
 from livesupport.actions.mail import Mailer
-from livesupport.actions.reply_tokens import ReplyTokens
+from livesupport.actions.reply_tokens import TicketThreads
 from livesupport.clock import Clock
-from livesupport.domain.mail_threads import address_of, local_of, reply_address, thread_headers
 from livesupport.domain.notifications import Mode, digest_day
 from livesupport.domain.people import Person, can_see_org
 from livesupport.domain.update_mail import TicketUpdates, Update, digest_mail, ticket_mail
@@ -79,10 +78,9 @@ class UpdateMail:
                  secret_key: str, base_url: str | None, watchers: Watchers | None = None,
                  mail_in_domain: str | None = None) -> None:
         self.db, self.clock, self.mailer, self.tz, self.window = db, clock, mailer, tz, window
-        self.replies = ReplyTokens(secret_key)
         # Replies go to <local>+<token>@<domain>: MAIL_FROM's local part at MAIL_IN_DOMAIN.
-        self.reply_local = local_of(address_of(mailer.sender)) or "support"
         self.mail_domain = mail_in_domain or mailer.domain
+        self.threads = TicketThreads(secret_key, mailer.sender, self.mail_domain)
         self.links, self.base, self.watchers = UnsubscribeLinks(secret_key), base_url or "", watchers
         if not base_url:
             log.warning("BASE_URL is not set: notification e-mails carry links without the site's address, "
@@ -249,9 +247,7 @@ class UpdateMail:
                                             now if p.more_after else None):
                         raise _Raced  # someone else told them meanwhile: no e-mail, no record
                 if ticket_id is not None:
-                    token = await self.replies.for_recipient(s, ticket_id, user.id)
-                    headers.update(thread_headers(ticket_id, unique, self.mail_domain,
-                                                  reply_address(self.reply_local, token, self.mail_domain)))
+                    headers.update(await self.threads.headers(s, ticket_id, user.id, unique))
                 await self.mailer.queue(s, user.email, subject, body, headers)
         except _Raced:
             return 0

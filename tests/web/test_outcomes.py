@@ -255,5 +255,13 @@ async def test_worker_reminds_resolves_and_closes(desk: Desk) -> None:
     assert "tickets closed 1" in out, out
     assert (await desk.state("client", waiting))["status"] == "closed"
     assert len(await desk.mails(email, f"[#{waiting}] Closed")) == 1
+    # Every one of them is part of the ticket's thread and answers to her reply address for it (docs/email.md).
+    mails = [m for part in ("We are waiting", "Marked solved", "How did we do?", "Closed")
+             for m in await desk.mails(email, f"[#{waiting}] {part}")]
+    ids = {m.headers["Message-ID"] for m in mails if m.headers}
+    assert len(ids) == len(mails) == 4
+    for m in mails:
+        assert m.headers and m.headers["In-Reply-To"] == m.headers["References"] == f"<ticket-{waiting}@localhost>"
+        assert m.headers["Reply-To"].startswith("support+") and m.headers["Auto-Submitted"] == "auto-generated"
     assert "tickets closed 0" in desk.worker(START + timedelta(days=14, minutes=3))
     await asyncio.sleep(0)
