@@ -81,6 +81,7 @@ class ClusterBroker:
         self._on_message: OnMessage | None = None
         self._on_resync: OnResync | None = None
         self._resync: asyncio.Future[None] | None = None
+        self._tried = asyncio.Event()  # the first attempt to link is over (linked or failed)
 
     async def start(self, on_message: OnMessage, on_resync: OnResync) -> None:
         self._on_message, self._on_resync = on_message, on_resync
@@ -101,6 +102,11 @@ class ClusterBroker:
     async def subscribe(self, channel: str) -> None:
         name = shard_channel(self.prefix, channel).encode()
         self._channels[name] = channel
+        if not self.healthy and not self._tried.is_set():  # starting: wait for the first link rather than
+            try:                                           # open a topic that would miss its first events
+                await asyncio.wait_for(self._tried.wait(), SUBSCRIBE_TIMEOUT)
+            except TimeoutError:
+                return
         link = self._link_for(name) if self.healthy else None
         if link is None:
             if self.healthy:
@@ -173,7 +179,8 @@ class ClusterBroker:
             links: list[_Link] = []
             readers: list[asyncio.Task[None]] = []
             try:
-                links = await self._connect()
+                subscribed = set(self._channels)
+                links = await self._connect(subscribed)
                 readers = [asyncio.create_task(self._read(link), name=f"cluster-link-{link.node.name}")
                            for link in links]
                 ups = [asyncio.ensure_future(link.up.wait()) for link in links]
@@ -186,11 +193,13 @@ class ClusterBroker:
                         task.result()  # raises what broke it
                 if not all(link.up.is_set() for link in links):
                     raise ConnectionError("a master did not confirm our subscriptions in time")
+                await self._late(links, subscribed)
                 self._broken = asyncio.get_running_loop().create_future()
                 self._links = {link.node.name: link for link in links}
                 self.healthy = True
                 self.connected.set()
                 self.status = f"connected to Redis Cluster ({len(links)} masters)"
+                self._tried.set()
                 metrics.BROKER_UP.set(1)
                 delay = 0.1
                 if not first:
@@ -209,9 +218,10 @@ class ClusterBroker:
             except asyncio.CancelledError:
                 await self._close(links, readers)
                 raise
-            except (RedisError, OSError, ConnectionError) as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever broke, relink and resync; never stop
                 self._down(f"Redis Cluster at {safe_url(self.url)}: {exc.__class__.__name__}: {exc}")
                 first = False
+                self._tried.set()
                 await self._close(links, readers)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)  # a failover takes a few seconds: look often
@@ -225,8 +235,24 @@ class ClusterBroker:
         for link in links:
             await link.close()
 
-    async def _connect(self) -> list[_Link]:
-        """Re-read the slot map, then subscribe on every master: our channels by slot, its control channel last."""
+    async def _late(self, links: list[_Link], subscribed: set[bytes]) -> None:
+        """Subscribe what was asked for while linking (not in `subscribed`), and wait for it, before going healthy."""
+        by_name = {link.node.name: link for link in links}
+        loop = asyncio.get_running_loop()
+        while late := [name for name in self._channels if name not in subscribed]:
+            waits = []
+            for name in late:
+                subscribed.add(name)
+                waits.append(self._waiting.setdefault(name, loop.create_future()))
+                node = self._cluster.nodes_manager.get_node_from_slot(self._cluster.keyslot(name))
+                link = by_name.get(node.name)
+                if link is None:
+                    raise ConnectionError(f"no link to {node.name}, which now owns a slot")
+                await link.pubsub.ssubscribe(name)
+            await asyncio.wait_for(asyncio.shield(asyncio.gather(*waits)), SUBSCRIBE_TIMEOUT)
+
+    async def _connect(self, subscribed: set[bytes]) -> list[_Link]:
+        """Re-read the slot map, then subscribe on every master: `subscribed` by slot, its control channel last."""
         if self._cluster._initialize:  # the first time: nodes, and the command table that routes by key
             await self._cluster.initialize()
         else:
@@ -243,7 +269,7 @@ class ClusterBroker:
                 )
                 links.append(_Link(node, client, self._control_for(node).encode()))
             by_node: dict[str, dict[int, list[bytes]]] = {}
-            for name in self._channels:
+            for name in subscribed:
                 slot = self._cluster.keyslot(name)
                 by_node.setdefault(slots[slot][0].name, {}).setdefault(slot, []).append(name)
             for link in links:
