@@ -5,7 +5,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install install-demo browser lint
+.PHONY: demo test install install-demo browser redis-tools lint
 
 ## What the demo runs on: livesupport and its own dependencies, nothing of the tests.
 $(VENV)/.installed-demo: pyproject.toml
@@ -35,10 +35,17 @@ browser:
 	@test -x /usr/sbin/dovecot || command -v dovecot >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dovecot-imapd; }
 
+## Debian's redis-server and redis-cli (7 or newer: sharded pub/sub) for the Redis Cluster and Sentinel tests, which
+## start their own servers on free loopback ports (never 6379, which the tests reach as TEST_REDIS).
+redis-tools:
+	@redis-server --version 2>/dev/null | grep -Eq 'v=([7-9]|[1-9][0-9])\.' && command -v redis-cli >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server redis-tools; \
+		redis-server --version | grep -Eq 'v=([7-9]|[1-9][0-9])\.' || { echo "redis-server 7+ is needed"; exit 1; }; }
+
 lint: install
 	$(VENV)/bin/ruff check livesupport tests
 	$(VENV)/bin/mypy livesupport
 
 ## Install everything the tests need, then run all of them (set CI=true to fail, not skip, on a missing service).
-test: install browser lint
+test: install browser redis-tools lint
 	$(VENV)/bin/pytest -q -rs

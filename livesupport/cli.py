@@ -101,9 +101,9 @@ def _announcing_hub(settings: config.Settings) -> Any:
     presence: MemoryPresence | RedisPresence = MemoryPresence()
     connected = None
     if settings.redis_url:  # to tell the web processes (a suspension banner), and to see who is on a ticket
-        from livesupport.realtime.brokers.redis import RedisBroker
+        from livesupport.realtime.brokers import broker_for
 
-        broker = RedisBroker(settings.redis_url, settings.redis_prefix, "worker")
+        broker = broker_for(settings.redis_url, settings.redis_prefix, "worker")
         presence = RedisPresence(settings.redis_url, settings.redis_prefix, origin, settings.presence_ttl)
         connected = broker.connected
     return Hub(broker, presence, _NoHistory(), origin), presence, connected

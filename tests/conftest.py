@@ -221,6 +221,15 @@ def redis_url() -> Iterator[tuple[str, str]]:
         client.close()
 
 
+@pytest.fixture(scope="module")
+def redis_cluster() -> Iterator[Any]:
+    """A Redis Cluster of this module's own (3 masters, 3 replicas, loopback ports), removed after."""
+    from tests.redis_cluster import local_cluster
+
+    with local_cluster() as cluster:
+        yield cluster
+
+
 @dataclass
 class LiveServer:
     """What the browser tests need: a URL, logins and a way to open a ticket."""

@@ -3,7 +3,9 @@
 Each process writes its own members of a topic into one Redis hash per topic
 (field `<origin>:<user id>`) and keeps a liveness key alive; fields of a process
 whose liveness key expired are dropped by whoever reads them. Without Redis the
-local view is the whole view.
+local view is the whole view. The hash's key carries the topic as its hash tag
+(`presence:{ticket:12}`): on Redis Cluster it lives in the slot of the ticket's
+shard channel. Nothing here spans two slots in one command (no MULTI, no MGET).
 """
 
 from __future__ import annotations
@@ -47,16 +49,18 @@ class MemoryPresence:
 
 class RedisPresence:
     def __init__(self, url: str, prefix: str, origin: str, ttl: float) -> None:
-        from livesupport.realtime.redis_client import redis_from_url
+        from livesupport.realtime.redis_client import CLUSTER, cluster_from_url, redis_from_url
 
-        self._r = redis_from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        self._cluster = url.startswith(CLUSTER)
+        self._r: Any = (cluster_from_url if self._cluster else redis_from_url)(
+            url, socket_connect_timeout=2, socket_timeout=5)
         self.prefix, self.origin, self.ttl = prefix, origin, ttl
         self._alive_key = f"{prefix}proc:{origin}"
         self._written: dict[str, set[int]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def _key(self, topic: str) -> str:
-        return f"{self.prefix}presence:{topic}"
+        return f"{self.prefix}presence:{{{topic}}}"
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._heartbeat(), name="presence-heartbeat")
@@ -88,12 +92,15 @@ class RedisPresence:
         before = self._written.get(topic, set())
         gone = before - local.keys()
         key = self._key(topic)
-        async with self._r.pipeline(transaction=True) as p:
-            if gone:
-                p.hdel(key, *[f"{self.origin}:{u}" for u in gone])
+        # One round trip; atomic on a single Redis. On a cluster the two keys live in different slots, which no
+        # transaction spans, so the members are added before the leavers are removed: a reader in between sees
+        # someone twice (folded by user), never nobody.
+        async with self._r.pipeline(transaction=not self._cluster) as p:
             if local:
                 p.hset(key, mapping={f"{self.origin}:{u}": orjson.dumps(m) for u, m in local.items()})
                 p.pexpire(key, int(self.ttl * 4000))
+            if gone:
+                p.hdel(key, *[f"{self.origin}:{u}" for u in gone])
             p.set(self._alive_key, b"1", px=int(self.ttl * 1000 * 2 / 3))
             await p.execute()
         if local:
@@ -124,8 +131,11 @@ class RedisPresence:
             views.append(by_origin)
         origins = sorted({o for view in views for o in view})
         if origins:
-            alive = await self._r.mget([f"{self.prefix}proc:{o}" for o in origins])
-            dead = {o for o, a in zip(origins, alive, strict=True) if a is None}
+            async with self._r.pipeline(transaction=False) as p:  # not MGET: on a cluster the keys span slots
+                for o in origins:
+                    p.exists(f"{self.prefix}proc:{o}")
+                alive = await p.execute()
+            dead = {o for o, a in zip(origins, alive, strict=True) if not a}
             if dead:
                 async with self._r.pipeline(transaction=False) as p:
                     for key, view in zip(keys, views, strict=True):

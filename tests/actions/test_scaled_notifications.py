@@ -43,7 +43,7 @@ class Scaled:
         try:
             deadline = time.monotonic() + timeout
             while True:
-                fields = await client.hkeys(f"{self.env['REDIS_PREFIX']}presence:ticket:{ticket_id}")
+                fields = await client.hkeys(f"{self.env['REDIS_PREFIX']}presence:{{ticket:{ticket_id}}}")
                 if any(f.decode().endswith(f":{user_id}") for f in fields) == present:
                     return
                 assert time.monotonic() < deadline, f"{who} {'never came' if present else 'never left'}: {fields}"

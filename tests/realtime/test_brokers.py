@@ -11,10 +11,12 @@ from livesupport.realtime.brokers import broker_for
 from livesupport.realtime.brokers.base import Broker
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def broker(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Broker, list, list]]:
     if request.param == "memory":
         b = broker_for(None)
+    elif request.param == "cluster":
+        b = broker_for(request.getfixturevalue("redis_cluster").url, "contract:")
     else:
         url, prefix = request.getfixturevalue("redis_url")
         b = broker_for(url, prefix + "contract:")
@@ -63,7 +65,9 @@ async def test_only_subscribed_channels_arrive(broker, request: pytest.FixtureRe
     await b.publish("t:a", b"for us")
     await wait_for(lambda: len(got) == 1)
     await b.unsubscribe("t:a")
-    if "redis" in request.node.callspec.id:  # Redis has taken the unsubscribe in (it came on another link)
+    if "cluster" in request.node.callspec.id:  # the master of the slot has taken the unsubscribe in
+        await until_unsubscribed(request.getfixturevalue("redis_cluster"), "contract:t:{a}")
+    elif "redis" in request.node.callspec.id:  # Redis has taken the unsubscribe in (it came on another link)
         import redis.asyncio as aioredis
 
         url, prefix = request.getfixturevalue("redis_url")
@@ -100,4 +104,52 @@ async def test_redis_link_killed_is_noticed_and_resynced(redis_url: tuple[str, s
         await wait_for(lambda: got == [("t:x", b"after")])
     finally:
         await admin.aclose()
+        await b.stop()
+
+
+async def until_unsubscribed(cluster, channel: str) -> None:  # noqa: ANN001
+    """Until the master owning `channel`'s slot counts no subscriber of that shard channel."""
+    client = cluster.node(await cluster.owner(channel))
+    try:
+        for _ in range(250):
+            counts = await client.execute_command("PUBSUB", "SHARDNUMSUB", channel)
+            if int(counts[1]) == 0:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("the cluster still has the subscription")
+    finally:
+        await client.aclose()
+
+
+async def test_cluster_channels_share_the_slot_of_their_ticket(redis_cluster) -> None:  # noqa: ANN001
+    from livesupport.realtime.brokers.cluster import shard_channel
+
+    assert shard_channel("ls:", "t:ticket:12") == "ls:t:{ticket:12}"
+    assert shard_channel("ls:", "f:org:3") == "ls:f:{org:3}"
+    assert shard_channel("ls:", "ctl") == "ls:{ctl}"
+    client = redis_cluster.node(redis_cluster.ports[0])
+    try:
+        slot = await client.execute_command("CLUSTER", "KEYSLOT", "ls:t:{ticket:12}")
+        assert slot == await client.execute_command("CLUSTER", "KEYSLOT", "ls:presence:{ticket:12}")
+    finally:
+        await client.aclose()
+
+
+async def test_cluster_links_killed_are_noticed_and_resynced(redis_cluster) -> None:  # noqa: ANN001
+    """CLIENT KILL of the subscriber links on every master: the broker relinks everywhere, then resyncs once."""
+    b = broker_for(redis_cluster.url, "kill:")
+    got, resyncs = await started(b)
+    await b.subscribe("t:x")
+    try:
+        for port in redis_cluster.ports:
+            node = redis_cluster.node(port)
+            try:
+                await node.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+            finally:
+                await node.aclose()
+        await wait_for(lambda: bool(resyncs), timeout=10)
+        await wait_for(lambda: b.healthy)
+        await b.publish("t:x", b"after")
+        await wait_for(lambda: got == [("t:x", b"after")])
+    finally:
         await b.stop()

@@ -1,4 +1,5 @@
-"""Two server processes sharing the machine's Redis and one PostgreSQL database."""
+"""Two server processes sharing one PostgreSQL database and a broker: the machine's Redis, or a Redis Cluster of
+the module's own (sharded pub/sub)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,21 @@ from tests.utils import Server, run_server
 TTL = 3.0
 
 
+@pytest.fixture(scope="module", params=["redis", "cluster"])
+def backend(request: pytest.FixtureRequest, redis_url: tuple[str, str]) -> tuple[str, str, list[str]]:
+    """(REDIS_URL, key prefix, the plain URL of every node to administer)."""
+    url, prefix = redis_url
+    if request.param == "redis":
+        return url, prefix, [os.environ.get("TEST_REDIS", "redis://127.0.0.1:6379/0")]
+    cluster = request.getfixturevalue("redis_cluster")
+    return cluster.url, prefix, [f"redis://127.0.0.1:{port}/0" for port in cluster.ports]
+
+
 @pytest.fixture(scope="module")
-async def pair(postgres_deployment: Deployment, redis_url: tuple[str, str]) -> AsyncIterator[tuple[Server, Server]]:
-    async with server_pair(postgres_deployment, redis_url, PRESENCE_TTL=str(TTL)) as servers:
+async def pair(postgres_deployment: Deployment, backend: tuple[str, str, list[str]]) -> AsyncIterator[tuple[Server, Server]]:
+    async with server_pair(postgres_deployment, backend[:2], PRESENCE_TTL=str(TTL)) as servers:
+        for s in servers:
+            s.nodes = backend[2]  # type: ignore[attr-defined]
         yield servers
 
 
@@ -79,8 +92,9 @@ async def test_resume_on_the_other_process(pair: tuple[Server, Server]) -> None:
         assert seqs == [3, 4, 5, 6]
 
 
-async def test_presence_of_a_killed_process_expires(postgres_deployment: Deployment, redis_url: tuple[str, str]) -> None:
-    url, prefix = redis_url
+async def test_presence_of_a_killed_process_expires(postgres_deployment: Deployment,
+                                                    backend: tuple[str, str, list[str]]) -> None:
+    url, prefix, _ = backend
     d = postgres_deployment
     env = d.env(REDIS_URL=url, REDIS_PREFIX=prefix + "kill:", PRESENCE_TTL=str(TTL))
     async with run_server(env) as a, run_server(env) as b:
@@ -122,25 +136,30 @@ async def test_revoking_a_token_closes_its_sockets_on_every_process(pair: tuple[
 
 
 async def test_a_process_whose_redis_link_is_killed_misses_nothing(pair: tuple[Server, Server]) -> None:
-    """CLIENT KILL on one process's Redis connections while it sends: the other still gets every event, in order."""
+    """CLIENT KILL on one process's Redis connections (on every node of a cluster) while it sends: the other still
+    gets every event, in order."""
     import redis.asyncio as aioredis
 
     a, b = pair
     d: Deployment = a.deployment  # type: ignore[attr-defined]
     tid = await open_ticket(a, d, "Link killed")
     topic = f"ticket:{tid}"
-    admin = aioredis.Redis.from_url(os.environ.get("TEST_REDIS", "redis://127.0.0.1:6379/0"))
+    admins = [aioredis.Redis.from_url(url) for url in a.nodes]  # type: ignore[attr-defined]
     try:
         async with connected(a, d, "engineer") as eng, connected(b, d, "client") as client:
             await eng.join(topic)
             await client.join(topic)
-            clients = await admin.client_list()
-            mine = [c["id"] for c in clients if c.get("name", "").startswith(f"livesupport-{a.proc.pid}-")]
-            assert mine, "the server's Redis connections are named after its process"
-            for cid in mine:
-                await admin.client_kill_filter(_id=cid)
+            killed = 0
+            for admin in admins:
+                clients = await admin.client_list()
+                mine = [c["id"] for c in clients if c.get("name", "").startswith(f"livesupport-{a.proc.pid}-")]
+                for cid in mine:
+                    await admin.client_kill_filter(_id=cid)
+                killed += len(mine)
+            assert killed, "the server's Redis connections are named after its process"
             sent = [(await eng.request({"type": "chat", "topic": topic, "body": f"k{i}"}))["seq"] for i in range(20)]
             got = [(await client.expect(type="event", timeout=15))["seq"] for _ in range(20)]
             assert got == sent == list(range(2, 22))
     finally:
-        await admin.aclose()
+        for admin in admins:
+            await admin.aclose()

@@ -28,10 +28,10 @@ async def test_other_processes_members_are_read_and_the_dead_ones_dropped(redis_
         else:
             got = [await b.get(t, {}) for t in topics]
         assert [[m["id"] for m in view] for view in got] == [[2, 1], [3], []]  # working first; the dead one gone
-        assert await b._r.hkeys(f"{prefix}presence:ticket:2") == [b"proc-a:3"]  # and removed for everyone
+        assert await b._r.hkeys(f"{prefix}presence:{{ticket:2}}") == [b"proc-a:3"]  # and removed for everyone
         mine = await a.get_many(["ticket:1"])
         assert mine == [[]]  # a process's own members come from its memory, not from Redis
     finally:
         for p in (a, b, gone):
-            await p._r.delete(*[f"{prefix}presence:ticket:{i}" for i in (1, 2, 3)], f"{prefix}proc:proc-a")
+            await p._r.delete(*[f"{prefix}presence:{{ticket:{i}}}" for i in (1, 2, 3)], f"{prefix}proc:proc-a")
             await p._r.aclose()
