@@ -80,11 +80,12 @@ def _quoted(words: tuple[str, ...]) -> str:
     return '"' + " ".join(words) + '"'
 
 
-def websearch(query: Query) -> str:
-    """The query in canonical websearch form, for PostgreSQL's `websearch_to_tsquery`."""
-    parts = [" OR ".join(_quoted(p) for p in group) for group in query.groups]
-    parts += ["-" + _quoted(p) for p in query.excluded]
-    return " ".join(parts)
+def websearch(query: Query) -> tuple[list[str], list[str]]:
+    """The query for PostgreSQL: each group, and each exclusion, in canonical websearch form. PostgreSQL joins
+    them itself (tsquery &&, !!): one websearch string would not do, since `websearch_to_tsquery('a b OR c')`
+    reads (a AND b) OR c where this language means a AND (b OR c)."""
+    return ([" OR ".join(_quoted(p) for p in group) for group in query.groups],
+            [_quoted(p) for p in query.excluded])
 
 
 def fts5(query: Query, columns: tuple[str, ...] | None = None) -> str:

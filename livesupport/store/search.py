@@ -129,7 +129,15 @@ async def add_events(session: AsyncSession, ticket_id: int, events: Events) -> N
 
 
 def _pg_query(q: str) -> Any:
-    return func.websearch_to_tsquery(literal_column("'english'::regconfig"), literal(rules.websearch(rules.parse(q))))
+    """All groups (each one of its phrases), and none of the exclusions, as one tsquery."""
+    groups, excluded = rules.websearch(rules.parse(q))
+    english: Any = literal_column("'english'::regconfig")
+    query = func.websearch_to_tsquery(english, literal(groups[0]))
+    for group in groups[1:]:
+        query = func.tsquery_and(query, func.websearch_to_tsquery(english, literal(group)))
+    for phrase in excluded:
+        query = func.tsquery_and(query, func.tsquery_not(func.websearch_to_tsquery(english, literal(phrase))))
+    return query
 
 
 def matching_tickets(q: str, *, dialect: str, staff: bool) -> Select[Any]:

@@ -53,7 +53,8 @@ CASES = [
 def test_translation(typed: str, match: str, canonical: str) -> None:
     q = parse(typed)
     assert fts5(q) == match
-    assert websearch(q) == canonical
+    groups, excluded = websearch(q)
+    assert " ".join([*groups, *("-" + e for e in excluded)]) == canonical
 
 
 @pytest.mark.parametrize("typed", [c[0] for c in CASES] + [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -77,9 +79,13 @@ async def test_counters_and_rows_move_when_someone_else_acts(server: Server, d: 
 async def new_to(server: Server, d: Deployment, who: str, ticket_id: int) -> bool:
     """Is the ticket "New to you" for this person, in the API's list and on the list page alike?"""
     flag = (await list_row(server, d, who, ticket_id))["unreviewed"]
+    link, url = f'href="/tickets/{ticket_id}"', "/tickets?limit=100"
     async with signed_in(server, d.users[who]["email"]) as http:
-        page = (await http.get("/tickets")).text
-    row_html = page[page.index(f'href="/tickets/{ticket_id}"'):].split("</li>", 1)[0]
+        while link not in (page := (await http.get(url)).text):  # page by page, as the list's "Next page" goes
+            following = re.search(r'id="next-page" href="([^"]+)"', page)
+            assert following, f"ticket {ticket_id} is not on {who}'s list page"
+            url = html.unescape(following.group(1))
+    row_html = page[page.index(link):].split("</li>", 1)[0]
     assert ("New to you" in row_html) is flag, row_html
     return bool(flag)
 

@@ -68,7 +68,9 @@ async def test_word_forms_phrases_or_and_exclusions(server: Server, d: Deploymen
     assert set(await ids(server, d, "client", f"jam {tag}")) == {jam, tray}  # jammed -> jam
     assert await ids(server, d, "client", f'"paper is jammed" {tag}') == [tray]
     assert await ids(server, d, "client", f'"jammed paper" {tag}') == []  # a phrase keeps its order
-    assert set(await ids(server, d, "client", f"{tag} printer OR outlook")) == {jam, mail}
+    decoy = await open_ticket(server, d, f"Outlook decoy {tag[::-1]}")  # outlook, without the tag
+    found = set(await ids(server, d, "client", f"{tag} printer OR outlook"))
+    assert found == {jam, mail} and decoy not in found  # tag AND (printer OR outlook), on both databases
     assert set(await ids(server, d, "client", f"{tag} -toner")) == {jam, mail}
     assert await ids(server, d, "client", f'{tag} -"e mail" -printers') == [tray]
     assert await ids(server, d, "client", f"{tag} email") == []  # a different word
