@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.helpers import act, expect, log_in, message, send
+from tests.browser.helpers import act, expect, log_in, message, send, token
 
 LAPTOP = {"viewport": {"width": 1366, "height": 900}}
 PHONE_390 = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
@@ -185,9 +185,18 @@ async def test_send_and_set_the_status_in_one_action(browser: Any, live_server: 
 
 
 async def test_the_client_context_beside_the_ticket(browser: Any, live_server: Any) -> None:
-    ticket = await live_server.new_ticket("VPN drops at lunch", "Every day around noon the VPN drops.")
-    other = await live_server.new_ticket("New starter next week", "Please set up an account for Jo.")
-    client = await log_in(browser, live_server, "client", {**PHONE_390, "timezone_id": "Asia/Tokyo"})
+    import secrets
+
+    import httpx
+
+    org = f"Context {secrets.token_hex(3)}"  # of its own: no caller of it verified by another test's phone call
+    who = await live_server.new_user("client", org=org)
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        headers = {"Authorization": f"Bearer {await token(live_server, who)}"}
+        ticket, other = [(await http.post("/api/tickets", json={"subject": subject, "body": body}, headers=headers))
+                         .json()["id"] for subject, body in (("VPN drops at lunch", "Every day around noon."),
+                                                             ("New starter next week", "Set up an account for Jo."))]
+    client = await log_in(browser, live_server, who, {**PHONE_390, "timezone_id": "Asia/Tokyo"})
     staff = await log_in(browser, live_server, "engineer", LAPTOP)
     try:
         await client.open_ticket(live_server.url, ticket)  # the browser says where the contact is
@@ -195,7 +204,7 @@ async def test_the_client_context_beside_the_ticket(browser: Any, live_server: A
         s = staff.page
         await staff.open_ticket(live_server.url, ticket)
         panel = s.locator("#client-context")
-        await expect(panel.locator("#context-title")).to_have_text("Acme")
+        await expect(panel.locator("#context-title")).to_have_text(org)
         await expect(panel.locator("#context-standing")).to_contain_text("Billing:")
         await expect(panel.locator("#context-owed")).to_contain_text("$")
         await expect(panel.locator("#context-local-time")).to_contain_text("Asia/Tokyo, UTC+09:00")
