@@ -207,7 +207,7 @@ class Client:
 @asynccontextmanager
 async def ws_client(server: Server, token: str | None = None, **kwargs: Any) -> AsyncIterator[Client]:
     url = server.ws_url + (f"?token={token}" if token else "")
-    async with connect(url, compression=None, max_size=None, open_timeout=10, **kwargs) as ws:
+    async with connect(url, compression=None, max_size=None, **{"open_timeout": 10, **kwargs}) as ws:
         yield Client(ws)
 
 

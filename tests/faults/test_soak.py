@@ -64,7 +64,9 @@ class SoakClient:
     async def run(self, servers: tuple[Server, Server], until: float, hold: asyncio.Event) -> None:
         while True:
             srv = random.choice(servers)
-            async with ws_client(srv, self.token) as c:
+            # The soak counts what arrives, not how fast: on a loaded 2-core machine 300 sockets reconnecting at once
+            # have taken more than the usual 10 s to open (bench/ measures connect times).
+            async with ws_client(srv, self.token, open_timeout=30) as c:
                 reader = asyncio.create_task(self.read(c.ws))
                 try:
                     await self.join(c.ws, self.current or random.choice(self.topics))
