@@ -107,6 +107,30 @@ async def test_redis_link_killed_is_noticed_and_resynced(redis_url: tuple[str, s
         await b.stop()
 
 
+async def test_a_channel_asked_for_while_relinking_is_subscribed(redis_url: tuple[str, str]) -> None:
+    """A subscribe that comes while the new link's SUBSCRIBE waits for its answer (held here by CLIENT PAUSE) is
+    not lost: once the link is back, that channel delivers too."""
+    import redis.asyncio as aioredis
+
+    url, prefix = redis_url
+    b = broker_for(url, prefix + "relink:")
+    got, resyncs = await started(b)
+    admin = aioredis.Redis.from_url(url)
+    try:
+        await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        await wait_for(lambda: not b.healthy)  # it waits a tenth of a second, then relinks
+        await admin.execute_command("CLIENT", "PAUSE", "1500", "ALL")  # the relink's SUBSCRIBE waits
+        await asyncio.sleep(0.5)  # the relink has asked for its channels and waits for the answer
+        await b.subscribe("t:late")  # not yet healthy: remembered for later
+        await wait_for(lambda: b.healthy, timeout=10)
+        await b.publish("t:late", b"after")
+        await wait_for(lambda: got == [("t:late", b"after")])
+    finally:
+        await admin.execute_command("CLIENT", "UNPAUSE")
+        await admin.aclose()
+        await b.stop()
+
+
 async def until_unsubscribed(cluster, channel: str) -> None:  # noqa: ANN001
     """Until the master owning `channel`'s slot counts no subscriber of that shard channel."""
     client = cluster.node(await cluster.owner(channel))

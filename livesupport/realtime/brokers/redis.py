@@ -124,8 +124,9 @@ class RedisBroker:
         first = True
         while True:
             pubsub = self._sub.pubsub()
+            asked = set(self._channels)  # what this link subscribes at once; later ones, once it is up
             try:
-                await pubsub.subscribe(self._control, *self._channels)
+                await pubsub.subscribe(self._control, *asked)
                 confirmed = False
                 while True:
                     msg = await pubsub.get_message(timeout=None)
@@ -146,6 +147,9 @@ class RedisBroker:
                             self.connected.set()
                             self.status = "connected to Redis"
                             metrics.BROKER_UP.set(1)
+                            late = self._channels - asked  # asked for while this link waited for its answer
+                            if late:  # (from now on subscribe() subscribes itself: the link is healthy)
+                                await pubsub.subscribe(*late)
                             delay = 0.1
                             if not first:
                                 metrics.BROKER_RECONNECTS.inc()
