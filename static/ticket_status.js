@@ -1,5 +1,5 @@
 // Staff: the status and next-update form in the action bar, and the status badge everyone sees.
-import { statusLabel } from "./format.js";
+import { CLOSED_STATUSES, statusLabel } from "./format.js";
 import { newRef } from "./socket.js";
 import { els, isStaff, page, pending, state, topic } from "./ticket_core.js";
 import { sendOrQueue } from "./ticket_outbox.js";
@@ -33,7 +33,15 @@ export function statusFailed(error) {
   els.statusError.hidden = false;
 }
 
+/** A solved or closed ticket promises no next update: the field empties and rests while one of them is chosen. */
+function promiseFieldFollowsStatus() {
+  const solved = CLOSED_STATUSES.has(els.statusSelect.value);
+  if (solved) els.nextUpdateInput.value = "";
+  els.nextUpdateInput.disabled = solved;
+}
+
 if (els.statusForm) {
+  els.statusSelect.addEventListener("change", promiseFieldFollowsStatus);
   els.statusForm.addEventListener("input", () => { state.statusDirty = true; });
   els.statusForm.addEventListener("change", () => { state.statusDirty = true; });
   els.statusForm.addEventListener("submit", (ev) => {

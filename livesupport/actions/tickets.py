@@ -435,7 +435,9 @@ class Tickets:
         self, s: Any, person: Person, ticket: Ticket, status_: Status, when: datetime | None, given: bool,
         now: datetime,
     ) -> store.NewEvent:
-        if given:
+        if status_ in (Status.RESOLVED, Status.CLOSED):  # nothing more is promised on a solved ticket
+            due = sla.NextUpdate(None, "sla")
+        elif given:
             due = sla.NextUpdate(when, "staff" if when is not None else "sla")
         else:  # the SLA decides
             due = sla.on_staff_update(self.sla, Priority(ticket.priority), status_, now)

@@ -189,3 +189,12 @@ async def test_next_update_follows_the_sla_unless_staff_set_it(server: Server, d
         async with connected(server, d, "client") as c:
             restarted = (await c.join(topic))["state"]
         assert restarted["next_update_at"] is not None and restarted["next_update_source"] == "sla"
+
+        # Solved or closed, nothing more is promised, even when the form still held a time.
+        later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+        for status in ("resolved", "closed"):
+            r = await eng.request({"type": "status", "topic": topic, "status": status, "next_update_at": later})
+            assert r["ok"], r
+            async with connected(server, d, "client") as c:
+                solved = (await c.join(topic))["state"]
+            assert solved["status"] == status and solved["next_update_at"] is None
