@@ -131,7 +131,8 @@ function render(t) {
     if (t.may_rate) parts.push(ratingForm(t));
   }
   parts.push(links(t));
-  card.replaceChildren(h("h2", { id: "outcome-title" }, staff ? "Satisfaction" : "Solved?"), ...parts.filter(Boolean),
+  const title = staff ? "Satisfaction" : { resolved: "Solved", closed: "Closed" }[t.status] || "Solved?";
+  card.replaceChildren(h("h2", { id: "outcome-title" }, title), ...parts.filter(Boolean),
     h("p", { id: "outcome-message", hidden: true }));
   card.hidden = staff && !t.resolved_at && !t.follows_up && !(t.follow_ups || []).length;
 }
