@@ -1,12 +1,16 @@
 """How fast ticket search answers, and what keeping the index costs a message, on SQLite and PostgreSQL.
 
-It seeds a database at migration 0018 (tickets of 50 organisations, their messages written straight to the
-tables, one in ten an internal note), times migration 0019 back-filling the index, then times searches as
-`GET /api/tickets?q=` runs them (`find_tickets`: the ranked first page and its snippets) for staff and for
-a client, and last a message's write path with the index kept and with it left out.
+It seeds a database at migration 0018 (by default issue 17's size: 1,000,000 messages in 100,000 tickets of 500
+organisations, one message in ten an internal note, written straight to the tables: COPY on PostgreSQL, batched
+executemany on SQLite), times the migrations that build the search index from them (0019 and on), then times
+searches as `GET /api/tickets?q=` runs them (`find_tickets`: the ranked first page and its snippets) for staff
+and for a client, a filtered view with `q` (first page and the next one, by its cursor), and last a message's
+write path with the index kept and with it left out, interleaved write by write.
 
-    .venv/bin/python bench/search.py                       # both databases, 100,000 messages
-    .venv/bin/python bench/search.py --db sqlite --messages 20000 --runs 50
+    .venv/bin/python bench/search.py                       # both databases, 1,000,000 messages (long)
+    .venv/bin/python bench/search.py --db sqlite --tickets 10000 --messages 100000 --runs 50
+    .venv/bin/python bench/search.py --db postgres --keep   # leaves the database (its URL is printed) ...
+    .venv/bin/python bench/search.py --url postgresql+asyncpg://postgres@127.0.0.1:5432/NAME  # ... to time again
 
 PostgreSQL: 127.0.0.1:5432 as `postgres` (database `test` to connect to), as the tests use; the benchmark makes
 its own database `livesupport_bench_search_<random>` and drops it at the end. SQLite: a file in a temporary folder.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import secrets
 import statistics
@@ -27,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from livesupport.actions.accounts import Accounts
 from livesupport.clock import Clock, FixedClock
@@ -37,12 +42,13 @@ from livesupport.store import listing as listing_store
 from livesupport.store import search as search_store
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
+from livesupport.store.listing import Position
 from livesupport.store.migrate import alembic_config, upgrade
-from livesupport.store.models import Ticket, TicketEvent
+from livesupport.store.models import Organisation, Ticket, TicketEvent, User
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-ORGS = 50
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+STAFF_EMAIL, CLIENT_EMAIL = "staff@support.bench", "c0@org0.bench"
 COMMON = ("printer toner paper jam mail server outlook password reset vpn firewall router switch backup restore "
           "invoice license account login error screen laptop network slow crash update install browser disk "
           "license spam filter quarantine domain certificate expired phone call office wifi cable port").split()
@@ -54,6 +60,9 @@ QUERIES = (
     ("OR", "vpn OR firewall"),
     ("-word", "printer -toner"),
 )
+STATUSES = [("new", 8), ("triage", 6), ("in_progress", 16), ("waiting_on_client", 10), ("resolved", 25),
+            ("closed", 35)]
+BATCH = 5000  # tickets per seeding round
 
 
 def vocabulary(rng: random.Random) -> tuple[list[str], list[float]]:
@@ -65,50 +74,89 @@ def vocabulary(rng: random.Random) -> tuple[list[str], list[float]]:
     return words, weights
 
 
+def rare_word() -> str:
+    return vocabulary(random.Random(17))[0][len(COMMON) + 3000]
+
+
 def sentence(rng: random.Random, words: list[str], weights: list[float]) -> str:
     return " ".join(rng.choices(words, weights, k=rng.randint(8, 40))).capitalize() + "."
 
 
-async def seed(url: str, messages: int, per_ticket: int) -> tuple[Person, Person, str, float]:
-    """The database at 0018 with the tickets and messages, then 0019 (timed). Returns staff, a client, a rare word
-    and the seconds the back-fill took."""
+async def people(db: Database) -> tuple[Person, Person]:
+    async with db.read() as s:
+        staff = (await s.execute(select(User).where(User.email == STAFF_EMAIL))).scalar_one()
+        client = (await s.execute(select(User).where(User.email == CLIENT_EMAIL))).scalar_one()
+    return (Person(staff.id, staff.name, Role.STAFF, tier=2),
+            Person(client.id, client.name, Role.CLIENT, org_id=client.org_id))
+
+
+async def _copy(session: Any, table: str, columns: list[str], records: list[tuple[Any, ...]]) -> None:
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    await raw.copy_records_to_table(table, records=records, columns=columns)
+
+
+async def seed(url: str, messages: int, tickets: int, orgs: int) -> float:
+    """The database at 0018 with the tickets and messages, then the index's migrations (timed: their seconds)."""
     await asyncio.to_thread(command.upgrade, alembic_config(url), "0018")
     db = Database(url)
+    postgres = url.startswith("postgresql")
     rng = random.Random(17)
     words, weights = vocabulary(rng)
+    per_ticket = max(1, messages // tickets)
     try:
         accounts = Accounts(db, FixedClock(NOW))
-        staff = await accounts.add_user(email="staff@support.bench", password="bench bench bench", role="staff",
+        staff = await accounts.add_user(email=STAFF_EMAIL, password="bench bench bench", role="staff",
                                         name="Staff", tier=2)
-        clients = [await accounts.add_user(email=f"c{i}@org{i}.bench", password="bench bench bench", role="client",
-                                           name=f"Client {i}", org=f"Org {i}") for i in range(ORGS)]
-        tickets = messages // per_ticket
-        for start in range(0, tickets, 1000):
-            count = min(1000, tickets - start)
-            owners = [clients[rng.randrange(ORGS)] for _ in range(count)]
+        client = await accounts.add_user(email=CLIENT_EMAIL, password="bench bench bench", role="client",
+                                         name="Client 0", org="Org 0")
+        async with db.write() as s:
+            others = (await s.execute(insert(Organisation).returning(Organisation.id), [
+                {"name": f"Org {i}", "kind": "client", "created_at": NOW} for i in range(1, orgs)])).scalars().all()
+        org_ids = [client.org_id, *others]
+        for start in range(0, tickets, BATCH):
+            count = min(BATCH, tickets - start)
+            rows = []
+            for _ in range(count):
+                updated = NOW - timedelta(minutes=rng.randrange(525_600))
+                rows.append({"org_id": rng.choice(org_ids), "opened_by": client.id,
+                             "subject": sentence(rng, words, weights)[:120],
+                             "status": rng.choices([v for v, _ in STATUSES], [w for _, w in STATUSES])[0],
+                             "priority": "normal", "last_seq": per_ticket, "last_public_seq": per_ticket,
+                             "created_at": updated - timedelta(days=3), "updated_at": updated,
+                             "public_updated_at": updated})
             async with db.write() as s:
-                ids = (await s.execute(insert(Ticket).returning(Ticket.id), [
-                    {"org_id": o.org_id, "opened_by": o.id, "subject": sentence(rng, words, weights)[:120],
-                     "status": "new", "priority": "normal", "last_seq": per_ticket, "last_public_seq": per_ticket,
-                     "created_at": NOW, "updated_at": NOW, "public_updated_at": NOW} for o in owners])).scalars().all()
+                ids = (await s.execute(insert(Ticket).returning(Ticket.id), rows)).scalars().all()
                 events = []
-                for tid, owner in zip(ids, owners, strict=True):
+                for tid, row in zip(ids, rows, strict=True):
                     for seq in range(1, per_ticket + 1):
-                        internal = rng.random() < 0.1
-                        vis = "internal" if internal else "public"
-                        events.append({"ticket_id": tid, "seq": seq, "kind": "chat", "visibility": vis,
-                                       "actor_id": staff.id if internal or seq % 2 == 0 else owner.id,
-                                       "at": NOW + timedelta(minutes=seq), "actor": {},
-                                       "data": {"body": sentence(rng, words, weights), "visibility": vis}})
-                await s.execute(insert(TicketEvent), events)
+                        vis = "internal" if rng.random() < 0.1 else "public"
+                        actor = staff.id if vis == "internal" or seq % 2 == 0 else client.id
+                        at = row["created_at"] + timedelta(minutes=seq)
+                        data = {"body": sentence(rng, words, weights), "visibility": vis}
+                        events.append((tid, seq, "chat", vis, actor, at, data, {}))
+                if postgres:
+                    await _copy(s, "ticket_events", ["ticket_id", "seq", "kind", "visibility", "actor_id", "at",
+                                                     "data", "actor"],
+                                [(*e[:6], json.dumps(e[6]), "{}") for e in events])
+                else:
+                    keys = ("ticket_id", "seq", "kind", "visibility", "actor_id", "at", "data", "actor")
+                    await s.execute(insert(TicketEvent), [dict(zip(keys, e, strict=True)) for e in events])
+        if postgres:
+            async with db.write() as s:
+                await s.execute(text("ANALYZE"))
     finally:
         await db.dispose()
     started = time.perf_counter()
     await asyncio.to_thread(upgrade, url)
-    backfill = time.perf_counter() - started
-    rare = words[len(COMMON) + 3000]
-    return (Person(staff.id, staff.name, Role.STAFF, tier=2),
-            Person(clients[0].id, clients[0].name, Role.CLIENT, org_id=clients[0].org_id), rare, backfill)
+    built = time.perf_counter() - started
+    if postgres:
+        db = Database(url)
+        try:
+            async with db.write() as s:
+                await s.execute(text("ANALYZE"))  # what autovacuum would do after a bulk load
+        finally:
+            await db.dispose()
+    return built
 
 
 def percentiles(times: list[float]) -> tuple[float, float, float]:
@@ -127,38 +175,77 @@ async def timed(runs: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
     return out
 
 
-async def find_tickets(db: Database, clock: Clock, person: Person, q: str) -> list[int]:
-    """What `GET /api/tickets?q=` reads: the first page of matches (visibility and rank in one query), then their
-    snippets (the rows' other columns come with the tickets)."""
-    query = parse_query({"q": [q]})
+async def find_tickets(db: Database, clock: Clock, person: Person, q: str | dict[str, list[str]],
+                       after: Position | None = None) -> tuple[list[int], Position | None]:
+    """What `GET /api/tickets?q=` reads: a page of matches (visibility, filters and rank in one query), then their
+    snippets (the rows' other columns come with the tickets). Returns the ids and where the next page starts."""
+    params = {"q": [q]} if isinstance(q, str) else q
+    query = parse_query(params)
     async with db.read() as s:
-        found, _ = await listing_store.page(s, person, query, clock.now(), None)
+        found, following = await listing_store.page(s, person, query, clock.now(), after)
         ids = [t.id for t, _ in found]
-        await search_store.snippets(s, q, ids, staff=person.is_staff)
-    return ids
+        await search_store.snippets(s, query.q or "", ids, staff=person.is_staff)
+    return ids, following
+
+
+def row(label: str, who: str, results: int, times: list[float]) -> str:
+    p50, p95, p99 = percentiles(times)
+    return f"| {label} | {who} | {results} | {p50:.1f} | {p95:.1f} | {p99:.1f} |"
+
+
+HEADER = ["| query | as | results | p50 ms | p95 ms | p99 ms |", "|---|---|---:|---:|---:|---:|"]
+#: Filtered views with a search: (label, query string); each asked as a first page and as the page after it.
+VIEWS = (
+    ("`printer`, best match", {"q": ["printer"]}),
+    ("`printer`, open (3 statuses), -updated", {"q": ["printer"], "status": ["new", "triage", "in_progress"],
+                                                "sort": ["-updated"]}),
+    ("`printer toner`, waiting on us, -created", {"q": ["printer toner"], "waiting_on": ["us"],
+                                                  "sort": ["-created"]}),
+    ("`{rare}`, -updated", {"q": ["{rare}"], "sort": ["-updated"]}),
+)
 
 
 async def searches(db: Database, staff: Person, client: Person, rare: str, runs: int) -> list[str]:
-    lines = ["| query | as | results | p50 ms | p95 ms | p99 ms |", "|---|---|---:|---:|---:|---:|"]
+    lines = list(HEADER)
     clock = FixedClock(NOW)
     for label, q in QUERIES:
         q = q.format(rare=rare)
         for who, person in (("staff", staff), ("client", client)):
-            results = len(await find_tickets(db, clock, person, q))
-            p50, p95, p99 = percentiles(await timed(runs, lambda p=person, q=q: find_tickets(db, clock, p, q)))
-            lines.append(f"| {label} (`{q}`) | {who} | {results} | {p50:.1f} | {p95:.1f} | {p99:.1f} |")
+            results = len((await find_tickets(db, clock, person, q))[0])
+            times = await timed(runs, lambda p=person, q=q: find_tickets(db, clock, p, q))
+            lines.append(row(f"{label} (`{q}`)", who, results, times))
+    return lines
+
+
+async def views(db: Database, staff: Person, client: Person, rare: str, runs: int) -> list[str]:
+    lines = list(HEADER)
+    clock = FixedClock(NOW)
+    for label, raw in VIEWS:
+        params = {k: [v.format(rare=rare) for v in vs] for k, vs in raw.items()}
+        for who, person in (("staff", staff), ("client", client)):
+            ids, following = await find_tickets(db, clock, person, params)
+            times = await timed(runs, lambda p=person, v=params: find_tickets(db, clock, p, v))
+            lines.append(row(label.format(rare=rare) + ", first page", who, len(ids), times))
+            if following is not None:
+                ids = (await find_tickets(db, clock, person, params, following))[0]
+                times = await timed(runs, lambda p=person, f=following, v=params: find_tickets(db, clock, p, v, f))
+                lines.append(row(label.format(rare=rare) + ", next page", who, len(ids), times))
     return lines
 
 
 async def writes(db: Database, client: Person, runs: int) -> list[str]:
-    """A message's write path (its own transaction) on seeded tickets in turn, as they come (ten messages or so),
-    with the index kept and left out."""
+    """A message's write path (its own transaction) on seeded tickets in turn, with the index kept and left out
+    (both ways of keeping it: the CTE folded into the ticket's UPDATE, and a statement of its own), alternating
+    write by write so both meet the same load on a shared machine."""
     async with db.read() as s:
         ids = list((await s.execute(select(Ticket.id).order_by(Ticket.id).limit(2000))).scalars())
-    turn = iter(ids * 20)
-    kept = search_store.add_events
+    turn = iter(ids * (1 + 2 * runs // len(ids) + 1))
+    kept = search_store.add_events, search_store.folded_append
 
     async def skipped(*_: Any) -> None:
+        return None
+
+    def not_folded(*_: Any) -> None:
         return None
 
     async def one() -> None:
@@ -168,24 +255,38 @@ async def writes(db: Database, client: Person, runs: int) -> list[str]:
                                            "visibility": "public"})
 
     times: dict[str, list[float]] = {"with the index": [], "without it": []}
-    await one()
-    for i in range(2 * runs):  # alternating write by write, so both meet the same load on a shared machine
-        label = "with the index" if i % 2 == 0 else "without it"
-        search_store.add_events = kept if i % 2 == 0 else skipped  # type: ignore[assignment]
-        started = time.perf_counter()
+    for _ in range(20):  # warm up
         await one()
-        times[label].append(time.perf_counter() - started)
-    search_store.add_events = kept  # type: ignore[assignment]
-    lines = ["| a message's write | median ms | p95 ms |", "|---|---:|---:|"]
+    try:
+        for i in range(2 * runs):
+            label = "with the index" if i % 2 == 0 else "without it"
+            if i % 2 == 0:
+                search_store.add_events, search_store.folded_append = kept  # type: ignore[assignment]
+            else:
+                search_store.add_events, search_store.folded_append = skipped, not_folded  # type: ignore
+            started = time.perf_counter()
+            await one()
+            times[label].append(time.perf_counter() - started)
+    finally:
+        search_store.add_events, search_store.folded_append = kept  # type: ignore[assignment]
+    lines = ["| a message's write | min ms | p25 ms | median ms | p75 ms | p95 ms | p99 ms |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for label, values in times.items():
-        p50, p95, _ = percentiles(values)
-        lines.append(f"| {label} | {statistics.median(values) * 1000:.2f} | {p95:.2f} |")
+        q = statistics.quantiles(values, n=100)
+        lines.append(f"| {label} | {min(values) * 1000:.2f} | {q[24] * 1000:.2f} | "
+                     f"{statistics.median(values) * 1000:.2f} | {q[74] * 1000:.2f} | {q[94] * 1000:.2f} | "
+                     f"{q[98] * 1000:.2f} |")
+    with_, without = (statistics.median(v) for v in times.values())
+    lines.append(f"\nmedian with / without: {with_ / without:.3f}")
     return lines
 
 
-async def run(kind: str, messages: int, per_ticket: int, runs: int, writes_: int) -> None:
-    if kind == "sqlite":
-        url, name = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='bench-search-')) / 'bench.db'}", None
+async def run(kind: str, args: argparse.Namespace) -> None:
+    name = None
+    if args.url:
+        url = args.url
+    elif kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='bench-search-')) / 'bench.db'}"
     else:
         import asyncpg
 
@@ -195,20 +296,29 @@ async def run(kind: str, messages: int, per_ticket: int, runs: int, writes_: int
         await conn.close()
         url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     try:
-        started = time.perf_counter()
-        staff, client, rare, backfill = await seed(url, messages, per_ticket)
-        print(f"\n## {kind}: {messages:,} messages in {messages // per_ticket:,} tickets of {ORGS} organisations")
-        print(f"seeded in {time.perf_counter() - started - backfill:.1f} s; migration 0019 back-filled the index in "
-              f"{backfill:.1f} s\n")
+        if not args.url:
+            started = time.perf_counter()
+            built = await seed(url, args.messages, args.tickets, args.orgs)
+            print(f"\n## {kind}: {args.messages:,} messages in {args.tickets:,} tickets of {args.orgs} organisations")
+            print(f"seeded in {time.perf_counter() - started - built:.1f} s; the migrations from 0019 built the "
+                  f"index in {built:.1f} s\n")
+            if args.keep:
+                print(f"kept: --url {url}\n")
+        else:
+            print(f"\n## {url}\n")
         db = Database(url)
+        staff, client = await people(db)
         try:
-            print("\n".join(await searches(db, staff, client, rare, runs)))
-            print()
-            print("\n".join(await writes(db, client, writes_)))
+            if "search" in args.parts:
+                print("\n".join(await searches(db, staff, client, rare_word(), args.runs)) + "\n", flush=True)
+            if "views" in args.parts:
+                print("\n".join(await views(db, staff, client, rare_word(), args.runs)) + "\n", flush=True)
+            if "writes" in args.parts:
+                print("\n".join(await writes(db, client, args.writes)), flush=True)
         finally:
             await db.dispose()
     finally:
-        if name:
+        if name and not args.keep:
             import asyncpg
 
             conn = await asyncpg.connect(PG_ADMIN)
@@ -219,13 +329,21 @@ async def run(kind: str, messages: int, per_ticket: int, runs: int, writes_: int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--per-ticket", type=int, default=10, help="messages per ticket")
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--orgs", type=int, default=500)
     parser.add_argument("--runs", type=int, default=100, help="timed runs of each query")
     parser.add_argument("--writes", type=int, default=1000, help="timed messages, with the index and without")
+    parser.add_argument("--parts", nargs="+", default=["search", "views", "writes"],
+                        choices=["search", "views", "writes"])
+    parser.add_argument("--keep", action="store_true", help="keep the database (print its URL)")
+    parser.add_argument("--url", help="time an already seeded database (one --keep left) instead of seeding")
     args = parser.parse_args()
-    for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
-        asyncio.run(run(kind, args.messages, args.per_ticket, args.runs, args.writes))
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    if args.url:
+        kinds = ["postgres" if args.url.startswith("postgresql") else "sqlite"]
+    for kind in kinds:
+        asyncio.run(run(kind, args))
 
 
 if __name__ == "__main__":
