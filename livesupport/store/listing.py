@@ -8,7 +8,8 @@ does not change is seen exactly once however the table changes between pages.
     created      created_at ascending, then id ascending (-created: both descending)
     next_update  tickets with a next update due, soonest first (then id); then those without one, by id
     priority     urgent, high, normal, low: one segment each, newest ticket (highest id) first
-    relevance    (with q) the search's rank descending, then id descending
+    relevance    (with q) the newest `search.RANKED` matches by the search's rank descending, then id descending;
+                 then the older matches, by id descending
 
 With `q`, only the tickets whose text (as the person may search it: store/search.py) matches are listed.
 """
@@ -27,6 +28,7 @@ from sqlalchemy import (
     and_,
     exists,
     false,
+    func,
     literal,
     or_,
     select,
@@ -65,10 +67,11 @@ class Position:
     id: int
 
 
-def segments(sort: Sort, staff: bool, rank: Any = None) -> list[Segment]:
-    """The sort's chain; `rank` is the search's rank column (the relevance sort's key)."""
+def segments(sort: Sort, staff: bool, rank: Any = None, unranked: Any = None) -> list[Segment]:
+    """The sort's chain; `rank` is the search's rank column (the relevance sort's key), `unranked` the condition
+    of the matches it does not rank."""
     if sort == "relevance":
-        return [Segment(true(), rank, True)]
+        return [Segment(true(), rank, True), Segment(unranked, None, True)]
     if sort == "-updated":
         return [Segment(true(), updated_column(staff), True)]
     if sort in ("created", "-created"):
@@ -152,22 +155,25 @@ async def page(
     """One page of the tickets this person may see that match the query, after `after`, and where the next
     page starts (None: this was the last). Visibility, filters and search are one statement per segment."""
     conditions = [visible_to(person), *filters(person, query, now)]
-    matches = None
+    matches = unranked = None
     if query.q is not None:
-        matches = search.matching_tickets(query.q, dialect=search.dialect_of(session),
-                                          staff=person.is_staff).subquery("matches")
-        if query.sort != "relevance":
-            conditions.append(Ticket.id.in_(select(matches.c.ticket_id)))
-    ranked = matches is not None and query.sort == "relevance"
+        dialect = search.dialect_of(session)
+        conditions.append(Ticket.id.in_(search.matching_ids(query.q, dialect=dialect, staff=person.is_staff)))
+        if query.sort == "relevance":  # rank the newest matches only; the older ones follow them
+            newest = select(Ticket.id).join(Organisation, Organisation.id == Ticket.org_id).where(*conditions) \
+                .order_by(Ticket.id.desc()).limit(search.RANKED).subquery("newest")
+            matches = search.ranks(query.q, select(newest.c.id), dialect=dialect, staff=person.is_staff) \
+                .subquery("matches")
+            unranked = Ticket.id < select(func.min(newest.c.id)).scalar_subquery()
     wanted = query.limit + 1  # one more than asked tells whether another page follows
     found: list[tuple[Ticket, Organisation, Position]] = []
-    chain = segments(query.sort, person.is_staff, matches.c.rank if ranked and matches is not None else None)
+    chain = segments(query.sort, person.is_staff, matches.c.rank if matches is not None else None, unranked)
     for index, seg in enumerate(chain):
         if after is not None and index < after.segment:
             continue
         key = seg.key if seg.key is not None else literal(None)
         stmt = select(Ticket, Organisation, key).join(Organisation, Organisation.id == Ticket.org_id)
-        if ranked and matches is not None:
+        if matches is not None and seg.key is matches.c.rank:
             stmt = stmt.join(matches, matches.c.ticket_id == Ticket.id)
         stmt = stmt.where(seg.where, *conditions)
         if after is not None and index == after.segment:

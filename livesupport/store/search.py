@@ -19,10 +19,12 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    column,
     func,
     literal,
     literal_column,
     select,
+    table,
     text,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
@@ -37,6 +39,7 @@ PG = Table("ticket_search", _meta, Column("ticket_id", Integer, primary_key=True
            Column("public_text", Text), Column("internal_text", Text), Column("public_tsv", TSVECTOR),
            Column("staff_tsv", TSVECTOR))
 FTS: Any = literal_column("ticket_search")  # SQLite's FTS5 table, as its functions and MATCH name it
+FTS_ROWS = table("ticket_search", column("rowid", Integer))  # ... and as a FROM (its rowid: the ticket id)
 PUBLIC_COLUMNS = ("subject", "public_text")
 HEADLINE = f'StartSel="{rules.OPEN}", StopSel="{rules.CLOSE}", MaxWords=24, MinWords=10, MaxFragments=2, ' \
            'FragmentDelimiter=" … "'
@@ -140,18 +143,52 @@ def _pg_query(q: str) -> Any:
     return query
 
 
+#: The relevance sort ranks at most this many matches: the newest ones the person may see (after the list's
+#: filters); older matches follow them, newest first. Ranking reads each ranked ticket's whole vector, so ranking
+#: every match of a word nearly every ticket holds (100,000 at issue 17's size) would take seconds.
+RANKED = 1000
+
+
+def _match(q: str, *, dialect: str, staff: bool) -> Any:
+    """The condition that a ticket's text (as this person may search it) matches `q`, on its search row."""
+    if dialect == "postgresql":
+        return (PG.c.staff_tsv if staff else PG.c.public_tsv).op("@@")(_pg_query(q))
+    return FTS.op("MATCH")(literal(rules.fts5(rules.parse(q), None if staff else PUBLIC_COLUMNS)))
+
+
+def _rank(q: str, *, dialect: str, staff: bool) -> Any:
+    if dialect == "postgresql":
+        return func.ts_rank(PG.c.staff_tsv if staff else PG.c.public_tsv, _pg_query(q))
+    return -func.bm25(FTS, 4.0, 1.0, 1.0)
+
+
+def _id(dialect: str) -> Any:
+    return PG.c.ticket_id if dialect == "postgresql" else FTS_ROWS.c.rowid
+
+
+def _rows(dialect: str, *columns: Any) -> Select[Any]:
+    return select(*columns) if dialect == "postgresql" else select(*columns).select_from(FTS_ROWS)
+
+
 def matching_tickets(q: str, *, dialect: str, staff: bool) -> Select[Any]:
     """The tickets whose searchable text (staff: all of it; others: subject and public messages) matches `q`,
-    as (ticket_id, rank), higher rank better. Raises BadQueryError for a query with nothing to look for."""
-    if dialect == "postgresql":
-        vector = PG.c.staff_tsv if staff else PG.c.public_tsv
-        tsquery = _pg_query(q)
-        return select(PG.c.ticket_id.label("ticket_id"), func.ts_rank(vector, tsquery).label("rank")) \
-            .where(vector.op("@@")(tsquery))
-    match = rules.fts5(rules.parse(q), None if staff else PUBLIC_COLUMNS)
-    return select(literal_column("ticket_search.rowid").label("ticket_id"),
-                  (-func.bm25(FTS, 4.0, 1.0, 1.0)).label("rank")) \
-        .select_from(text("ticket_search")).where(FTS.op("MATCH")(literal(match)))
+    as (ticket_id, rank), higher rank better. Raises BadQueryError for a query with nothing to look for.
+    It ranks every match: the list ranks a bounded set (`matching_ids`, `ranks`)."""
+    return _rows(dialect, _id(dialect).label("ticket_id"), _rank(q, dialect=dialect, staff=staff).label("rank")) \
+        .where(_match(q, dialect=dialect, staff=staff))
+
+
+def matching_ids(q: str, *, dialect: str, staff: bool) -> Select[Any]:
+    """The ids of the tickets `matching_tickets` finds, unranked (a filter: nothing read but the index)."""
+    return _rows(dialect, _id(dialect).label("ticket_id")).where(_match(q, dialect=dialect, staff=staff))
+
+
+def ranks(q: str, ids: Any, *, dialect: str, staff: bool) -> Select[Any]:
+    """(ticket_id, rank) of the tickets among `ids` (a select of matching ticket ids) `q` matches."""
+    found = _rows(dialect, _id(dialect).label("ticket_id"), _rank(q, dialect=dialect, staff=staff).label("rank")) \
+        .where(_id(dialect).in_(ids))
+    # PostgreSQL ranks the ids as given; FTS5 computes bm25 only in a MATCH query
+    return found if dialect == "postgresql" else found.where(_match(q, dialect=dialect, staff=staff))
 
 
 async def snippets(session: AsyncSession, q: str, ticket_ids: list[int], *, staff: bool) -> dict[int, str]:
