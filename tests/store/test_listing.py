@@ -5,9 +5,11 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from livesupport.domain.listing import parse_query
 from livesupport.domain.people import Person, Role
-from livesupport.store import listing
+from livesupport.store import listing, search
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
 from tests.conftest import Deployment, new_person
@@ -42,5 +44,36 @@ async def test_a_search_restricts_the_list_and_visibility_still_holds(deployment
             assert {t.id for t, _ in every} == {ours[1], ours[3], theirs}
             unrestricted, _ = await listing.page(s, mine, parse_query({}), now, None)
             assert [t.id for t, _ in unrestricted] == ours[::-1]
+    finally:
+        await db.dispose()
+
+
+async def test_relevance_ranks_the_newest_matches_and_lists_the_older_ones_after(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the newest `RANKED` matches are ranked (best first); the older ones follow, newest first, page by page,
+    each once."""
+    d = deployment
+    key = await new_person(d, "client", org="Listing ranked")
+    mine = Person(d.users[key]["id"], "Ranked", Role.CLIENT, org_id=d.users[key]["org_id"])
+    now = datetime.now(UTC)
+    word = "zq" + secrets.token_hex(4)
+    monkeypatch.setattr(search, "RANKED", 3)
+    db = Database(d.database_url)
+    try:
+        async with db.write() as s:  # the newest three: the subject says the word once, three times, twice
+            times = [1, 3, 1, 1, 3, 2]
+            ids = [(await store.create(s, org_id=mine.org_id, opened_by=mine.id,  # type: ignore[arg-type]
+                                       subject=" ".join([word] * n), priority="normal",
+                                       now=now + timedelta(seconds=i))).id for i, n in enumerate(times)]
+        seen: list[int] = []
+        after = None
+        while True:
+            async with db.read() as s:
+                rows, after = await listing.page(s, mine, parse_query({"limit": ["2"], "q": [word]}), now, after)
+            seen += [t.id for t, _ in rows]
+            if after is None:
+                break
+        assert seen == [ids[4], ids[5], ids[3], ids[2], ids[1], ids[0]]
     finally:
         await db.dispose()
