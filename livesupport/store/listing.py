@@ -28,7 +28,6 @@ from sqlalchemy import (
     and_,
     exists,
     false,
-    func,
     literal,
     or_,
     select,
@@ -159,12 +158,12 @@ async def page(
     if query.q is not None:
         dialect = search.dialect_of(session)
         conditions.append(Ticket.id.in_(search.matching_ids(query.q, dialect=dialect, staff=person.is_staff)))
-        if query.sort == "relevance":  # rank the newest matches only; the older ones follow them
-            newest = select(Ticket.id).join(Organisation, Organisation.id == Ticket.org_id).where(*conditions) \
-                .order_by(Ticket.id.desc()).limit(search.RANKED).subquery("newest")
-            matches = search.ranks(query.q, select(newest.c.id), dialect=dialect, staff=person.is_staff) \
-                .subquery("matches")
-            unranked = Ticket.id < select(func.min(newest.c.id)).scalar_subquery()
+        if query.sort == "relevance":  # rank the newest matches only (after visibility and filters); older follow
+            newest = list((await session.execute(
+                select(Ticket.id).join(Organisation, Organisation.id == Ticket.org_id).where(*conditions)
+                .order_by(Ticket.id.desc()).limit(search.RANKED))).scalars())
+            matches = search.ranks(query.q, newest, dialect=dialect, staff=person.is_staff).subquery("matches")
+            unranked = Ticket.id < min(newest) if len(newest) == search.RANKED else false()
     wanted = query.limit + 1  # one more than asked tells whether another page follows
     found: list[tuple[Ticket, Organisation, Position]] = []
     chain = segments(query.sort, person.is_staff, matches.c.rank if matches is not None else None, unranked)
@@ -173,9 +172,10 @@ async def page(
             continue
         key = seg.key if seg.key is not None else literal(None)
         stmt = select(Ticket, Organisation, key).join(Organisation, Organisation.id == Ticket.org_id)
-        if matches is not None and seg.key is matches.c.rank:
-            stmt = stmt.join(matches, matches.c.ticket_id == Ticket.id)
-        stmt = stmt.where(seg.where, *conditions)
+        if matches is not None and seg.key is matches.c.rank:  # the ranked ones are known to match: no match again
+            stmt = stmt.join(matches, matches.c.ticket_id == Ticket.id).where(seg.where, *conditions[:-1])
+        else:
+            stmt = stmt.where(seg.where, *conditions)
         if after is not None and index == after.segment:
             stmt = stmt.where(after_condition(seg, after.key, after.id))
         order = [seg.key, Ticket.id] if seg.key is not None else [Ticket.id]

@@ -146,7 +146,7 @@ def _pg_query(q: str) -> Any:
 #: The relevance sort ranks at most this many matches: the newest ones the person may see (after the list's
 #: filters); older matches follow them, newest first. Ranking reads each ranked ticket's whole vector, so ranking
 #: every match of a word nearly every ticket holds (100,000 at issue 17's size) would take seconds.
-RANKED = 1000
+RANKED = 300
 
 
 def _match(q: str, *, dialect: str, staff: bool) -> Any:
@@ -183,8 +183,8 @@ def matching_ids(q: str, *, dialect: str, staff: bool) -> Select[Any]:
     return _rows(dialect, _id(dialect).label("ticket_id")).where(_match(q, dialect=dialect, staff=staff))
 
 
-def ranks(q: str, ids: Any, *, dialect: str, staff: bool) -> Select[Any]:
-    """(ticket_id, rank) of the tickets among `ids` (a select of matching ticket ids) `q` matches."""
+def ranks(q: str, ids: list[int], *, dialect: str, staff: bool) -> Select[Any]:
+    """(ticket_id, rank) of the tickets among `ids` (ticket ids known to match) `q` matches."""
     found = _rows(dialect, _id(dialect).label("ticket_id"), _rank(q, dialect=dialect, staff=staff).label("rank")) \
         .where(_id(dialect).in_(ids))
     # PostgreSQL ranks the ids as given; FTS5 computes bm25 only in a MATCH query
