@@ -148,6 +148,33 @@ def after_condition(seg: Segment, key: datetime | float | None, ident: int) -> C
     return and_(seg.key >= key, or_(seg.key > key, and_(seg.key == key, Ticket.id > ident)))
 
 
+async def _window(
+    session: AsyncSession, person: Person, q: str, conditions: list[ColumnElement[bool]], ids: Any,
+) -> tuple[Any, ColumnElement[bool]]:
+    """The relevance sort's ranked part, (ticket_id, rank) as a subquery, and the condition of the matches older
+    than it (listed after it, newest first). Ranked: the newest `search.RANKED` matches among the newest
+    `search.SCANNED` tickets the person may see after the filters (`conditions`) that match (`ids`). Both bounds keep
+    the cost of a query that nearly every ticket matches, or whose phrase must be checked ticket by ticket, to
+    a few thousand tickets read."""
+    dialect = search.dialect_of(session)
+    candidates = select(Ticket.id).join(Organisation, Organisation.id == Ticket.org_id).where(*conditions) \
+        .order_by(Ticket.id.desc())
+    newest = candidates.limit(search.SCANNED).subquery("newest")
+    window = list((await session.execute(
+        select(newest.c.id).where(newest.c.id.in_(ids))
+        .order_by(newest.c.id.desc()).limit(search.RANKED))).scalars())
+    matches = search.ranks(q, window, dialect=dialect, staff=person.is_staff).subquery("matches")
+    if len(window) == search.RANKED:
+        boundary: int | None = min(window)
+    else:
+        boundary = await session.scalar(candidates.offset(search.SCANNED - 1).limit(1))
+    if boundary is None:
+        return matches, false()
+    # the bound on the search's own ids too: PostgreSQL would not carry it over the join
+    below = search.matching_ids(q, dialect=dialect, staff=person.is_staff, below=boundary)
+    return matches, and_(Ticket.id < boundary, Ticket.id.in_(below))
+
+
 async def page(
     session: AsyncSession, person: Person, query: ListQuery, now: datetime, after: Position | None,
 ) -> tuple[list[tuple[Ticket, Organisation]], Position | None]:
@@ -157,13 +184,10 @@ async def page(
     matches = unranked = None
     if query.q is not None:
         dialect = search.dialect_of(session)
-        conditions.append(Ticket.id.in_(search.matching_ids(query.q, dialect=dialect, staff=person.is_staff)))
-        if query.sort == "relevance":  # rank the newest matches only (after visibility and filters); older follow
-            newest = list((await session.execute(
-                select(Ticket.id).join(Organisation, Organisation.id == Ticket.org_id).where(*conditions)
-                .order_by(Ticket.id.desc()).limit(search.RANKED))).scalars())
-            matches = search.ranks(query.q, newest, dialect=dialect, staff=person.is_staff).subquery("matches")
-            unranked = Ticket.id < min(newest) if len(newest) == search.RANKED else false()
+        ids = search.matching_ids(query.q, dialect=dialect, staff=person.is_staff)
+        if query.sort == "relevance":
+            matches, unranked = await _window(session, person, query.q, conditions, ids)
+        conditions.append(Ticket.id.in_(ids))
     wanted = query.limit + 1  # one more than asked tells whether another page follows
     found: list[tuple[Ticket, Organisation, Position]] = []
     chain = segments(query.sort, person.is_staff, matches.c.rank if matches is not None else None, unranked)
@@ -174,6 +198,8 @@ async def page(
         stmt = select(Ticket, Organisation, key).join(Organisation, Organisation.id == Ticket.org_id)
         if matches is not None and seg.key is matches.c.rank:  # the ranked ones are known to match: no match again
             stmt = stmt.join(matches, matches.c.ticket_id == Ticket.id).where(seg.where, *conditions[:-1])
+        elif matches is not None:  # the older matches: `unranked` holds the match
+            stmt = stmt.where(seg.where, *conditions[:-1])
         else:
             stmt = stmt.where(seg.where, *conditions)
         if after is not None and index == after.segment:

@@ -83,8 +83,39 @@ PG_INSERT = (
 # A deleted ticket's id can come back in SQLite: its old document goes.
 FTS_INSERT = ("INSERT OR REPLACE INTO ticket_search (rowid, subject, public_text, internal_text) "
               "VALUES (:id, :subject, :public_text, :internal_text)")
-FTS_APPEND = ("UPDATE ticket_search SET public_text = substr(public_text || :search_public, -:search_cap), "
-              "internal_text = substr(internal_text || :search_internal, -:search_cap) WHERE rowid = :search_id")
+
+
+def _fts_stripped(value: str) -> str:
+    """SQL: `value` (NULL: '') without the snippet markers (`domain.search.searchable`)."""
+    return f"replace(replace(coalesce({value}, ''), char({ord(rules.OPEN)}), ''), char({ord(rules.CLOSE)}), '')"
+
+
+def _fts_part(value: str) -> str:
+    """SQL: a part of an event's text as `domain.search.joined` adds it (a newline, then the text without snippet
+    markers), or '' when there is none."""
+    return f"(CASE WHEN {_fts_stripped(value)} != '' THEN char(10) || {_fts_stripped(value)} ELSE '' END)"
+
+
+_SHOWN = _fts_part("CASE NEW.kind WHEN 'chat' THEN json_extract(NEW.data, '$.body') "
+                   "WHEN 'task' THEN json_extract(NEW.data, '$.task.title') END")
+_NOTE = _fts_part("CASE NEW.kind WHEN 'task' THEN json_extract(NEW.data, '$.task.note') "
+                  "WHEN 'member' THEN json_extract(NEW.data, '$.message') END")
+_FTS_PUBLIC = f"(CASE WHEN NEW.visibility = 'public' THEN {_SHOWN} ELSE '' END)"
+_FTS_INTERNAL = f"((CASE WHEN NEW.visibility != 'public' THEN {_SHOWN} ELSE '' END) || {_NOTE})"
+#: SQLite: a stored event's searchable text (`domain.search.event_text`, in SQL) joins its ticket's document by a
+#: trigger, inside the event's own INSERT: no statement of its own (through aiosqlite's thread a statement costs
+#: more than FTS5's work). A ticket stored without a document (none in this code) gets one first.
+FTS_TRIGGER = f"""
+CREATE TRIGGER ticket_search_events AFTER INSERT ON ticket_events
+WHEN NEW.kind IN ('chat', 'task', 'member')
+BEGIN
+    INSERT INTO ticket_search (rowid, subject, public_text, internal_text)
+        SELECT id, {_fts_stripped("subject")}, '', '' FROM tickets
+        WHERE id = NEW.ticket_id AND NOT EXISTS (SELECT 1 FROM ticket_search WHERE rowid = NEW.ticket_id);
+    UPDATE ticket_search SET public_text = substr(public_text || {_FTS_PUBLIC}, -{MAX_INDEXED}),
+                             internal_text = substr(internal_text || {_FTS_INTERNAL}, -{MAX_INDEXED})
+        WHERE rowid = NEW.ticket_id AND ({_FTS_PUBLIC} != '' OR {_FTS_INTERNAL} != '');
+END"""
 
 
 async def add_ticket(session: AsyncSession, ticket_id: int, subject: str) -> None:
@@ -115,20 +146,11 @@ def folded_append(session: AsyncSession, ticket_id: int, events: Events) -> CTE 
 
 
 async def add_events(session: AsyncSession, ticket_id: int, events: Events) -> None:
-    """SQLite: append what these (kind, visibility, data) events say to the ticket's document, in the caller's
-    transaction (on PostgreSQL `folded_append` does it)."""
+    """PostgreSQL: append what these (kind, visibility, data) events say to the ticket's document, in the caller's
+    transaction, when `folded_append` was not used. SQLite: nothing, the trigger `FTS_TRIGGER` does it."""
     values = _values(ticket_id, events)
-    if values is None:
-        return
-    if dialect_of(session) == "postgresql":
+    if values is not None and dialect_of(session) == "postgresql":
         await session.execute(text(PG_APPEND), values)
-        return
-    result = await session.execute(text(FTS_APPEND), values)
-    if getattr(result, "rowcount", 1) == 0:  # a ticket stored without `add_ticket` (none in this code): start it
-        subject = await session.scalar(text("SELECT subject FROM tickets WHERE id = :id"), {"id": ticket_id})
-        if subject is not None:
-            await add_ticket(session, ticket_id, subject)
-            await session.execute(text(FTS_APPEND), values)
 
 
 def _pg_query(q: str) -> Any:
@@ -143,10 +165,13 @@ def _pg_query(q: str) -> Any:
     return query
 
 
-#: The relevance sort ranks at most this many matches: the newest ones the person may see (after the list's
-#: filters); older matches follow them, newest first. Ranking reads each ranked ticket's whole vector, so ranking
-#: every match of a word nearly every ticket holds (100,000 at issue 17's size) would take seconds.
+#: The relevance sort ranks at most RANKED matches: the newest ones among the newest SCANNED tickets the person
+#: may see (after the list's filters); older matches follow them, newest first (store/listing.py). Ranking reads
+#: each ranked ticket's whole vector, and so does checking a phrase: ranking every match of a word nearly every
+#: ticket holds (100,000 at issue 17's size) took seconds, and so did finding 1,000 tickets with a phrase of two
+#: common words (one ticket in 60).
 RANKED = 300
+SCANNED = 5000
 
 
 def _match(q: str, *, dialect: str, staff: bool) -> Any:
@@ -178,9 +203,10 @@ def matching_tickets(q: str, *, dialect: str, staff: bool) -> Select[Any]:
         .where(_match(q, dialect=dialect, staff=staff))
 
 
-def matching_ids(q: str, *, dialect: str, staff: bool) -> Select[Any]:
-    """The ids of the tickets `matching_tickets` finds, unranked (a filter: nothing read but the index)."""
-    return _rows(dialect, _id(dialect).label("ticket_id")).where(_match(q, dialect=dialect, staff=staff))
+def matching_ids(q: str, *, dialect: str, staff: bool, below: int | None = None) -> Select[Any]:
+    """The ids of the tickets `matching_tickets` finds (lower than `below` when given), unranked."""
+    found = _rows(dialect, _id(dialect).label("ticket_id")).where(_match(q, dialect=dialect, staff=staff))
+    return found if below is None else found.where(_id(dialect) < below)
 
 
 def ranks(q: str, ids: list[int], *, dialect: str, staff: bool) -> Select[Any]:

@@ -48,17 +48,19 @@ async def test_a_search_restricts_the_list_and_visibility_still_holds(deployment
         await db.dispose()
 
 
+@pytest.mark.parametrize(("ranked", "scanned"), [(3, 5000), (10, 3)])
 async def test_relevance_ranks_the_newest_matches_and_lists_the_older_ones_after(
-    deployment: Deployment, monkeypatch: pytest.MonkeyPatch,
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch, ranked: int, scanned: int,
 ) -> None:
-    """Only the newest `RANKED` matches are ranked (best first); the older ones follow, newest first, page by page,
-    each once."""
+    """Only the newest `RANKED` matches among the newest `SCANNED` tickets are ranked (best first); the older ones
+    follow, newest first, page by page, each once."""
     d = deployment
     key = await new_person(d, "client", org="Listing ranked")
     mine = Person(d.users[key]["id"], "Ranked", Role.CLIENT, org_id=d.users[key]["org_id"])
     now = datetime.now(UTC)
     word = "zq" + secrets.token_hex(4)
-    monkeypatch.setattr(search, "RANKED", 3)
+    monkeypatch.setattr(search, "RANKED", ranked)
+    monkeypatch.setattr(search, "SCANNED", scanned)
     db = Database(d.database_url)
     try:
         async with db.write() as s:  # the newest three: the subject says the word once, three times, twice
