@@ -62,17 +62,22 @@ _PG_OVERFLOW = ("length(ticket_search.public_text) + length(:search_public) > :s
                 "OR length(ticket_search.internal_text) + length(:search_internal) > :search_cap")
 _PG_SUBJECT = _vector("ticket_search.subject", "A")
 #: An upsert (a ticket stored some other way gets its document started), folded into the ticket's own UPDATE.
+#: The new text is parsed once: the proposed row carries its vectors (with the subject's only when the ticket has
+#: no document yet), and the update appends them from `excluded`.
 PG_APPEND = (
     "INSERT INTO ticket_search (ticket_id, subject, public_text, internal_text, public_tsv, staff_tsv) "
     "SELECT id, subject, right(:search_public, :search_cap), right(:search_internal, :search_cap), "
-    "{start} || {new_public}, {start} || {new_public} || {new_internal} FROM tickets WHERE id = :search_id "
+    "head.s || new.p, head.s || new.p || new.i FROM tickets, "
+    "LATERAL (SELECT {new_public} AS p, {new_internal} AS i) AS new, "
+    "LATERAL (SELECT CASE WHEN EXISTS (SELECT 1 FROM ticket_search WHERE ticket_id = :search_id) "
+    "THEN ''::tsvector ELSE {start} END AS s) AS head WHERE id = :search_id "
     "ON CONFLICT (ticket_id) DO UPDATE SET public_text = {public_text}, internal_text = {internal_text}, "
-    "public_tsv = CASE WHEN {over} THEN {subject} || {public} ELSE ticket_search.public_tsv || {new_public} END, "
-    "staff_tsv = CASE WHEN {over} THEN {subject} || {public} || {internal} "
-    "ELSE ticket_search.staff_tsv || {new_public} || {new_internal} END"
-).format(**_PG_TEXTS, over=_PG_OVERFLOW, subject=_PG_SUBJECT, start=_vector("tickets.subject", "A"), public=_vector(_PG_TEXTS["public_text"], "B"),
-         internal=_vector(_PG_TEXTS["internal_text"], "B"), new_public=_vector(":search_public", "B"),
-         new_internal=_vector(":search_internal", "B"))
+    "public_tsv = CASE WHEN {over} THEN {subject} || {public} ELSE ticket_search.public_tsv || excluded.public_tsv "
+    "END, staff_tsv = CASE WHEN {over} THEN {subject} || {public} || {internal} "
+    "ELSE ticket_search.staff_tsv || excluded.staff_tsv END"
+).format(**_PG_TEXTS, over=_PG_OVERFLOW, subject=_PG_SUBJECT, start=_vector("tickets.subject", "A"),
+         public=_vector(_PG_TEXTS["public_text"], "B"), internal=_vector(_PG_TEXTS["internal_text"], "B"),
+         new_public=_vector(":search_public", "B"), new_internal=_vector(":search_internal", "B"))
 #: A whole document at once (a new ticket, the migration's back-fill).
 PG_INSERT = (
     "INSERT INTO ticket_search (ticket_id, subject, public_text, internal_text, public_tsv, staff_tsv) "
