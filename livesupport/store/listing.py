@@ -149,30 +149,29 @@ def after_condition(seg: Segment, key: datetime | float | None, ident: int) -> C
 
 
 async def _window(
-    session: AsyncSession, person: Person, q: str, conditions: list[ColumnElement[bool]], ids: Any,
+    session: AsyncSession, person: Person, q: str, conditions: list[ColumnElement[bool]],
 ) -> tuple[Any, ColumnElement[bool]]:
     """The relevance sort's ranked part, (ticket_id, rank) as a subquery, and the condition of the matches older
     than it (listed after it, newest first). Ranked: the newest `search.RANKED` matches among the newest
-    `search.SCANNED` tickets the person may see after the filters (`conditions`) that match (`ids`). Both bounds keep
+    `search.SCANNED` tickets the person may see after the filters (`conditions`). Both bounds keep
     the cost of a query that nearly every ticket matches, or whose phrase must be checked ticket by ticket, to
     a few thousand tickets read."""
     dialect = search.dialect_of(session)
     candidates = select(Ticket.id).join(Organisation, Organisation.id == Ticket.org_id).where(*conditions) \
         .order_by(Ticket.id.desc())
-    newest = candidates.limit(search.SCANNED).subquery("newest")
-    window = list((await session.execute(
-        select(newest.c.id).where(newest.c.id.in_(ids))
-        .order_by(newest.c.id.desc()).limit(search.RANKED))).scalars())
+    oldest = await session.scalar(candidates.offset(search.SCANNED - 1).limit(1))  # None: fewer than SCANNED
+    ids = search.matching_ids(q, dialect=dialect, staff=person.is_staff, from_=oldest)
+    scanned = candidates.where(Ticket.id.in_(ids))
+    if oldest is not None:
+        scanned = scanned.where(Ticket.id >= oldest)
+    window = list((await session.execute(scanned.limit(search.RANKED))).scalars())
     matches = search.ranks(q, window, dialect=dialect, staff=person.is_staff).subquery("matches")
-    if len(window) == search.RANKED:
-        boundary: int | None = min(window)
-    else:
-        boundary = await session.scalar(candidates.offset(search.SCANNED - 1).limit(1))
-    if boundary is None:
+    below = min(window) if len(window) == search.RANKED else oldest
+    if below is None:
         return matches, false()
-    # the bound on the search's own ids too: PostgreSQL would not carry it over the join
-    below = search.matching_ids(q, dialect=dialect, staff=person.is_staff, below=boundary)
-    return matches, and_(Ticket.id < boundary, Ticket.id.in_(below))
+    # the bound on the search's own ids too: PostgreSQL would not carry it over the join, FTS5 reads less
+    return matches, and_(Ticket.id < below,
+                         Ticket.id.in_(search.matching_ids(q, dialect=dialect, staff=person.is_staff, below=below)))
 
 
 async def page(
@@ -186,7 +185,7 @@ async def page(
         dialect = search.dialect_of(session)
         ids = search.matching_ids(query.q, dialect=dialect, staff=person.is_staff)
         if query.sort == "relevance":
-            matches, unranked = await _window(session, person, query.q, conditions, ids)
+            matches, unranked = await _window(session, person, query.q, conditions)
         conditions.append(Ticket.id.in_(ids))
     wanted = query.limit + 1  # one more than asked tells whether another page follows
     found: list[tuple[Ticket, Organisation, Position]] = []
