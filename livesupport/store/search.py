@@ -1,9 +1,11 @@
 """The search index: one document per ticket (subject, public text, internal text), kept in the writing transaction.
 
 PostgreSQL: the `ticket_search` table with two tsvectors, `public_tsv` (subject and public text) and `staff_tsv`
-(everything), each with a GIN index, kept by the same statement that appends the text. SQLite: the FTS5 table `ticket_search` (rowid = ticket id, porter
-stemming). A client's query reads only the public vector or columns, so internal words can neither find a ticket
-for them nor show in their snippet: visibility is part of the query (migration 0019 makes both).
+(everything), each with a GIN index, kept by a CTE folded into the ticket's own UPDATE. SQLite: the FTS5 table
+`ticket_search` (rowid = ticket id, porter stemming), kept by a trigger on ticket_events (migration 0024). A
+client's query reads only the public vector or columns, so internal words can neither find a ticket for them nor
+show in their snippet: visibility is part of the query (migration 0019 makes both). The list ranks a bounded set
+of matches (`RANKED`, `SCANNED`; store/listing.py).
 """
 
 from __future__ import annotations
