@@ -1,7 +1,7 @@
 """search speed: SQLite keeps the search index by a trigger on ticket_events (no statement of its own per message)
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-04
 
 SQLite: the trigger `ticket_search_events` appends a stored chat, task or member event's searchable text to its
@@ -17,7 +17,7 @@ from alembic import op
 from livesupport.store.search import FTS_TRIGGER
 
 revision = '0024'
-down_revision = '0022'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
