@@ -205,12 +205,6 @@ class Tickets:
             batch = await store.events_since(s, ticket_id, since, staff=person.is_staff, limit=limit + 1)
             return [store.event_frame(e, staff=person.is_staff) for e in batch[:limit]], len(batch) > limit
 
-    async def list_for(self, person: Person) -> list[dict[str, Any]]:
-        """The tickets this person may see, newest activity first, as the live lists show them."""
-        now = self.clock.now()
-        async with self.db.read() as s:
-            return await self._list_rows(s, person, await store.list_for(s, person), now)
-
     async def list_page(
         self, person: Person, query: ListQuery, after: Position | None
     ) -> tuple[list[dict[str, Any]], Position | None, datetime]:

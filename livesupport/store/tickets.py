@@ -186,13 +186,6 @@ async def latest_visible_seq(session: AsyncSession, ticket_id: int, *, staff: bo
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def list_for(session: AsyncSession, person: Person, *, limit: int = 200) -> Sequence[tuple[Ticket, Organisation]]:
-    """The tickets a person may see, most recently updated first (as far as this person can tell)."""
-    stmt = select(Ticket, Organisation).join(Organisation, Organisation.id == Ticket.org_id).where(visible_to(person))
-    stmt = stmt.order_by(updated_column(person.is_staff).desc(), Ticket.id.desc()).limit(limit)
-    return [(t, o) for t, o in (await session.execute(stmt)).all()]
-
-
 def visible_to(person: Person) -> ColumnElement[bool]:
     """The tickets this person may see (a statement that uses it joins Organisation): staff every one, a partner
     its own organisation's and its clients', anyone else their own organisation's."""
