@@ -8,6 +8,7 @@ has its numbers in a table beside it: the image's alt text says where.
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Sequence
 from xml.etree import ElementTree
 
@@ -21,8 +22,14 @@ STYLE = Style(
     title_font_size=16, value_font_size=12)
 
 
-def _config(chart: pygal.graph.graph.Graph, labels: Sequence[str]) -> None:
+def _config(chart: pygal.graph.graph.Graph, labels: Sequence[str], series: dict[str, Sequence[float | None]]) -> None:
     chart.x_labels = list(labels)
+    values = [v for vs in series.values() for v in vs if v is not None]
+    if values and all(float(v).is_integer() for v in values):  # counts: whole-number ticks only
+        top = int(max(sum(vs) for vs in zip(*[[v or 0 for v in s] for s in series.values()], strict=True))
+                  if chart.__class__ is pygal.StackedBar else max(values))
+        step = max(1, math.ceil(top / 8))
+        chart.y_labels = list(range(0, top + step + 1, step))
     chart.show_minor_x_labels = len(labels) <= 14
     chart.x_labels_major_count = min(len(labels), 8)
     chart.truncate_label = -1
@@ -37,25 +44,26 @@ def _uri(chart: pygal.graph.graph.Graph) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
 
 
-def _chart(kind: type, title: str, **more: object) -> pygal.graph.graph.Graph:
-    return kind(style=STYLE, title=title, js=[], disable_xml_declaration=True, width=720, height=360,
+def _chart(kind: type, title: str, colours: Sequence[str] | None = None, **more: object) -> pygal.graph.graph.Graph:
+    style = STYLE if colours is None else Style(**{**STYLE.to_dict(), "colors": tuple(colours)})
+    return kind(style=style, title=title, js=[], disable_xml_declaration=True, width=720, height=360,
                 legend_at_bottom=True, print_values=False, margin=16, **more)
 
 
 def lines(title: str, labels: Sequence[str], series: dict[str, Sequence[float | None]]) -> str:
     """A line per series over the labels (days): a data: URI of the SVG."""
     chart = _chart(pygal.Line, title, show_dots=len(labels) <= 45, fill=False, x_label_rotation=0)
-    _config(chart, labels)
+    _config(chart, labels, series)
     for name, values in series.items():
         chart.add(name, list(values))
     return _uri(chart)
 
 
 def bars(title: str, labels: Sequence[str], series: dict[str, Sequence[float | None]], *,
-         stacked: bool = False) -> str:
+         stacked: bool = False, colours: Sequence[str] | None = None) -> str:
     """Bars per label, side by side (or stacked): a data: URI of the SVG."""
-    chart = _chart(pygal.StackedBar if stacked else pygal.Bar, title)
-    _config(chart, labels)
+    chart = _chart(pygal.StackedBar if stacked else pygal.Bar, title, colours)
+    _config(chart, labels, series)
     for name, values in series.items():
         chart.add(name, list(values))
     return _uri(chart)

@@ -17,6 +17,7 @@ from livesupport.web.pages.forms import signed_in
 from livesupport.web.reports_api import reports
 
 PRIORITIES = ["urgent", "high", "normal", "low"]
+GOOD_BAD = ("#16a34a", "#dc2626")
 
 
 def _hours(seconds: int | None) -> float | None:
@@ -45,10 +46,10 @@ def _charts(data: dict[str, Any]) -> dict[str, str]:
             "Business hours": spread("resolution_business", "median_s")}),
         "sla": charts.bars("Next-update promises", PRIORITIES, {
             "Kept": [(r.get("sla") or {}).get("met", 0) for r in rows],
-            "Missed": [(r.get("sla") or {}).get("missed", 0) for r in rows]}, stacked=True),
+            "Missed": [(r.get("sla") or {}).get("missed", 0) for r in rows]}, stacked=True, colours=GOOD_BAD),
         "satisfaction": charts.bars("Satisfaction ratings", PRIORITIES, {
             "Good": [(r.get("satisfaction") or {}).get("good", 0) for r in rows],
-            "Bad": [(r.get("satisfaction") or {}).get("bad", 0) for r in rows]}, stacked=True),
+            "Bad": [(r.get("satisfaction") or {}).get("bad", 0) for r in rows]}, stacked=True, colours=GOOD_BAD),
     }
 
 
