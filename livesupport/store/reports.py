@@ -1,7 +1,7 @@
 """Report queries: counts and percentiles over the facts the write path keeps on tickets (plain SQL, indexed).
 
 Tickets are picked by `created_at` (index ix_tickets_created_at_id) or `solved_at` (ix_tickets_solved_at);
-percentiles are nearest-rank, by a window over the picked rows (SQLite and PostgreSQL alike).
+percentiles are nearest-rank (PostgreSQL's percentile_disc; on SQLite ranked from one scan of the values).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, case, cast, func, literal, select
 from sqlalchemy import Integer as SAInteger
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from livesupport.domain.reports import rank
 from livesupport.domain.sla import OPEN
 from livesupport.store.models import Organisation, Ticket, TicketAssignee, User
 from livesupport.store.models.ratings import TicketRating
@@ -66,32 +67,30 @@ async def figures(s: AsyncSession, start: datetime, end: datetime, now: datetime
         key.label("k"), func.count().label("created"), func.count(Ticket.first_response_at).label("responded"),
         func.coalesce(func.sum(Ticket.promises_kept), 0).label("met"),
         func.coalesce(func.sum(Ticket.promises_missed + overdue), 0).label("missed"),
-        func.count(case((TicketRating.score == "good", 1))).label("good"),
-        func.count(case((TicketRating.score == "bad", 1))).label("bad"),
-    ).select_from(Ticket).outerjoin(TicketRating, TicketRating.ticket_id == Ticket.id), joined).where(created)
+    ).select_from(Ticket), joined).where(created)
     out: dict[Any, dict[str, Any]] = defaultdict(empty)
     for r in (await s.execute(stmt.group_by(key))).all():
-        f = out[r.k]
-        f.update(created=r.created, sla={"met": int(r.met), "missed": int(r.missed)},
-                 satisfaction={"good": r.good, "bad": r.bad})
+        out[r.k].update(created=r.created, sla={"met": int(r.met), "missed": int(r.missed)})
+    rated = _picked(select(  # from the ratings (fewer than tickets), each joined to its ticket
+        key.label("k"), func.count(case((TicketRating.score == "good", 1))).label("good"),
+        func.count(case((TicketRating.score == "bad", 1))).label("bad"),
+    ).select_from(TicketRating).join(Ticket, Ticket.id == TicketRating.ticket_id), joined).where(created)
+    for r in (await s.execute(rated.group_by(key))).all():
+        out[r.k]["satisfaction"] = {"good": r.good, "bad": r.bad}
     solved = _picked(select(key.label("k"), func.count().label("n")).select_from(Ticket), joined).where(
         Ticket.solved_at >= start, Ticket.solved_at < end)
     for r in (await s.execute(solved.group_by(key))).all():
         out[r.k]["solved"] = r.n
     for r in await _backlog(s, key, joined, end):
         out[r.k]["backlog"] = r.n
-    calendar_fr = seconds_between(s, Ticket.created_at, Ticket.first_response_at)
-    calendar_res = seconds_between(s, Ticket.created_at, Ticket.solved_at)
-    for name, value, present in (
-        ("first_response", calendar_fr, Ticket.first_response_at.is_not(None)),
-        ("first_response_business", Ticket.first_response_bh - Ticket.created_bh,
-         Ticket.first_response_bh.is_not(None) & Ticket.created_bh.is_not(None)),
-        ("resolution", calendar_res, Ticket.solved_at.is_not(None)),
-        ("resolution_business", Ticket.solved_bh - Ticket.created_bh,
-         Ticket.solved_bh.is_not(None) & Ticket.created_bh.is_not(None)),
-    ):
-        for k, spread in (await percentiles(s, key, joined, value, and_(created, present))).items():
-            out[k][name] = spread
+    values = {
+        "first_response": seconds_between(s, Ticket.created_at, Ticket.first_response_at),
+        "first_response_business": Ticket.first_response_bh - Ticket.created_bh,
+        "resolution": seconds_between(s, Ticket.created_at, Ticket.solved_at),
+        "resolution_business": Ticket.solved_bh - Ticket.created_bh,
+    }
+    for k, spreads in (await percentiles(s, key, joined, values, created)).items():
+        out[k].update(spreads)
     return dict(out)
 
 
@@ -102,20 +101,37 @@ async def _backlog(s: AsyncSession, key: Any, joined: bool, end: datetime) -> Se
     return (await s.execute(stmt.group_by(key))).all()
 
 
-async def percentiles(s: AsyncSession, key: Any, joined: bool, value: Any, where: Any) -> dict[Any, dict[str, Any]]:
-    """Count, median and 90th percentile (nearest rank, whole seconds) of `value` per group."""
-    ranked = _picked(select(
-        key.label("k"), value.label("v"),
-        func.row_number().over(partition_by=key, order_by=value).label("rn"),
-        func.count().over(partition_by=key).label("n"),
-    ).select_from(Ticket), joined).where(where).subquery()
-    stmt = select(
-        ranked.c.k, func.max(ranked.c.n).label("n"),
-        func.max(case((ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.v))).label("median"),
-        func.max(case((ranked.c.rn == (ranked.c.n * 9 + 9) // 10, ranked.c.v))).label("p90"),
-    ).group_by(ranked.c.k)
-    return {r.k: {"count": r.n, "median_s": _int(r.median), "p90_s": _int(r.p90)}
-            for r in (await s.execute(stmt)).all()}
+async def percentiles(s: AsyncSession, key: Any, joined: bool, values: dict[str, Any],
+                      where: Any) -> dict[Any, dict[str, dict[str, Any]]]:
+    """Count, median and 90th percentile (nearest rank, whole seconds) of each of `values` per group, None left
+    out: in one pass. PostgreSQL's percentile_disc is nearest rank; SQLite has none, so the values come back
+    and are ranked here (one scan, where a window per value would sort the rows four times)."""
+    out: dict[Any, dict[str, dict[str, Any]]] = defaultdict(dict)
+    if _dialect(s) == "postgresql":
+        cols: list[Any] = [key.label("k")]
+        for name, v in values.items():
+            cols += [func.count(v).label(f"{name}_n"), func.percentile_disc(0.5).within_group(v).label(f"{name}_m"),
+                     func.percentile_disc(0.9).within_group(v).label(f"{name}_p")]
+        stmt = _picked(select(*cols).select_from(Ticket), joined).where(where).group_by(key)
+        for r in (await s.execute(stmt)).mappings().all():
+            for name in values:
+                out[r["k"]][name] = {"count": r[f"{name}_n"], "median_s": _int(r[f"{name}_m"]),
+                                     "p90_s": _int(r[f"{name}_p"])}
+        return dict(out)
+    stmt = _picked(select(key.label("k"), *(v.label(name) for name, v in values.items())).select_from(Ticket),
+                   joined).where(where)
+    found: dict[Any, dict[str, list[int]]] = defaultdict(lambda: {name: [] for name in values})
+    for row in (await s.execute(stmt)).all():
+        lists = found[row[0]]
+        for i, name in enumerate(values, 1):
+            if row[i] is not None:
+                lists[name].append(row[i])
+    for k, lists in found.items():
+        for name, got in lists.items():
+            got.sort()
+            out[k][name] = {"count": len(got), "median_s": got[rank(len(got), 0.5) - 1] if got else None,
+                            "p90_s": got[rank(len(got), 0.9) - 1] if got else None}
+    return dict(out)
 
 
 def _int(v: Any) -> int | None:
