@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from livesupport.domain.billing import Policy
+from livesupport.domain.business_hours import DeskHours
 from livesupport.domain.mail_threads import address_of, domain_of
 from livesupport.domain.numbers import parse_int
 from livesupport.domain.outcomes import Policy as OutcomePolicy
@@ -80,6 +81,10 @@ class Settings:
 
     def billing_policy(self) -> Policy:
         return Policy(self.timezone, self.holidays, self.last_business_days)
+
+    def desk_hours(self) -> DeskHours:
+        """The support desk's business hours (reports): Monday to Friday, 09:00-17:00 in the company's zone."""
+        return DeskHours(self.timezone, holidays=self.holidays)
     templates_dir: Path = field(default_factory=lambda: _shipped("templates"))
     static_dir: Path = field(default_factory=lambda: _shipped("static"))
 

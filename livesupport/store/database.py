@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from livesupport.domain.business_hours import DEFAULT_DESK, DeskHours
+
 
 def upsert_insert(session: Any, model: Any) -> Any:
     """An INSERT that knows ON CONFLICT, in the session's own dialect (SQLite or PostgreSQL)."""
@@ -24,10 +26,19 @@ def upsert_insert(session: Any, model: Any) -> Any:
     return postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
 
 
+def desk_of(session: AsyncSession) -> DeskHours:
+    """The business hours of the database this session writes to."""
+    desk = session.info.get("desk")
+    return desk if isinstance(desk, DeskHours) else DEFAULT_DESK
+
+
 class Database:
-    def __init__(self, url: str, *, wait_timeout: float = 10.0, echo: bool = False) -> None:
-        """`wait_timeout`: how long a write may wait for a lock before it is refused as retryable."""
+    def __init__(self, url: str, *, wait_timeout: float = 10.0, echo: bool = False,
+                 desk: DeskHours = DEFAULT_DESK) -> None:
+        """`wait_timeout`: how long a write may wait for a lock before it is refused as retryable. `desk`: the
+        business hours whose clock the write path reads for reports (every session carries it, see `desk_of`)."""
         self.url = url
+        self.desk = desk
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
         wait_ms = int(wait_timeout * 1000)
@@ -39,7 +50,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", partial(_sqlite_pragmas, wait_ms))
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info={"desk": desk})
         # SQLite has one writer at a time; queueing writers here instead of in
         # SQLite's busy loop keeps them fair and never answers "database is locked".
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
@@ -67,7 +78,7 @@ class Database:
         transaction is still its own; on SQLite each takes the write lock on its own, so other writers go
         between them. Saves a pool checkout (and its ping) per transaction."""
         async with self.engine.connect() as conn:
-            session = AsyncSession(bind=conn, expire_on_commit=False)
+            session = AsyncSession(bind=conn, expire_on_commit=False, info={"desk": self.desk})
 
             @asynccontextmanager
             async def transaction() -> AsyncIterator[AsyncSession]:

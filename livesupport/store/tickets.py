@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, false, func, insert, select, true, update
+from sqlalchemy import ColumnElement, Table, case, false, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livesupport.clock import iso as iso  # spoken as store.iso by its callers
 from livesupport.domain.people import Person
 from livesupport.store import search
+from livesupport.store.database import desk_of
 from livesupport.store.huddle import mark_reviewed
 from livesupport.store.models import Organisation, Ticket, TicketAssignee, TicketEvent, TicketReview
 
@@ -74,7 +75,7 @@ async def create(
 ) -> Ticket:
     ticket = Ticket(
         org_id=org_id, opened_by=opened_by, subject=subject, status="new", priority=priority,
-        last_seq=0, created_at=now, updated_at=now, public_updated_at=now,
+        last_seq=0, created_at=now, updated_at=now, public_updated_at=now, created_bh=desk_of(session).reading(now),
     )
     session.add(ticket)
     await session.flush()
@@ -119,6 +120,7 @@ async def append_kinds(
     `actor` None: the system (a scheduled job)."""
     count = len(events)
     values: dict[str, Any] = {"last_seq": Ticket.last_seq + count, "updated_at": now, **(changes or {})}
+    values.update(report_facts(actor, events, now, changes or {}, desk_of(session).reading(now)))
     public = [i for i, (_, vis, _) in enumerate(events) if vis == "public"]
     if public:
         values["last_public_seq"] = Ticket.last_seq + public[-1] + 1  # SET reads the row as it was
@@ -142,6 +144,36 @@ async def append_kinds(
     if actor is not None:
         await _read_own(session, ticket_id, actor.id, first=last - count + 1, last=last, now=now)
     return stored
+
+
+SOLVED = ("resolved", "closed")
+
+
+def report_facts(actor: Person, events: list[tuple[str, str, dict[str, Any]]], now: datetime,
+                 changes: dict[str, Any], clock: int) -> dict[str, Any]:
+    """What reports read, as SET expressions of the append's own UPDATE (they read the row as it was, so no
+    statement more): the first response, when it was solved, the promise of the next update kept or missed.
+    `clock`: the desk's business clock now. The migration 0023 replays old events by these rules."""
+    t = _TICKETS.c
+    out: dict[str, Any] = {"created_bh": func.coalesce(t.created_bh, clock)}
+    public = {kind for kind, vis, _ in events if vis == "public"}
+    status = changes.get("status")
+    if actor.is_staff and "chat" in public:  # a public message by staff after the opening one
+        first = t.first_response_at.is_(None) & (t.last_seq > 0)
+        out["first_response_at"] = case((first, now), else_=t.first_response_at)
+        out["first_response_bh"] = case((first, clock), else_=t.first_response_bh)
+    if status in SOLVED:  # resolved or closed: since the first of these (a reopening clears it)
+        out["solved_at"] = func.coalesce(t.solved_at, now)
+        out["solved_bh"] = func.coalesce(t.solved_bh, clock)
+    elif status is not None:
+        out["solved_at"] = out["solved_bh"] = None
+    missed = case((t.next_update_at < now, 1), else_=0)
+    if (actor.is_staff and public & {"chat", "status"}) or status in SOLVED:  # the promise comes due: kept?
+        out["promises_kept"] = t.promises_kept + case((t.next_update_at >= now, 1), else_=0)
+        out["promises_missed"] = t.promises_missed + missed
+    elif "next_update_at" in changes:  # replaced otherwise (priority, a client's message): missed if past
+        out["promises_missed"] = t.promises_missed + missed
+    return out
 
 
 async def _read_own(session: AsyncSession, ticket_id: int, user_id: int, *, first: int, last: int,

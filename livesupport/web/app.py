@@ -61,6 +61,7 @@ from livesupport.web import (
     observability,
     outcomes_api,
     phone_api,
+    reports_api,
     views_api,
     webhooks_api,
 )
@@ -88,6 +89,7 @@ from livesupport.web.pages import (
     users,
     webhooks,
 )
+from livesupport.web.pages import reports as reports_page
 from livesupport.web.pages import transfers as transfer_pages
 from livesupport.web.security import SESSION_COOKIE, SecurityHeaders, read_session
 from livesupport.web.services import Services
@@ -111,7 +113,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database(settings.database_url, wait_timeout=settings.db_wait_timeout)
+        db = Database(settings.database_url, wait_timeout=settings.db_wait_timeout, desk=settings.desk_hours())
         origin = new_origin()
         broker = broker_for(settings.redis_url, settings.redis_prefix, origin)
         presence: MemoryPresence | RedisPresence = MemoryPresence()
@@ -201,6 +203,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *mail_review_api.routes,
         *outcomes_api.routes,
         *views_api.routes,
+        *reports_api.routes,
+        *reports_page.routes,
         *billing_api.routes,
         *phone_api.routes,
         *openapi_views.routes,
