@@ -149,16 +149,18 @@ async def append_kinds(
 SOLVED = ("resolved", "closed")
 
 
-def report_facts(actor: Person, events: list[tuple[str, str, dict[str, Any]]], now: datetime,
+def report_facts(actor: Person | None, events: list[tuple[str, str, dict[str, Any]]], now: datetime,
                  changes: dict[str, Any], clock: int) -> dict[str, Any]:
     """What reports read, as SET expressions of the append's own UPDATE (they read the row as it was, so no
     statement more): the first response, when it was solved, the promise of the next update kept or missed.
-    `clock`: the desk's business clock now. The migration 0023 replays old events by these rules."""
+    `clock`: the desk's business clock now. The migration 0023 replays old events by these rules. `actor` None: the
+    system (the worker resolving or closing counts as a solution; its reminders are no staff update)."""
     t = _TICKETS.c
+    staff = actor is not None and actor.is_staff
     out: dict[str, Any] = {"created_bh": func.coalesce(t.created_bh, clock)}
     public = {kind for kind, vis, _ in events if vis == "public"}
     status = changes.get("status")
-    if actor.is_staff and "chat" in public:  # a public message by staff after the opening one
+    if staff and "chat" in public:  # a public message by staff after the opening one
         first = t.first_response_at.is_(None) & (t.last_seq > 0)
         out["first_response_at"] = case((first, now), else_=t.first_response_at)
         out["first_response_bh"] = case((first, clock), else_=t.first_response_bh)
@@ -168,7 +170,7 @@ def report_facts(actor: Person, events: list[tuple[str, str, dict[str, Any]]], n
     elif status is not None:
         out["solved_at"] = out["solved_bh"] = None
     missed = case((t.next_update_at < now, 1), else_=0)
-    if (actor.is_staff and public & {"chat", "status"}) or status in SOLVED:  # the promise comes due: kept?
+    if (staff and public & {"chat", "status"}) or status in SOLVED:  # the promise comes due: kept?
         out["promises_kept"] = t.promises_kept + case((t.next_update_at >= now, 1), else_=0)
         out["promises_missed"] = t.promises_missed + missed
     elif "next_update_at" in changes:  # replaced otherwise (priority, a client's message): missed if past
