@@ -34,3 +34,23 @@ SEND_WAITS = Counter("livesupport_send_waits_total", "Frames that found their so
                      registry=REGISTRY)
 SLOW_CONSUMERS = Counter("livesupport_slow_consumers_total", "Connections closed with 1013 for not reading.",
                          registry=REGISTRY)
+SETUP_WAITING = Gauge("livesupport_setup_waiting", "Connection set-up work (token lookups, join snapshots) "
+                      "waiting for a slot.", registry=REGISTRY)
+SETUP_WAIT = Histogram(
+    "livesupport_setup_wait_seconds", "How long set-up work waited for a slot.",
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=REGISTRY,
+)
+SHARED_READS = Counter("livesupport_shared_reads_total", "Join snapshots answered by a read another join made.",
+                       registry=REGISTRY)
+SHED = Counter("livesupport_shed_connections_total", "New sockets closed with 1013 because set-up work queued "
+               "beyond MAX_PENDING_CONNECTS.", registry=REGISTRY)
+DB_POOL_IN_USE = Gauge("livesupport_db_pool_in_use", "Database connections checked out of the pool.",
+                       registry=REGISTRY)
+DB_POOL_PEAK = Gauge("livesupport_db_pool_peak", "The most database connections ever checked out at once.",
+                     registry=REGISTRY)
+DB_POOL_CAPACITY = Gauge("livesupport_db_pool_capacity", "How many connections the pool may hand out at once "
+                         "(pool size + overflow; 0 when unbounded).", registry=REGISTRY)
+DB_POOL_WAIT = Histogram(
+    "livesupport_db_pool_wait_seconds", "How long a database session waited for a pooled connection.",
+    buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30), registry=REGISTRY,
+)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from livesupport.actions.lists import row_of, unreviewed
+from livesupport.actions.reviews import ReviewMarks
 from livesupport.clock import Clock
 from livesupport.domain import sla
 from livesupport.domain import tickets as rules
@@ -135,6 +136,7 @@ class Tickets:
         self.policy = policy or Policy()  # reopening and the worker's closing rules (domain/outcomes.py)
         self.client_messages: ClientMessages | None = None
         self.on_resolved: OnResolved | None = None
+        self.reviews = ReviewMarks(self.writing, hub, clock)
 
     def published(self, person: Person, ticket_id: int, ev: store.NewEvent) -> None:
         """A message was stored and published: tell whoever listens for clients' messages (no I/O here)."""
@@ -181,9 +183,7 @@ class Tickets:
 
     async def mark_reviewed(self, person: Person, ticket_id: int, seq: int) -> None:
         """This person has read the ticket up to `seq`: it is no longer new to them."""
-        async with self.writing() as s:
-            await huddle_store.mark_reviewed(s, person.id, ticket_id, seq, self.clock.now())
-        self.hub.changed(ticket_id)
+        await self.reviews.mark(person.id, ticket_id, seq)  # one transaction for every mark of a burst
 
     async def replay(self, person: Person, ticket_id: int, since: int, upto: int) -> AsyncIterator[str]:
         """The frames of events in (since, upto] this person may see, in order, in pages."""

@@ -65,6 +65,10 @@ class Hub(Feeds, Viewers):
         self.on_lists_changed: Callable[[list[int] | None], Awaitable[None]] | None = None
         # Who re-checks the sockets an access change touches (the web tier, which knows the rules of each topic).
         self.on_access_changed: Callable[[AccessChange], Awaitable[None]] | None = None
+        # Told at once (no await) when a credential ends or access changes, here or on another process:
+        # what is remembered about credentials (actions/token_cache.py) is dropped before anything else runs.
+        self.credential_listeners: list[Callable[[str], None]] = []
+        self.access_listeners: list[Callable[[AccessChange], None]] = []
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -99,6 +103,8 @@ class Hub(Feeds, Viewers):
         self._publish(CONTROL, b"R", credential.encode())
 
     def _close_credential(self, credential: str) -> None:
+        for listener in self.credential_listeners:
+            listener(credential)
         for box in self.by_credential.get(credential, ()):
             box.close(4401, "Your session has ended; log in again.")
 
@@ -109,6 +115,8 @@ class Hub(Feeds, Viewers):
             self._publish(CONTROL, b"A", change.encode())
 
     def _access(self, change: AccessChange) -> None:
+        for listener in self.access_listeners:
+            listener(change)
         if self.on_access_changed is not None:
             self._spawn(self.on_access_changed(change))
 

@@ -67,6 +67,7 @@ from livesupport.web import (
 )
 from livesupport.web.access import AccessGuard
 from livesupport.web.channels import ws_endpoint
+from livesupport.web.connecting import Connecting
 from livesupport.web.errors import error_page
 from livesupport.web.limits import MULTIPART_OVERHEAD, BodyLimits, Limits
 from livesupport.web.observability import RequestIds
@@ -126,7 +127,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         throttle = Throttle(db, clock)
         mailer = Mailer(db, clock, settings.mail_from, settings.smtp_url)
         accounts = Accounts(db, clock, hub, throttle, mailer, timedelta(days=settings.session_max_days),
-                            timedelta(hours=settings.session_idle_hours))
+                            timedelta(hours=settings.session_idle_hours),
+                            timedelta(seconds=settings.token_cache_seconds))
         links = MagicLinks(db, clock, throttle, mailer)
         ledger = Billing(db, clock, settings.billing_policy(), mailer, hub)
         transfers = transfers_for(settings, db, clock, hub, mailer)
@@ -148,6 +150,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
                                     settings.max_attachment_bytes),
             mail_review=MailReview(mailbox := mailbox_for(settings, tickets), accounts),
             outcomes=outcomes, ratings=outcomes.ratings,
+            connecting=Connecting(accounts, tickets, settings.connect_concurrency, settings.max_pending_connects),
         )
         hub.on_access_changed = AccessGuard(app.state.services).recheck
         metrics.TOPICS.set_function(lambda: len(hub.topics))

@@ -44,13 +44,17 @@ MAX_BATCH = 200  # chat frames stored in one transaction
 async def ws_endpoint(ws: WebSocket, receive: Receive, send: Send) -> None:
     """One connection. `receive`/`send` are the raw ASGI callables: the hot path skips middleware wrappers."""
     svc = services(ws)
+    if await svc.connecting.shed(ws):  # a reconnect storm queued too much set-up work: 1013, retry after N s
+        return
     if "party" in ws.query_params:
         await party_endpoint(ws, receive, send)
         return
     token = ws.query_params.get("token")
     credential = token or session_token(ws)
-    person = await svc.accounts.person_by_token(credential) if credential else None
+    person = await svc.connecting.person(credential) if credential else None
     await ws.accept()
+    if person is not None and credential:
+        person = await svc.connecting.person_now(credential)  # revoked meanwhile, on any process: refused
     if person is None:
         await ws.close(NOT_AUTHENTICATED, "Not authenticated: log in, or connect with ?token=")
         return
@@ -312,10 +316,11 @@ class Channel:
         tickets, hub = self.svc.tickets, self.svc.hub
         if name not in hub.topics:
             # Open a topic (and its Redis subscription) only for someone allowed to see it.
-            await tickets.authorize(self.person, ticket_id)
+            await self.svc.connecting.authorize(self.person, ticket_id)
         await hub.attach(self.box, name, ticket_id)
         try:
-            state, visible, upto = await tickets.snapshot(self.person, ticket_id)  # authorises too
+            # Authorises too; joins of this ticket by this person queued with this one share the read.
+            state, visible, upto = await self.svc.connecting.snapshot(self.person, ticket_id)
             await self.box.send(encode({"type": "joined", "topic": name, "ref": ref, "seq": visible, "state": state}))
             if since is not None:
                 async for text in tickets.replay(self.person, ticket_id, since, upto):
