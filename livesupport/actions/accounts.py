@@ -49,6 +49,7 @@ class Accounts:
         self.mailer = mailer
         self.session_ttl, self.session_idle = session_ttl, session_idle
         self.known = TokenCache(token_cache_ttl)
+        self._resyncs = 0  # the hub's count of broker links come back, as the cache last saw it
         if hub is not None:  # evictions announced by any process (and by this one) reach the cache at once
             hub.credential_listeners.append(self.known.forget_credential)
             hub.access_listeners.append(self._forget_access)
@@ -111,11 +112,25 @@ class Accounts:
     def cached_person(self, token: str) -> Person | None:
         """The person behind a token as this process remembers it (no I/O), or None: ask `person_by_token`.
         A session whose last use is due to be written is not answered here, so its idle clock keeps running."""
+        if not self._announcements_reach_us():
+            return None
         now = self.clock.now()
         known = self.known.get(token_hash(token), now)
         if known is None or (known.kind == "session" and now - known.last_used > TOUCH_EVERY):
             return None
         return known.person
+
+    def _announcements_reach_us(self) -> bool:
+        """Whether the cache can be trusted: every other process's evictions reach this one. Not while the broker
+        link is down, nor for what was remembered before it came back (it may have missed some): the cache is
+        emptied and stays unused until the link is up again."""
+        if self.hub is None:
+            return True
+        if not self.hub.broker.healthy or self.hub.resyncs != self._resyncs:
+            self.known.forget_all()
+            self._resyncs = self.hub.resyncs
+            return self.hub.broker.healthy
+        return True
 
     def still_trusted(self, generation: int) -> bool:
         """Nothing was evicted since `generation` (a cheap check after an await, before trusting a lookup)."""
@@ -141,7 +156,8 @@ class Accounts:
                     await people.touch_token(s, row.id, now)
                 last = now
         person = people.person_of(user)
-        self.known.put(hashed, Known(person, row.kind, row.id, last, row.expires_at, now), generation)
+        if self._announcements_reach_us():
+            self.known.put(hashed, Known(person, row.kind, row.id, last, row.expires_at, now), generation)
         return person
 
     async def person_by_id(self, user_id: int) -> Person | None:

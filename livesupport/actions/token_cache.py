@@ -63,5 +63,9 @@ class TokenCache:
         for hashed in [h for h, k in self._by_hash.items() if k.person.id in users or k.person.org_id in orgs]:
             del self._by_hash[hashed]
 
+    def forget_all(self) -> None:
+        self.generation += 1
+        self._by_hash.clear()
+
     def __len__(self) -> int:
         return len(self._by_hash)

@@ -42,6 +42,7 @@ def new_origin() -> str:
 
 class Hub(Feeds, Viewers):
     def __init__(self, broker: Broker, presence: PresenceStore, history: History, origin: str) -> None:
+        self.resyncs = 0  # times the broker link came back (announcements may have been missed meanwhile)
         self.broker = broker
         self.presence = presence
         self.history = history
@@ -326,6 +327,7 @@ class Hub(Feeds, Viewers):
 
     async def resync(self) -> None:
         """After the broker link was down: fetch what may have been missed, announce what others missed."""
+        self.resyncs += 1  # what this process remembers of others' announcements may be stale (token cache)
         for topic in list(self.topics.values()):
             self._refetch(topic)
             topic.local_view = None
