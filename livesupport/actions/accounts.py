@@ -50,6 +50,7 @@ class Accounts:
         self.session_ttl, self.session_idle = session_ttl, session_idle
         self.known = TokenCache(token_cache_ttl)
         self._resyncs = 0  # the hub's count of broker links come back, as the cache last saw it
+        self._distrusted = False  # the broker link was down when last asked (the cache was emptied then)
         if hub is not None:  # evictions announced by any process (and by this one) reach the cache at once
             hub.credential_listeners.append(self.known.forget_credential)
             hub.access_listeners.append(self._forget_access)
@@ -126,11 +127,12 @@ class Accounts:
         emptied and stays unused until the link is up again."""
         if self.hub is None:
             return True
-        if not self.hub.broker.healthy or self.hub.resyncs != self._resyncs:
-            self.known.forget_all()
+        healthy = self.hub.broker.healthy
+        if (not healthy and not self._distrusted) or (healthy and self.hub.resyncs != self._resyncs):
+            self.known.forget_all()  # once per outage and once per return: a lookup in flight is not kept
             self._resyncs = self.hub.resyncs
-            return self.hub.broker.healthy
-        return True
+        self._distrusted = not healthy
+        return healthy
 
     def still_trusted(self, generation: int) -> bool:
         """Nothing was evicted since `generation` (a cheap check after an await, before trusting a lookup)."""
