@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from livesupport import metrics
 from livesupport.actions.lists import row_of, unreviewed
 from livesupport.clock import Clock
 from livesupport.domain import sla
@@ -325,6 +327,7 @@ class Tickets:
         now = self.clock.now()
         results: list[int | LivesupportError] = []
         stored: list[tuple[int, store.NewEvent]] = []
+        begun = time.monotonic_ns()
         async with self.writing() as s:
             run: list[ChatRequest] = []
             for req in requests:
@@ -340,6 +343,7 @@ class Tickets:
                 results.append(-1)  # filled in below
             if run:
                 stored += await self._store_run(s, person, run, now)
+        metrics.stage("commit", begun)
         seqs = iter(stored)
         for i, r in enumerate(results):
             if r == -1:
