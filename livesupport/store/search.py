@@ -75,6 +75,7 @@ PG_APPEND = (
 ).format(**_PG_TEXTS, over=_PG_OVERFLOW, subject=_PG_SUBJECT, start=_vector("tickets.subject", "A"), public=_vector(_PG_TEXTS["public_text"], "B"),
          internal=_vector(_PG_TEXTS["internal_text"], "B"), new_public=_vector(":search_public", "B"),
          new_internal=_vector(":search_internal", "B"))
+_PG_APPEND_TEXT = text(PG_APPEND)  # parsed once (each message's commit binds its own values to a copy)
 #: A whole document at once (a new ticket, the migration's back-fill).
 PG_INSERT = (
     "INSERT INTO ticket_search (ticket_id, subject, public_text, internal_text, public_tsv, staff_tsv) "
@@ -113,7 +114,7 @@ def folded_append(session: AsyncSession, ticket_id: int, events: Events) -> CTE 
     values = _values(ticket_id, events)
     if values is None or dialect_of(session) != "postgresql":
         return None
-    return text(PG_APPEND).bindparams(**values).columns().cte("ticket_search_append")
+    return _PG_APPEND_TEXT.bindparams(**values).columns().cte("ticket_search_append")
 
 
 async def add_events(session: AsyncSession, ticket_id: int, events: Events) -> None:
