@@ -783,7 +783,9 @@ def _median(values: list[Any]) -> Any:
     nums = sorted(float(v) for v in values if isinstance(v, (int, float)))
     mid = len(nums) // 2
     m = nums[mid] if len(nums) % 2 else (nums[mid - 1] + nums[mid]) / 2
-    return round(m, 3) if isinstance(first, float) or len(nums) % 2 == 0 else int(m)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return int(round(m))  # counts stay whole numbers
+    return round(m, 3)
 
 
 def _group_report(size: str, rows: list[dict[str, Any]], procs: int, a: dict[str, Any]) -> list[str]:
@@ -860,7 +862,8 @@ def _group_report(size: str, rows: list[dict[str, Any]], procs: int, a: dict[str
                     f"{_ratio(lf.get('cpu_us_per_delivered'), of.get('cpu_us_per_delivered'))} at full speed, "
                     f"{_ratio(lr.get('cpu_us_per_delivered'), orr.get('cpu_us_per_delivered'))} at {rate} msg/s; "
                     f"delivered msg/s {_ratio(lf.get('delivered_per_s'), of.get('delivered_per_s'))}; "
-                    f"p99 at {rate} msg/s "
+                    f"p50 / p99 at {rate} msg/s "
+                    f"{_ratio((lr.get('latency_ms') or {}).get('p50'), (orr.get('latency_ms') or {}).get('p50'))} / "
                     f"{_ratio((lr.get('latency_ms') or {}).get('p99'), (orr.get('latency_ms') or {}).get('p99'))}")
             thin_rss = by.get("thin", {}).get("rss_kb_per_connection")
             if thin_rss is not None:
