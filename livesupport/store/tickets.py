@@ -20,6 +20,7 @@ from livesupport.store.models import Organisation, Ticket, TicketAssignee, Ticke
 # Core tables: the hot write path skips the ORM's unit of work.
 _TICKETS = cast(Table, Ticket.__table__)
 _EVENTS = cast(Table, TicketEvent.__table__)
+_REVIEWS = cast(Table, TicketReview.__table__)
 
 
 async def get(session: AsyncSession, ticket_id: int, *, lock: bool = False) -> tuple[Ticket, Organisation] | None:
@@ -185,9 +186,10 @@ async def _read_own(session: AsyncSession, ticket_id: int, user_id: int, *, firs
     if first == 1:
         await mark_reviewed(session, user_id, ticket_id, last, now)
         return
-    await session.execute(update(TicketReview).where(
-        TicketReview.user_id == user_id, TicketReview.ticket_id == ticket_id, TicketReview.seq >= first - 1,
-        TicketReview.seq < last).values(seq=last, at=now))
+    reviews = _REVIEWS.c  # Core, not the ORM's bulk UPDATE: nothing in the session to keep in step, and half the CPU
+    await session.execute(update(_REVIEWS).where(
+        reviews.user_id == user_id, reviews.ticket_id == ticket_id, reviews.seq >= first - 1,
+        reviews.seq < last).values(seq=last, at=now))
 
 
 async def append_event(

@@ -140,7 +140,7 @@ class Channel:
         self.bad: list[float] = []
         self.rate, self.burst = svc.settings.ws_rate, svc.settings.ws_burst  # frames per second, and a burst
         self.tokens, self.stamp, self.limited = self.burst, time.monotonic(), 0
-        self.chats: list[tuple[ChatRequest, Any]] = []
+        self.chats: list[tuple[ChatRequest, Any, int]] = []  # (request, ref, when read: time.monotonic_ns)
         self.reviewed: dict[int, int] = {}  # ticket id -> the seq this connection marked as read
         self.background: set[asyncio.Task[None]] = set()
         self.writer: asyncio.Task[None] | None = None
@@ -207,7 +207,7 @@ class Channel:
 
     def queue_chat(self, frame: dict[str, Any], ref: Any) -> None:
         request = self.chat_request(frame)
-        self.chats.append((request, ref))
+        self.chats.append((request, ref, time.monotonic_ns()))
         if self.writer is None or self.writer.done():
             self.writer = asyncio.create_task(self.write_chats())
 
@@ -233,30 +233,33 @@ class Channel:
             batch = await self.still_allowed(batch)
             if not batch:
                 continue
+            start = time.monotonic_ns()
+            for _, _, read in batch:
+                metrics.stage("queued", read, start)
             try:
-                results = await self.svc.tickets.chat_many(self.person, [r for r, _ in batch])
+                results = await self.svc.tickets.chat_many(self.person, [r for r, _, _ in batch])
             except LivesupportError as exc:
                 results = [exc] * len(batch)
             except Exception:
                 log.exception("storing %d chat frames failed", len(batch))
                 results = [UnavailableError("Something went wrong on our side; nothing was changed. "
                                             "Please try again.")] * len(batch)
-            for (_, ref), result in zip(batch, results, strict=True):
+            for (_, ref, _), result in zip(batch, results, strict=True):
                 if isinstance(result, LivesupportError):
                     await self.refuse(ref, result)
                 else:
                     await self.box.send(reply_ok(ref, seq=result))
 
-    async def still_allowed(self, batch: list[tuple[ChatRequest, Any]]) -> list[tuple[ChatRequest, Any]]:
+    async def still_allowed(self, batch: list[tuple[ChatRequest, Any, int]]) -> list[tuple[ChatRequest, Any, int]]:
         """Access may have changed since these were read: refuse what the person may no longer send (no I/O)."""
         kept = []
-        for request, ref in batch:
+        for request, ref, read in batch:
             if request.visibility == "internal" and not self.person.is_staff:
                 await self.refuse(ref, ForbiddenError("Only support staff can write internal notes."))
             elif request.authorized and not self.svc.hub.is_joined(self.box, f"ticket:{request.ticket_id}"):
-                kept.append((replace(request, authorized=False), ref))  # checked against the database instead
+                kept.append((replace(request, authorized=False), ref, read))  # checked against the database instead
             else:
-                kept.append((request, ref))
+                kept.append((request, ref, read))
         return kept
 
     async def settle(self) -> None:
