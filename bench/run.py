@@ -52,6 +52,7 @@ SIZES = {
     "default": {"subscribers": 1000, "idle": False},
     "large": {"per_process": 5000, "idle": True},
 }
+METRICS_TOKEN = "bench-metrics"
 PUB_EMAIL, SUB_EMAIL, PASSWORD = "pub@bench.test", "sub@bench.test", "benchmark-pw"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -381,6 +382,59 @@ def _plain_get(url: str) -> int:
         return r.status
 
 
+# -- livesupport's delivery stages (its /metrics histogram) ------------------------------------------
+
+STAGE_HISTOGRAM = "livesupport_delivery_seconds"
+
+
+def scrape_stages(ports: list[int]) -> dict[str, dict[float, float]]:
+    """Cumulative bucket counts of the per-stage delivery histogram, summed over the processes."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[str, dict[float, float]] = {}
+    for port in ports:
+        req = urllib.request.Request(f"http://{HOST}:{port}/metrics",
+                                     headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            text = r.read().decode()
+        for family in text_string_to_metric_families(text):
+            if family.name != STAGE_HISTOGRAM:
+                continue
+            for sample in family.samples:
+                if sample.name.endswith("_bucket"):
+                    buckets = out.setdefault(sample.labels["stage"], {})
+                    le = float(sample.labels["le"])
+                    buckets[le] = buckets.get(le, 0.0) + sample.value
+    return out
+
+
+def stage_quantiles(before: dict[str, dict[float, float]], after: dict[str, dict[float, float]]) -> dict[str, Any]:
+    """Per stage, what was observed between the two scrapes: count, p50 and p99 in ms (interpolated in the
+    bucket, as Prometheus's histogram_quantile does)."""
+    out: dict[str, Any] = {}
+    for stage, buckets in after.items():
+        les = sorted(buckets)
+        counts = [buckets[le] - before.get(stage, {}).get(le, 0.0) for le in les]
+        total = counts[-1] if counts else 0
+        if total <= 0:
+            continue
+        row: dict[str, Any] = {"count": int(total)}
+        for q in (0.5, 0.99):
+            rank = q * total
+            lower, below = 0.0, 0.0
+            for le, c in zip(les, counts, strict=True):
+                if c >= rank:
+                    if le == float("inf"):
+                        value = lower
+                    else:
+                        value = lower + (le - lower) * ((rank - below) / (c - below) if c > below else 0)
+                    row[f"p{int(q * 100)}"] = round(value * 1000, 2)
+                    break
+                lower, below = le, c
+        out[stage] = row
+    return out
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.args = args
@@ -409,6 +463,7 @@ class Bench:
             "REDIS_PREFIX": self.prefix["livesupport"],
             "SECRET_KEY": "bench",
             "DATA_DIR": str(data_dir),
+            "METRICS_TOKEN": METRICS_TOKEN,  # the per-stage delivery histogram is read around each phase
             "WS_RATE": "0",  # the per-connection rate limit is off: this measures fan-out, not the limiter
             "CHAT_RATE": "0",  # and so is the per-user chat limit
         }
@@ -439,20 +494,21 @@ class Bench:
                 log(f"could not clean Redis db {self.redis_db[kind]}: {exc}")
 
     @contextlib.contextmanager
-    def deploy(self, kind: str, size: str) -> Iterator[Deployment]:
-        ports = [free_port(), free_port()]
-        while ports[0] == ports[1]:
-            ports[1] = free_port()
+    def deploy(self, kind: str, size: str, procs: int) -> Iterator[Deployment]:
+        ports: list[int] = []
+        while len(ports) < procs:
+            if (port := free_port()) not in ports:
+                ports.append(port)
         dep = Deployment(kind, ports)
+        logs = [self.workdir / f"{size}-{kind}-p{procs}-{i}.log" for i in range(procs)]
         try:
             if kind == "livesupport":
                 env = self.livesupport_env()
-                for i, port in enumerate(ports):
-                    logfile = self.workdir / f"{size}-{kind}-{i}.log"
+                for port, logfile in zip(ports, logs, strict=True):
                     dep.procs.append(spawn([self.py, "-m", "livesupport", "serve", "--host", HOST, "--port", str(port)],
                                            env, logfile))
-                for proc, port, i in zip(dep.procs, ports, range(2), strict=True):
-                    wait_healthy(proc, port, self.workdir / f"{size}-{kind}-{i}.log", check_json=True)
+                for proc, port, logfile in zip(dep.procs, ports, logs, strict=True):
+                    wait_healthy(proc, port, logfile, check_json=True)
                 url = f"http://{HOST}:{ports[0]}"
                 if not self.tokens:
                     for who, email in (("pub", PUB_EMAIL), ("sub", SUB_EMAIL)):
@@ -472,8 +528,7 @@ class Bench:
                 env = {**self.base_env, "BENCH_REDIS_URL": f"{REDIS_BASE}/{self.redis_db[kind]}",
                        # Redis pub/sub channels are not per db: the name is this run's own
                        "BENCH_CHANNEL": self.prefix[kind] + "fanout"}
-                for i, port in enumerate(ports):
-                    logfile = self.workdir / f"{size}-{kind}-{i}.log"
+                for port, logfile in zip(ports, logs, strict=True):
                     dep.procs.append(spawn(
                         [self.py, "-m", "uvicorn", module, "--host", HOST, "--port", str(port),
                          # the options `livesupport serve` runs uvicorn with
@@ -481,24 +536,25 @@ class Bench:
                          "--ws-max-size", "65536", "--ws-per-message-deflate", "False",
                          "--no-access-log", "--log-level", "warning"],
                         env, logfile))
-                for proc, port, i in zip(dep.procs, ports, range(2), strict=True):
-                    wait_healthy(proc, port, self.workdir / f"{size}-{kind}-{i}.log", check_json=False)
+                for proc, port, logfile in zip(dep.procs, ports, logs, strict=True):
+                    wait_healthy(proc, port, logfile, check_json=False)
                 dep.loadgen_config = {"topic": f"bench-{self.tag}"}
             yield dep
         finally:
             for proc in dep.procs:
                 stop(proc)
-            dep.log_problems = scan_logs([self.workdir / f"{size}-{kind}-{i}.log" for i in range(2)])
+            dep.log_problems = scan_logs(logs)
 
     # -- one server, one size ---------------------------------------------------------------------
 
-    def measure(self, kind: str, size: str, rc: RedisCounters) -> dict[str, Any]:
+    def measure(self, kind: str, size: str, rc: RedisCounters, procs: int) -> dict[str, Any]:
         a = self.args
         spec = SIZES[size]
         idle = spec["idle"]
-        n = 2 * int(a.idle_per_process or spec["per_process"]) if idle else int(a.subscribers or spec["subscribers"])
-        result: dict[str, Any] = {"server": kind, "size": size, "mode": "idle" if idle else "fanout", "subscribers": n}
-        with self.deploy(kind, size) as dep:
+        n = procs * int(a.idle_per_process or spec["per_process"]) if idle else int(a.subscribers or spec["subscribers"])
+        result: dict[str, Any] = {"server": kind, "size": size, "mode": "idle" if idle else "fanout", "subscribers": n,
+                                  "processes": procs}
+        with self.deploy(kind, size, procs) as dep:
             result["ports"] = dep.ports
             time.sleep(1.0)  # let start-up work settle before the baseline RSS
             result["quiet"] = wait_quiet(a.quiet_wait, a.quiet_threshold)
@@ -514,12 +570,12 @@ class Bench:
                 result["connect_ms"] = connected["connect_ms"]
                 time.sleep(a.settle)  # presence and other join-time work finishes
                 rss1 = [proc_rss_kb(p) for p in dep.pids]
-                per_proc = n // 2
+                per_proc = n // procs
                 result["rss_kb_before"] = rss0
                 result["rss_kb_connected"] = rss1
                 result["connections_per_process"] = per_proc
                 result["rss_kb_per_connection"] = round(
-                    sum(r1 - r0 for r0, r1 in zip(rss0, rss1, strict=True)) / (2 * per_proc), 2) if per_proc else None
+                    sum(r1 - r0 for r0, r1 in zip(rss0, rss1, strict=True)) / (procs * per_proc), 2) if per_proc else None
                 if not idle:
                     lg.command("warmup")
                     warm = lg.expect("phase", timeout=180)
@@ -529,10 +585,13 @@ class Bench:
                     for phase, limit in (("full", 400), ("rate", a.duration + 400)):
                         quiet = wait_quiet(a.quiet_wait, a.quiet_threshold)
                         pg_db = self.pg_name if kind == "livesupport" else None
+                        h0 = scrape_stages(dep.ports) if kind == "livesupport" else {}
                         s0 = snapshot(dep.pids, lg.proc.pid, rc, pg_db)
                         lg.command(phase)
                         res = lg.expect("phase", timeout=limit)
                         s1 = snapshot(dep.pids, lg.proc.pid, rc, pg_db)
+                        if h0:  # where one message's time went, summed over the processes
+                            res["stages_ms"] = stage_quantiles(h0, scrape_stages(dep.ports))
                         cpu = cpu_between(s0, s1)
                         delivered = max(res["delivered"], 1)
                         res["cpu"] = cpu
@@ -686,104 +745,149 @@ def report(results: dict[str, Any]) -> str:
         f"redis-py {m['redis_py']}, python-socketio {m['python_socketio']}; Redis {m['redis_version']}, "
         f"PostgreSQL {m['postgresql']}; load generator: Node {m['node']}, ws {m['node_ws']}.",
         "",
-        "Each server: two uvicorn processes on 127.0.0.1 sharing Redis (livesupport also one PostgreSQL database), "
-        "one server at a time; subscribers split evenly over the two processes, the publisher on the first. "
+        "Each server: uvicorn processes on 127.0.0.1 (as many as each table says) sharing Redis (livesupport also "
+        "one PostgreSQL database), one server at a time; subscribers split evenly over the processes, the publisher "
+        "on the first. "
         "livesupport runs with WS_RATE=0 and CHAT_RATE=0: its rate limits are off, this measures fan-out, not the limiter. "
         f"Full speed: {a['messages']:,} messages from {a['publishers']} publisher socket(s), at most {a['window']} unanswered; fixed rate: {_f(float(a['rate']), 0)} msg/s "
-        f"for {_f(float(a['duration']), 0)} s; bodies of {a['payload']} bytes. CPU = user+sys of both server processes + the "
+        f"for {_f(float(a['duration']), 0)} s; bodies of {a['payload']} bytes. CPU = user+sys of all server processes + the "
         "Redis server, per message delivered to a subscriber (PostgreSQL's CPU is shown apart).",
         "",
     ]
-    for size, rows in results["sizes"].items():
-        if not rows:
-            continue
-        by = {r["server"]: r for r in rows if "error" not in r}
-        errors = [r for r in rows if "error" in r]
-        if SIZES[size]["idle"]:
-            per = next((r["connections_per_process"] for r in by.values()), "?")
-            lines += [f"## {size}: {per:,} idle connections per process" if isinstance(per, int) else f"## {size}", "",
-                      "| server | connect all (s) | RSS before (MiB, per process) | RSS with connections (MiB) | "
-                      "RSS per idle connection (KiB) | minus thin's (KiB) |",
-                      "|---|---:|---:|---:|---:|---:|"]
-            thin = by.get("thin", {}).get("rss_kb_per_connection")
-            for r in by.values():
-                rpc = r["rss_kb_per_connection"]
-                lines.append(
-                    f"| {r['server']} | {r['connect_ms'] / 1000:.1f} | "
-                    f"{' + '.join(f'{x / 1024:.0f}' for x in r['rss_kb_before'])} | "
-                    f"{' + '.join(f'{x / 1024:.0f}' for x in r['rss_kb_connected'])} | {_f(rpc, 2)} | "
-                    f"{_f(rpc - thin, 2) if thin is not None and rpc is not None else '–'} |")
-            lines += ["", "RSS per idle connection = (VmRSS with the connections open and joined - VmRSS before) / "
-                      "connections, summed over both processes."]
-        else:
-            n = next((r["subscribers"] for r in by.values()), "?")
-            lines += [f"## {size}: {n:,} subscribers" if isinstance(n, int) else f"## {size}", "",
-                      "| server | delivered msg/s (full speed) | publisher's msg/s accepted | latency p50 / p95 / p99 ms, "
-                      f"full speed | latency p50 / p95 / p99 ms, {_f(a['rate'], 0)} msg/s | publish → answer p50 / p99 ms, "
-                      f"{_f(a['rate'], 0)} msg/s | lost | duplicated |",
-                      "|---|---:|---:|---:|---:|---:|---:|---:|"]
-            for r in by.values():
-                f, rt = r.get("full", {}), r.get("rate", {})
-                lines.append(
-                    f"| {r['server']} | {_f(f.get('delivered_per_s'))} | {_f(f.get('accepted_per_s'))} | {_lat(f)} | "
-                    f"{_lat(rt)} | {_ack(rt)} | {_f(f.get('lost', 0) + rt.get('lost', 0))} | "
-                    f"{_f(f.get('duplicated', 0) + rt.get('duplicated', 0))} |")
-            lines += ["",
-                      f"| server | CPU µs per delivered message, full speed | CPU µs per delivered, {_f(a['rate'], 0)} msg/s | "
-                      "with PostgreSQL (full / rate) | cores busy at full speed: server 1 + server 2 / Redis / "
-                      "PostgreSQL / load generator / others | RSS KiB per connection* | load generator CPU µs per delivered |",
-                      "|---|---:|---:|---:|---:|---:|---:|"]
-            for r in by.values():
-                f, rt = r.get("full", {}), r.get("rate", {})
-                c = f.get("cpu")
-                busy = (f"{c['server_util'][0]:.2f} + {c['server_util'][1]:.2f} / {c['redis_util']:.2f} / "
-                        f"{c['postgres_util']:.2f} / {c['loadgen_util']:.2f} / {c['other_util']:.2f}") if c else "–"
-                lines.append(
-                    f"| {r['server']} | {_f(f.get('cpu_us_per_delivered'))} | {_f(rt.get('cpu_us_per_delivered'))} | "
-                    f"{_f(f.get('cpu_us_per_delivered_with_postgres'))} / {_f(rt.get('cpu_us_per_delivered_with_postgres'))} | "
-                    f"{busy} | {_f(r.get('rss_kb_per_connection'), 2)} | {_f(f.get('loadgen_cpu_us_per_delivered'))} |")
-            lines += ["", f"\\* with {n // 2 if isinstance(n, int) else '?'} connections per process, each joined; "
-                      "includes one-off start-up allocations at small sizes (the large size measures idle connections)."]
-            ls = by.get("livesupport")
-            rate = _f(float(a["rate"]), 0)
-            if ls:
-                lines.append("")
-                for other in ("thin", "socketio"):
-                    o = by.get(other)
-                    if not o:
-                        continue
-                    lf, of = ls.get("full", {}), o.get("full", {})
-                    lr, orr = ls.get("rate", {}), o.get("rate", {})
-                    lines.append(
-                        f"- livesupport / {other}: CPU per delivered message "
-                        f"{_ratio(lf.get('cpu_us_per_delivered'), of.get('cpu_us_per_delivered'))} at full speed, "
-                        f"{_ratio(lr.get('cpu_us_per_delivered'), orr.get('cpu_us_per_delivered'))} at {rate} msg/s; "
-                        f"delivered msg/s {_ratio(lf.get('delivered_per_s'), of.get('delivered_per_s'))}; "
-                        f"p99 at {rate} msg/s "
-                        f"{_ratio((lr.get('latency_ms') or {}).get('p99'), (orr.get('latency_ms') or {}).get('p99'))}")
-                thin_rss = by.get("thin", {}).get("rss_kb_per_connection")
-                if thin_rss is not None:
-                    parts = [f"{k} {_f(by[k]['rss_kb_per_connection'] - thin_rss, 2)} KiB" for k in ("livesupport", "socketio")
-                             if by.get(k, {}).get("rss_kb_per_connection") is not None]
-                    lines.append(f"- RSS per connection minus thin's: {', '.join(parts)}")
-            other_util = [max(r[p]["cpu"]["other_util"] for p in ("full", "rate") if r.get(p)) for r in by.values()
-                          if r.get("full")]
-            if other_util and max(other_util) > 0.15:
-                lines += ["", f"Note: up to {max(other_util):.2f} cores were busy with work outside the benchmark "
-                          "during a phase; figures of that run are noisy."]
-        for r in by.values():
-            frames, problems = r.get("loadgen_frames") or {}, r.get("server_log_problems") or {}
-            if frames.get("checkFailed") or frames.get("unexpectedCloses") or frames.get("errorFrames"):
-                lines += ["", f"**{r['server']}**: the load generator saw {frames.get('checkFailed', 0)} malformed "
-                          f"deliveries, {frames.get('errorFrames', 0)} error frames and "
-                          f"{frames.get('unexpectedCloses', 0)} unexpected closes ({frames.get('closes')})."]
-            if problems.get("count"):
-                lines += ["", f"**{r['server']}** logged {problems['count']} warnings or errors, e.g. "
-                          f"`{problems['first'][0]}`"]
-        for r in errors:
-            lines += ["", f"**{r['server']} failed**: {r['error']}"]
-        lines.append("")
+    for size, all_rows in results["sizes"].items():
+        for procs in sorted({r.get("processes", 2) for r in all_rows}):
+            lines += _group_report(size, [r for r in all_rows if r.get("processes", 2) == procs], procs, a)
     return "\n".join(lines)
+
+
+def median_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One row per server: the median of its rounds, figure by figure (lists element by element)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r["server"], []).append(r)
+    return {server: (group[0] if len(group) == 1 else {**_median(group), "rounds": len(group)})
+            for server, group in groups.items()}
+
+
+def _median(values: list[Any]) -> Any:
+    first = values[0]
+    if isinstance(first, bool) or not isinstance(first, (int, float, dict, list)):
+        return first
+    if isinstance(first, dict):
+        keys = [k for k in first if all(isinstance(v, dict) and k in v for v in values)]
+        return {k: _median([v[k] for v in values]) for k in keys}
+    if isinstance(first, list):
+        if not all(isinstance(v, list) and len(v) == len(first) for v in values):
+            return first
+        return [_median([v[i] for v in values]) for i in range(len(first))]
+    nums = sorted(float(v) for v in values if isinstance(v, (int, float)))
+    mid = len(nums) // 2
+    m = nums[mid] if len(nums) % 2 else (nums[mid - 1] + nums[mid]) / 2
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return int(round(m))  # counts stay whole numbers
+    return round(m, 3)
+
+
+def _group_report(size: str, rows: list[dict[str, Any]], procs: int, a: dict[str, Any]) -> list[str]:
+    """The tables of one size and one number of processes per server (medians when there were rounds)."""
+    lines: list[str] = []
+    if not rows:
+        return lines
+    rounds = max((r.get("round", 1) for r in rows), default=1)
+    where = f", {procs} process{'es' if procs != 1 else ''} per server" + (
+        f", median of {rounds} interleaved rounds" if rounds > 1 else "")
+    by = median_rows([r for r in rows if "error" not in r])
+    errors = [r for r in rows if "error" in r]
+    if SIZES[size]["idle"]:
+        per = next((r["connections_per_process"] for r in by.values()), "?")
+        lines += [f"## {size}: {per:,} idle connections per process{where}" if isinstance(per, int) else f"## {size}", "",
+                  "| server | connect all (s) | RSS before (MiB, per process) | RSS with connections (MiB) | "
+                  "RSS per idle connection (KiB) | minus thin's (KiB) |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        thin = by.get("thin", {}).get("rss_kb_per_connection")
+        for r in by.values():
+            rpc = r["rss_kb_per_connection"]
+            lines.append(
+                f"| {r['server']} | {r['connect_ms'] / 1000:.1f} | "
+                f"{' + '.join(f'{x / 1024:.0f}' for x in r['rss_kb_before'])} | "
+                f"{' + '.join(f'{x / 1024:.0f}' for x in r['rss_kb_connected'])} | {_f(rpc, 2)} | "
+                f"{_f(rpc - thin, 2) if thin is not None and rpc is not None else '–'} |")
+        lines += ["", "RSS per idle connection = (VmRSS with the connections open and joined - VmRSS before) / "
+                  "connections, summed over both processes."]
+    else:
+        n = next((r["subscribers"] for r in by.values()), "?")
+        lines += [f"## {size}: {n:,} subscribers{where}" if isinstance(n, int) else f"## {size}", "",
+                  "| server | delivered msg/s (full speed) | publisher's msg/s accepted | latency p50 / p95 / p99 ms, "
+                  f"full speed | latency p50 / p95 / p99 ms, {_f(a['rate'], 0)} msg/s | publish → answer p50 / p99 ms, "
+                  f"{_f(a['rate'], 0)} msg/s | lost | duplicated |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in by.values():
+            f, rt = r.get("full", {}), r.get("rate", {})
+            lines.append(
+                f"| {r['server']} | {_f(f.get('delivered_per_s'))} | {_f(f.get('accepted_per_s'))} | {_lat(f)} | "
+                f"{_lat(rt)} | {_ack(rt)} | {_f(f.get('lost', 0) + rt.get('lost', 0))} | "
+                f"{_f(f.get('duplicated', 0) + rt.get('duplicated', 0))} |")
+        lines += ["",
+                  f"| server | CPU µs per delivered message, full speed | CPU µs per delivered, {_f(a['rate'], 0)} msg/s | "
+                  "with PostgreSQL (full / rate) | cores busy at full speed: server processes / Redis / "
+                  "PostgreSQL / load generator / others | RSS KiB per connection* | load generator CPU µs per delivered |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for r in by.values():
+            f, rt = r.get("full", {}), r.get("rate", {})
+            c = f.get("cpu")
+            busy = (f"{' + '.join(f'{u:.2f}' for u in c['server_util'])} / {c['redis_util']:.2f} / "
+                    f"{c['postgres_util']:.2f} / {c['loadgen_util']:.2f} / {c['other_util']:.2f}") if c else "–"
+            lines.append(
+                f"| {r['server']} | {_f(f.get('cpu_us_per_delivered'))} | {_f(rt.get('cpu_us_per_delivered'))} | "
+                f"{_f(f.get('cpu_us_per_delivered_with_postgres'))} / {_f(rt.get('cpu_us_per_delivered_with_postgres'))} | "
+                f"{busy} | {_f(r.get('rss_kb_per_connection'), 2)} | {_f(f.get('loadgen_cpu_us_per_delivered'))} |")
+        lines += ["", f"\\* with {n // procs if isinstance(n, int) else '?'} connections per process, each joined; "
+                  "includes one-off start-up allocations at small sizes (the large size measures idle connections)."]
+        ls = by.get("livesupport")
+        rate = _f(float(a["rate"]), 0)
+        if ls and (stages := (ls.get("rate") or {}).get("stages_ms")):
+            lines += ["", f"livesupport's stages at {rate} msg/s, p50 / p99 ms (its delivery histogram, all processes): "
+                      + "; ".join(f"{name} {_f(st.get('p50'), 2)} / {_f(st.get('p99'), 2)}"
+                                  for name, st in stages.items())]
+        if ls:
+            lines.append("")
+            for other in ("thin", "socketio"):
+                o = by.get(other)
+                if not o:
+                    continue
+                lf, of = ls.get("full", {}), o.get("full", {})
+                lr, orr = ls.get("rate", {}), o.get("rate", {})
+                lines.append(
+                    f"- livesupport / {other}: CPU per delivered message "
+                    f"{_ratio(lf.get('cpu_us_per_delivered'), of.get('cpu_us_per_delivered'))} at full speed, "
+                    f"{_ratio(lr.get('cpu_us_per_delivered'), orr.get('cpu_us_per_delivered'))} at {rate} msg/s; "
+                    f"delivered msg/s {_ratio(lf.get('delivered_per_s'), of.get('delivered_per_s'))}; "
+                    f"p50 / p99 at {rate} msg/s "
+                    f"{_ratio((lr.get('latency_ms') or {}).get('p50'), (orr.get('latency_ms') or {}).get('p50'))} / "
+                    f"{_ratio((lr.get('latency_ms') or {}).get('p99'), (orr.get('latency_ms') or {}).get('p99'))}")
+            thin_rss = by.get("thin", {}).get("rss_kb_per_connection")
+            if thin_rss is not None:
+                parts = [f"{k} {_f(by[k]['rss_kb_per_connection'] - thin_rss, 2)} KiB" for k in ("livesupport", "socketio")
+                         if by.get(k, {}).get("rss_kb_per_connection") is not None]
+                lines.append(f"- RSS per connection minus thin's: {', '.join(parts)}")
+        other_util = [max(r[p]["cpu"]["other_util"] for p in ("full", "rate") if r.get(p)) for r in by.values()
+                      if r.get("full")]
+        if other_util and max(other_util) > 0.15:
+            lines += ["", f"Note: up to {max(other_util):.2f} cores were busy with work outside the benchmark "
+                      "during a phase; figures of that run are noisy."]
+    for r in by.values():
+        frames, problems = r.get("loadgen_frames") or {}, r.get("server_log_problems") or {}
+        if frames.get("checkFailed") or frames.get("unexpectedCloses") or frames.get("errorFrames"):
+            lines += ["", f"**{r['server']}**: the load generator saw {frames.get('checkFailed', 0)} malformed "
+                      f"deliveries, {frames.get('errorFrames', 0)} error frames and "
+                      f"{frames.get('unexpectedCloses', 0)} unexpected closes ({frames.get('closes')})."]
+        if problems.get("count"):
+            lines += ["", f"**{r['server']}** logged {problems['count']} warnings or errors, e.g. "
+                      f"`{problems['first'][0]}`"]
+    for r in errors:
+        lines += ["", f"**{r['server']} failed**: {r['error']}"]
+    lines.append("")
+    return lines
 
 
 # -- main ------------------------------------------------------------------------------------------------
@@ -801,6 +905,11 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=50, help="messages per second of the fixed-rate phase")
     p.add_argument("--duration", type=float, default=10, help="seconds of the fixed-rate phase")
     p.add_argument("--window", type=int, default=50, help="most unanswered publishes at full speed")
+    p.add_argument("--processes", default="2",
+                   help="server processes per server, comma-separated for several deployments, e.g. 1,2,4 (default 2)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="repeat every measurement this many times, interleaved (round 1 of each server, then "
+                        "round 2, ...); the report shows the median of the rounds (default 1)")
     p.add_argument("--publishers", type=int, default=1,
                    help="publisher sockets sharing the window, all on the first process (default 1)")
     p.add_argument("--payload", type=int, default=100, help="bytes of each published body")
@@ -817,6 +926,12 @@ def main() -> int:
     kinds = [k.strip() for k in args.servers.split(",") if k.strip()]
     if unknown := set(kinds) - set(SERVERS):
         p.error(f"unknown servers {unknown}")
+    try:
+        process_counts = [int(x) for x in args.processes.split(",") if x.strip()]
+    except ValueError:
+        p.error("--processes takes whole numbers, e.g. 1,2,4")
+    if not process_counts or min(process_counts) < 1 or args.rounds < 1:
+        p.error("--processes and --rounds must be 1 or more")
 
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -825,7 +940,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even where it was inherited as ignored
 
     ensure_dependencies()
-    biggest = max((2 * (args.idle_per_process or 5000)) if SIZES[s]["idle"] else (args.subscribers or SIZES[s]["subscribers"])
+    biggest = max((max(process_counts) * (args.idle_per_process or 5000)) if SIZES[s]["idle"] else (args.subscribers or SIZES[s]["subscribers"])
                   for s in sizes)
     limits = raise_nofile(biggest + 1024)
     started = dt.datetime.now(dt.UTC)
@@ -834,7 +949,7 @@ def main() -> int:
     bench = Bench(args, workdir)
     results: dict[str, Any] = {
         "started": started.strftime("%Y-%m-%d %H:%M:%S UTC"),
-        "args": {**vars(args), "size": sizes, "servers": kinds},
+        "args": {**vars(args), "size": sizes, "servers": kinds, "processes": process_counts},
         "nofile": limits,
         "sizes": {},
     }
@@ -844,15 +959,18 @@ def main() -> int:
         log(f"machine: {results['machine']['nproc']} cores, {results['machine']['cpu_model']}; logs in {workdir}")
         for size in sizes:
             rows = results["sizes"].setdefault(size, [])
-            for kind in kinds:
-                log(f"--- {size}: {kind}")
-                try:
-                    rows.append(bench.measure(kind, size, rc))
-                except (RuntimeError, TimeoutError, OSError, subprocess.SubprocessError) as exc:
-                    failed = True
-                    log(f"{kind} failed: {exc}")
-                    rows.append({"server": kind, "size": size, "error": str(exc)[:4000]})
-                time.sleep(1.0)
+            for round_no in range(1, args.rounds + 1):
+                for procs in process_counts:
+                    for kind in kinds:
+                        log(f"--- {size}: {kind}, {procs} process(es), round {round_no} of {args.rounds}")
+                        try:
+                            row = bench.measure(kind, size, rc, procs)
+                        except (RuntimeError, TimeoutError, OSError, subprocess.SubprocessError) as exc:
+                            failed = True
+                            log(f"{kind} failed: {exc}")
+                            row = {"server": kind, "size": size, "processes": procs, "error": str(exc)[:4000]}
+                        rows.append({**row, "round": round_no})
+                        time.sleep(1.0)
     except KeyboardInterrupt:
         failed = True
         results["interrupted"] = True

@@ -51,7 +51,7 @@ async def _add_user(settings: config.Settings, args: argparse.Namespace) -> None
     from livesupport.actions.accounts import Accounts
     from livesupport.store.database import Database
 
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, desk=settings.desk_hours())
     try:
         person = await Accounts(db, SystemClock()).add_user(
             email=args.email, password=args.password, role=args.role, name=args.name, org=args.org, tier=args.tier,
@@ -66,7 +66,7 @@ async def _seed(settings: config.Settings, site_url: str) -> list[tuple[str, str
     from livesupport.demo import seed, seed_transfer
     from livesupport.store.database import Database
 
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, desk=settings.desk_hours())
     try:
         logins = await seed(db, SystemClock())
         await seed_transfer(db, SystemClock(), settings, settings.base_url or site_url)
@@ -81,7 +81,7 @@ async def _add_service(settings: config.Settings, args: argparse.Namespace) -> N
     from livesupport.store.database import Database
 
     started = parse_instant(args.started, "--started") if args.started else None
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, desk=settings.desk_hours())
     try:
         service_id = await Billing(db, SystemClock(), settings.billing_policy()).add_service(
             args.org, args.name, args.monthly_cents, started)
@@ -118,7 +118,7 @@ async def _manage_user(settings: config.Settings, args: argparse.Namespace) -> N
     from livesupport.actions.administration import Actor, Administration
     from livesupport.store.database import Database
 
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, desk=settings.desk_hours())
     hub, presence, connected = _announcing_hub(settings)
     await hub.start()
     if connected is not None:  # what is published before the link is up is lost: the servers would not hear it
@@ -172,7 +172,7 @@ async def _worker(settings: config.Settings, once: bool, now: str | None) -> Non
         at = parse_instant(now, "--now")
         assert at is not None
         clock = FixedClock(at)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, desk=settings.desk_hours())
     hub, presence, _ = _announcing_hub(settings)
     await hub.start()
     mailer = Mailer(db, clock, settings.mail_from, settings.smtp_url)
@@ -214,7 +214,7 @@ async def _mail_in(settings: config.Settings, listen: str) -> None:
     except ValueError as exc:
         print(f"livesupport: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    db = Database(settings.database_url, wait_timeout=settings.db_wait_timeout)
+    db = Database(settings.database_url, wait_timeout=settings.db_wait_timeout, desk=settings.desk_hours())
     hub, presence, _ = _announcing_hub(settings)
     await hub.start()
     mailbox = mailbox_for(settings, Tickets(db, hub, SystemClock(), settings.sla_targets))

@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from livesupport.domain.billing import Policy
+from livesupport.domain.business_hours import DeskHours
 from livesupport.domain.mail_threads import address_of, domain_of
 from livesupport.domain.numbers import parse_int
 from livesupport.domain.outcomes import Policy as OutcomePolicy
@@ -44,6 +45,9 @@ class Settings:
     ws_rate: float = 20.0
     ws_burst: float = 60.0
     db_wait_timeout: float = 10.0
+    token_cache_seconds: float = 30.0  # how long a process may remember a token's person (evicted at once anyway)
+    connect_concurrency: int = 4  # token lookups and join snapshots run at once (below the database pool's size)
+    max_pending_connects: int = 2000  # set-up work queued beyond this: new sockets are closed with 1013
     session_https_only: bool = False  # Secure cookies; on by default behind an https:// BASE_URL
     hsts: bool = False  # Strict-Transport-Security; on by default behind an https:// BASE_URL
     metrics_token: str | None = None  # when set, /metrics wants Authorization: Bearer <it>
@@ -80,6 +84,10 @@ class Settings:
 
     def billing_policy(self) -> Policy:
         return Policy(self.timezone, self.holidays, self.last_business_days)
+
+    def desk_hours(self) -> DeskHours:
+        """The support desk's business hours (reports): Monday to Friday, 09:00-17:00 in the company's zone."""
+        return DeskHours(self.timezone, holidays=self.holidays)
     templates_dir: Path = field(default_factory=lambda: _shipped("templates"))
     static_dir: Path = field(default_factory=lambda: _shipped("static"))
 
@@ -128,6 +136,9 @@ def load(env: dict[str, str] | None = None) -> Settings:
         ws_rate=_decimal(env.get("WS_RATE", "20"), "WS_RATE", 0, 100000),
         ws_burst=_decimal(env.get("WS_BURST", "60"), "WS_BURST", 0, 1000000),
         db_wait_timeout=_decimal(env.get("DB_WAIT_TIMEOUT", "10"), "DB_WAIT_TIMEOUT", 0.1, 600),
+        token_cache_seconds=_decimal(env.get("TOKEN_CACHE_SECONDS", "30"), "TOKEN_CACHE_SECONDS", 0, 3600),
+        connect_concurrency=_whole(env.get("CONNECT_CONCURRENCY", "4"), "CONNECT_CONCURRENCY", 1, 1000),
+        max_pending_connects=_whole(env.get("MAX_PENDING_CONNECTS", "2000"), "MAX_PENDING_CONNECTS", 1, 10**6),
         session_https_only=_flag(env.get("SESSION_HTTPS_ONLY"), "SESSION_HTTPS_ONLY", https),
         hsts=_flag(env.get("HSTS"), "HSTS", https),
         metrics_token=env.get("METRICS_TOKEN") or None,

@@ -11,6 +11,16 @@ const FINAL_CLOSES = {
   4403: "forbidden",
 };
 
+/**
+ * A 1013 close whose reason says "retry after N s" (the server is busy connecting others):
+ * N in seconds, at most MAX_BACKOFF_S; null for any other close.
+ */
+export function retryAfterSeconds(code, reason) {
+  if (code !== 1013) return null;
+  const found = /retry after (\d+(?:\.\d+)?)\s*s/i.exec(reason || "");
+  return found ? Math.min(MAX_BACKOFF_S, Math.max(0.5, Number(found[1]))) : null;
+}
+
 export function wsUrl(path = "/ws") {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${location.host}${path}`;
@@ -150,6 +160,13 @@ export class Live extends EventTarget {
       this.end(FINAL_CLOSES[code]);
       return;
     }
+    const busyFor = retryAfterSeconds(code, reason);
+    if (busyFor !== null) {
+      // The server is shedding a reconnect storm: come back no sooner than it said, spread out
+      // over twice that (so the clients it turned away do not all return in the same instant).
+      this._retryIn(busyFor * 1000 * (1 + Math.random()));
+      return;
+    }
     if (code === 1013) {
       // Overloaded or we were too slow: come back at once (and resume with `since`),
       // unless it keeps happening, then back off like any other close.
@@ -177,7 +194,11 @@ export class Live extends EventTarget {
     }
     const base = Math.min(MAX_BACKOFF_S, 2 ** (this.attempt - 1));
     const jitter = base * (0.8 + Math.random() * 0.4);
-    const delayMs = Math.round(Math.min(MAX_BACKOFF_S, jitter) * 1000);
+    this._retryIn(Math.min(MAX_BACKOFF_S, jitter) * 1000);
+  }
+
+  _retryIn(ms) {
+    const delayMs = Math.round(ms);
     this.retryAt = Date.now() + delayMs;
     clearTimeout(this._retryTimer);
     this._retryTimer = setTimeout(() => this._connect(), delayMs);

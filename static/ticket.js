@@ -93,7 +93,7 @@ function onEvent(ev) {
     }
     li = chatLi({
       seq, actor, at: ev.at, body: typeof data.body === "string" ? data.body : "", visibility,
-      replyTo: data.reply_to, attachments: data.attachments,
+      replyTo: data.reply_to, attachments: data.attachments, source: data.source,
     });
     if (visibility === "internal") guidance.refreshMessage(li);
     stopTyping(actor.id);

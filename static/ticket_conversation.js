@@ -46,7 +46,7 @@ export function actorOf(ev) {
   return { id: a.id === undefined || a.id === null ? "" : String(a.id), name: a.name || "Support desk", role: a.role || "", tier: a.tier };
 }
 
-export function chatLi({ seq, actor, at, body, visibility, pendingLabel, replyTo, attachments: files }) {
+export function chatLi({ seq, actor, at, body, visibility, pendingLabel, replyTo, attachments: files, source }) {
   const own = actor.id === me.id;
   const internal = visibility === "internal";
   const staff = isStaffRole(actor.role);
@@ -67,6 +67,7 @@ export function chatLi({ seq, actor, at, body, visibility, pendingLabel, replyTo
   const head = h("div", { className: "msg-head" },
     h("span", { className: "msg-author" }, own ? `${actor.name} (you)` : actor.name),
     roleBadge(actor.role, actor.tier),
+    source === "email" ? h("span", { className: "msg-source", title: "This message came in as an e-mail reply" }, "by e-mail") : null,
     at ? timeEl(at) : null,
   );
   const main = h("div", { className: "msg-main" },

@@ -94,7 +94,11 @@ const protocols = {
   livesupport: {
     url: (port, role) => `ws://${HOST}:${port}/ws?token=${encodeURIComponent(role === 'pub' ? cfg.token_pub : cfg.token_sub)}`,
     onOpen(conn) {
-      if (conn.role === 'sub') conn.ws.send(JSON.stringify({ type: 'join', topic: TOPIC, ref: 'j' }));
+      if (conn.role === 'sub') {
+        const join = { type: 'join', topic: TOPIC, ref: 'j' };
+        if (typeof cfg.since === 'number') join.since = cfg.since; // a reconnect that resumes where it was
+        conn.ws.send(JSON.stringify(join));
+      }
       else conn.ready();
     },
     publish(conn, seq) {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from datetime import timedelta
@@ -12,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from livesupport.actions.mail import Mailer
 from livesupport.actions.passwords import check_new_password, hash_password, verify_password
 from livesupport.actions.throttle import LOGIN_ACCOUNT, LOGIN_ADDRESS, Throttle, account
+from livesupport.actions.token_cache import Known, TokenCache
 from livesupport.clock import Clock, iso
 from livesupport.domain.errors import (
     BadRequestError,
@@ -19,6 +21,7 @@ from livesupport.domain.errors import (
     UnauthorizedError,
 )
 from livesupport.domain.people import Person, Role
+from livesupport.realtime.access import AccessChange
 from livesupport.realtime.hub import Hub
 from livesupport.store import people
 from livesupport.store.database import Database
@@ -28,6 +31,8 @@ TOKEN_TTL = timedelta(hours=12)
 SESSION_TTL = timedelta(days=7)  # absolute: a browser session ends a week after login, used or not
 SESSION_IDLE = timedelta(hours=12)  # idle: or 12 hours after it was last used
 TOUCH_EVERY = timedelta(minutes=1)  # how often a session's last use is written
+TOKEN_CACHE_TTL = timedelta(seconds=30)  # a backstop: evictions are announced, not waited for
+ANNOUNCE_WITHIN = 2.0  # seconds a revocation waits for the other processes to be told
 WRONG = "That e-mail and password do not match an account."
 
 
@@ -38,11 +43,20 @@ def token_hash(token: str) -> str:
 class Accounts:
     def __init__(self, db: Database, clock: Clock, hub: Hub | None = None, throttle: Throttle | None = None,
                  mailer: Mailer | None = None, session_ttl: timedelta = SESSION_TTL,
-                 session_idle: timedelta = SESSION_IDLE) -> None:
+                 session_idle: timedelta = SESSION_IDLE, token_cache_ttl: timedelta = TOKEN_CACHE_TTL) -> None:
         self.db, self.clock, self.hub = db, clock, hub
         self.throttle = throttle or Throttle(db, clock)
         self.mailer = mailer
         self.session_ttl, self.session_idle = session_ttl, session_idle
+        self.known = TokenCache(token_cache_ttl)
+        self._resyncs = 0  # the hub's count of broker links come back, as the cache last saw it
+        self._distrusted = False  # the broker link was down when last asked (the cache was emptied then)
+        if hub is not None:  # evictions announced by any process (and by this one) reach the cache at once
+            hub.credential_listeners.append(self.known.forget_credential)
+            hub.access_listeners.append(self._forget_access)
+
+    def _forget_access(self, change: AccessChange) -> None:
+        self.known.forget_people(change.users, change.orgs)
 
     async def authenticate(self, login: object, password: object, address: str) -> Person:
         """The password step of signing in: by e-mail address, or by bare domain for a domain administrator."""
@@ -96,22 +110,57 @@ class Accounts:
         token, _ = await self.issue_token(person, self.session_ttl, kind="session")
         return token
 
-    async def person_by_token(self, token: str) -> Person | None:
+    def cached_person(self, token: str) -> Person | None:
+        """The person behind a token as this process remembers it (no I/O), or None: ask `person_by_token`.
+        A session whose last use is due to be written is not answered here, so its idle clock keeps running."""
+        if not self._announcements_reach_us():
+            return None
         now = self.clock.now()
+        known = self.known.get(token_hash(token), now)
+        if known is None or (known.kind == "session" and now - known.last_used > TOUCH_EVERY):
+            return None
+        return known.person
+
+    def _announcements_reach_us(self) -> bool:
+        """Whether the cache can be trusted: every other process's evictions reach this one. Not while the broker
+        link is down, nor for what was remembered before it came back (it may have missed some): the cache is
+        emptied and stays unused until the link is up again."""
+        if self.hub is None:
+            return True
+        healthy = self.hub.broker.healthy
+        if (not healthy and not self._distrusted) or (healthy and self.hub.resyncs != self._resyncs):
+            self.known.forget_all()  # once per outage and once per return: a lookup in flight is not kept
+            self._resyncs = self.hub.resyncs
+        self._distrusted = not healthy
+        return healthy
+
+    def still_trusted(self, generation: int) -> bool:
+        """Nothing was evicted since `generation` (a cheap check after an await, before trusting a lookup)."""
+        return self.known.generation == generation
+
+    async def person_by_token(self, token: str) -> Person | None:
+        if (person := self.cached_person(token)) is not None:
+            return person
+        now = self.clock.now()
+        generation, hashed = self.known.generation, token_hash(token)
         async with self.db.read() as s:
-            found = await people.user_by_token(s, token_hash(token), now)
+            found = await people.user_by_token(s, hashed, now)
         if found is None:
             return None
         user, row = found
+        last = row.last_used_at or row.created_at
         if row.kind == "session":
-            last = row.last_used_at or row.created_at
             if now - last > self.session_idle:
                 await self.revoke(token)  # idle too long: over, and its sockets close
                 return None
             if now - last > TOUCH_EVERY:
                 async with self.db.write() as s:
                     await people.touch_token(s, row.id, now)
-        return people.person_of(user)
+                last = now
+        person = people.person_of(user)
+        if self._announcements_reach_us():
+            self.known.put(hashed, Known(person, row.kind, row.id, last, row.expires_at, now), generation)
+        return person
 
     async def person_by_id(self, user_id: int) -> Person | None:
         async with self.db.read() as s:
@@ -127,18 +176,32 @@ class Accounts:
     async def revoke(self, token: str) -> None:
         """End a session or token, and close every socket it opened, on every process."""
         hashed = token_hash(token)
+        self.known.forget_credential(hashed)
         async with self.db.write() as s:
             await people.delete_token(s, hashed)
+        self.known.forget_credential(hashed)  # a lookup that raced the delete is not kept either
         if self.hub is not None:
             await self.hub.revoke(hashed)
+            await self._announced()
 
     async def end_all_sessions(self, user_id: int) -> None:
         """Every session and token of this person ends, and their sockets close (password change, removal)."""
         async with self.db.write() as s:
             hashes = await people.delete_tokens_of(s, user_id)
+        self.known.forget_people(users=[user_id])
         if self.hub is not None:
             for hashed in hashes:
                 await self.hub.revoke(hashed)
+            await self._announced()
+
+    async def _announced(self) -> None:
+        """Wait (briefly) until the other processes' notice has gone to the broker: the caller's next request,
+        to any process, then finds the credential gone from every cache."""
+        assert self.hub is not None
+        try:
+            await asyncio.wait_for(self.hub.flush(), ANNOUNCE_WITHIN)
+        except TimeoutError:
+            pass  # the broker is slow or away: the notice follows when it can, the TTL is the backstop
 
     async def change_password(self, person: Person, current: object, new: object, address: str) -> None:
         """Check the current password, store the new one, and end every session and token of this person."""

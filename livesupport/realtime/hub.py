@@ -42,6 +42,7 @@ def new_origin() -> str:
 
 class Hub(Feeds, Viewers):
     def __init__(self, broker: Broker, presence: PresenceStore, history: History, origin: str) -> None:
+        self.resyncs = 0  # times the broker link came back (announcements may have been missed meanwhile)
         self.broker = broker
         self.presence = presence
         self.history = history
@@ -53,10 +54,13 @@ class Hub(Feeds, Viewers):
         self._unsent: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         # What goes to the other processes, in order; one task sends it in pipelined batches.
-        self._outgoing: deque[tuple[str, bytes, int]] = deque()
+        self._outgoing: deque[tuple[str, bytes, int, int]] = deque()
         self._outgoing_ready = asyncio.Event()
         self._idle = asyncio.Event()  # nothing waits to be sent
         self._idle.set()
+        # This process's own events waiting for their local fan-out (one loop turn after Redis has them).
+        self._local: deque[tuple[Topic, Ev, int]] = deque()
+        self._local_done: asyncio.Future[None] | None = None
         # Topics without a seq (queue, org:<id>, user:<id>) and who listens to them here.
         self.feeds: dict[str, dict[Outbox, Person]] = {}
         # Tickets changed since the last "lists" notice, and who turns notices into list updates.
@@ -65,6 +69,10 @@ class Hub(Feeds, Viewers):
         self.on_lists_changed: Callable[[list[int] | None], Awaitable[None]] | None = None
         # Who re-checks the sockets an access change touches (the web tier, which knows the rules of each topic).
         self.on_access_changed: Callable[[AccessChange], Awaitable[None]] | None = None
+        # Told at once (no await) when a credential ends or access changes, here or on another process:
+        # what is remembered about credentials (actions/token_cache.py) is dropped before anything else runs.
+        self.credential_listeners: list[Callable[[str], None]] = []
+        self.access_listeners: list[Callable[[AccessChange], None]] = []
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -99,6 +107,8 @@ class Hub(Feeds, Viewers):
         self._publish(CONTROL, b"R", credential.encode())
 
     def _close_credential(self, credential: str) -> None:
+        for listener in self.credential_listeners:
+            listener(credential)
         for box in self.by_credential.get(credential, ()):
             box.close(4401, "Your session has ended; log in again.")
 
@@ -109,6 +119,8 @@ class Hub(Feeds, Viewers):
             self._publish(CONTROL, b"A", change.encode())
 
     def _access(self, change: AccessChange) -> None:
+        for listener in self.access_listeners:
+            listener(change)
         if self.on_access_changed is not None:
             self._spawn(self.on_access_changed(change))
 
@@ -228,13 +240,17 @@ class Hub(Feeds, Viewers):
     # -- durable events ------------------------------------------------------------
 
     async def publish_event(self, ticket_id: int, ev: Ev) -> None:
-        """Called by actions after the commit: deliver here at once, then tell the other processes."""
+        """Called by actions after the commit: hand it to the other processes, deliver it here, then return.
+
+        The other processes' copy is queued first, and this process's sockets are written one loop turn later
+        (`_fan_out_local`), after the sender task has written the copy to Redis: the other processes fan out
+        while this one does, instead of after it. Returns once this process's sockets have the event, so a
+        `reply` still follows its event on the author's socket.
+        """
         metrics.EVENTS_STORED.inc()
+        start = time.monotonic_ns()
         ev = Ev(ev.seq, ev.internal, ev.text, time.time(), ev.client_text)
         name = f"ticket:{ticket_id}"
-        topic = self.topics.get(name)
-        if topic is not None:
-            self._offer(topic, ev)
         channel = "t:" + name
         if ev.client_text is None:
             body = b"%d|%s|%.6f|" % (ev.seq, b"i" if ev.internal else b"p", ev.sent) + ev.text.encode()
@@ -243,25 +259,50 @@ class Hub(Feeds, Viewers):
             body = b"%d|r|%.6f|%d|" % (ev.seq, ev.sent, len(staff_b)) + staff_b + ev.client_text.encode()
         self._publish(channel, b"E", body, ev.seq)
         self.changed(ticket_id)
+        topic = self.topics.get(name)
+        if topic is None:
+            return
+        self._local.append((topic, ev, start))
+        done = self._local_done
+        if done is None:
+            loop = asyncio.get_running_loop()
+            done = self._local_done = loop.create_future()
+            loop.call_soon(self._fan_out_local)  # after the sender task's turn, which set() above scheduled
+        await asyncio.shield(done)
 
-    def _offer(self, topic: Topic, ev: Ev) -> None:
+    def _fan_out_local(self) -> None:
+        """This process's own events, in the order they were published."""
+        local, done = self._local, self._local_done
+        self._local_done = None
+        try:
+            while local:
+                topic, ev, start = local.popleft()
+                if self._offer(topic, ev):
+                    now = time.monotonic_ns()
+                    metrics.stage("local", start, now)
+                    metrics.stage("delivered", start, now)
+        finally:
+            if done is not None and not done.done():
+                done.set_result(None)
+
+    def _offer(self, topic: Topic, ev: Ev) -> bool:
+        """Deliver `ev` in seq order; True when it was written to the sockets now (not held or a duplicate)."""
         last = topic.last_seq
         if last is None or topic.filling:
             topic.held[ev.seq] = ev
-            return
+            return False
         if ev.seq <= last:
-            return  # already delivered: a duplicate from the broker or a replay
+            return False  # already delivered: a duplicate from the broker or a replay
         if ev.seq == last + 1:
             self._fan_out(topic, ev)
             topic.last_seq = ev.seq
-            if ev.sent:
-                metrics.DELIVERY.observe(time.time() - ev.sent)
             if topic.held:
                 self._drain_held(topic)
-            return
+            return True
         topic.held[ev.seq] = ev
         topic.filling = True
         self._spawn(self._fill_gap(topic))
+        return False
 
     def _drain_held(self, topic: Topic) -> None:
         held, last = topic.held, topic.last_seq
@@ -318,6 +359,7 @@ class Hub(Feeds, Viewers):
 
     async def resync(self) -> None:
         """After the broker link was down: fetch what may have been missed, announce what others missed."""
+        self.resyncs += 1  # what this process remembers of others' announcements may be stale (token cache)
         for topic in list(self.topics.values()):
             self._refetch(topic)
             topic.local_view = None
@@ -384,7 +426,11 @@ class Hub(Feeds, Viewers):
                 ev = Ev(int(seq), False, both[:cut].decode(), float(sent), both[cut:].decode())
             else:
                 ev = Ev(int(seq), flag == b"i", text.decode(), float(sent))
-            self._offer(topic, ev)
+            metrics.stage_seconds("received", time.time() - ev.sent)
+            if self._offer(topic, ev):
+                took = time.time() - ev.sent  # the commit was stamped on another process: wall clocks
+                metrics.stage_seconds("remote", took)
+                metrics.stage_seconds("delivered", took)
         elif kind == b"T":
             uid, flag, text = rest.split(b"|", 2)
             self._deliver_typing(topic, int(uid), flag == b"i", text.decode())

@@ -12,6 +12,7 @@ from typing import Any
 
 from livesupport import metrics
 from livesupport.domain.people import Person
+from livesupport.realtime.wire import Wire
 
 SLOW_CONSUMER = 1013
 
@@ -29,7 +30,7 @@ class Outbox:
     """
 
     __slots__ = ("person", "access_epoch", "credential", "maxsize", "frames", "close_code", "close_reason", "topics", "on_close",
-                 "_send", "_writer", "_space")
+                 "_send", "_wire", "_writer", "_space")
 
     def __init__(self, person: Person, maxsize: int, credential: str = "", send: Send | None = None) -> None:
         self.person = person
@@ -42,6 +43,7 @@ class Outbox:
         self.topics: set[str] = set()
         self.on_close: Callable[[], Any] | None = None
         self._send = send
+        self._wire = Wire.of(send)  # the frame's bytes straight to the socket, when that is plainly possible
         self._writer: asyncio.Task[None] | None = None  # finishing a send that had to wait, then the queue
         self._space: asyncio.Future[None] | None = None  # a replay, waiting for room
 
@@ -50,6 +52,9 @@ class Outbox:
         if self.close_code is not None or self._send is None:
             return
         if self._writer is None:
+            wire = self._wire
+            if wire is not None and wire.write(text):
+                return  # written
             coro = self._send({"type": "websocket.send", "text": text})
             try:
                 waiting_on = coro.send(None)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable
 from typing import Any
 
+from livesupport import metrics
 from livesupport.realtime.brokers.base import Broker, BrokerError
 
 log = logging.getLogger("livesupport.hub")
@@ -19,7 +21,7 @@ class Outgoing:
     broker: Broker
     _origin_b: bytes
     _tasks: set[asyncio.Task[Any]]
-    _outgoing: deque[tuple[str, bytes, int]]
+    _outgoing: deque[tuple[str, bytes, int, int]]  # channel, message, seq (events) or 0, when queued
     _outgoing_ready: asyncio.Event
     _idle: asyncio.Event
     _unsent: dict[str, int]
@@ -31,7 +33,7 @@ class Outgoing:
 
     def _publish(self, channel: str, kind: bytes, body: bytes, seq: int = 0) -> None:
         """Queue a message for the other processes; `seq` marks an event whose loss must be announced later."""
-        self._outgoing.append((channel, kind + b"|" + self._origin_b + b"|" + body, seq))
+        self._outgoing.append((channel, kind + b"|" + self._origin_b + b"|" + body, seq, time.monotonic_ns()))
         self._idle.clear()
         self._outgoing_ready.set()
 
@@ -44,13 +46,18 @@ class Outgoing:
             while outgoing:
                 batch = [outgoing.popleft() for _ in range(min(len(outgoing), 500))]
                 try:
-                    await self.broker.publish_many([(channel, data) for channel, data, _ in batch])
+                    await self.broker.publish_many([(channel, data) for channel, data, _, _ in batch])
                 except BrokerError as exc:
                     # Stored already; other processes catch up by seq on their next event, or our resync hint.
                     log.debug("cross-process publish failed: %s", exc)
-                    for channel, _, seq in batch:
+                    for channel, _, seq, _ in batch:
                         if seq:
                             self._unsent[channel] = max(seq, self._unsent.get(channel, 0))
+                else:
+                    answered = time.monotonic_ns()
+                    for _, _, seq, queued in batch:
+                        if seq:
+                            metrics.stage("broker", queued, answered)
             self._idle.set()
 
     async def flush(self) -> None:

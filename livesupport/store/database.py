@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
@@ -17,6 +18,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from livesupport import metrics
+from livesupport.domain.business_hours import DEFAULT_DESK, DeskHours
+
 
 def upsert_insert(session: Any, model: Any) -> Any:
     """An INSERT that knows ON CONFLICT, in the session's own dialect (SQLite or PostgreSQL)."""
@@ -24,10 +28,19 @@ def upsert_insert(session: Any, model: Any) -> Any:
     return postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
 
 
+def desk_of(session: AsyncSession) -> DeskHours:
+    """The business hours of the database this session writes to."""
+    desk = session.info.get("desk")
+    return desk if isinstance(desk, DeskHours) else DEFAULT_DESK
+
+
 class Database:
-    def __init__(self, url: str, *, wait_timeout: float = 10.0, echo: bool = False) -> None:
-        """`wait_timeout`: how long a write may wait for a lock before it is refused as retryable."""
+    def __init__(self, url: str, *, wait_timeout: float = 10.0, echo: bool = False,
+                 desk: DeskHours = DEFAULT_DESK) -> None:
+        """`wait_timeout`: how long a write may wait for a lock before it is refused as retryable. `desk`: the
+        business hours whose clock the write path reads for reports (every session carries it, see `desk_of`)."""
         self.url = url
+        self.desk = desk
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
         wait_ms = int(wait_timeout * 1000)
@@ -39,7 +52,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", partial(_sqlite_pragmas, wait_ms))
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info={"desk": desk})
+        self.pool = PoolWatch(self.engine)
         # SQLite has one writer at a time; queueing writers here instead of in
         # SQLite's busy loop keeps them fair and never answers "database is locked".
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
@@ -47,6 +61,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
+            await self.pool.connect(session)
             yield session
 
     @asynccontextmanager
@@ -54,10 +69,12 @@ class Database:
         """A transaction that commits on success and rolls back on any error."""
         if self._write_lock is None:
             async with self.sessions() as session, session.begin():
+                await self.pool.connect(session)
                 yield session
             return
         async with self._write_lock:
             async with self.sessions() as session, session.begin():
+                await self.pool.connect(session)
                 yield session
 
     @asynccontextmanager
@@ -67,7 +84,7 @@ class Database:
         transaction is still its own; on SQLite each takes the write lock on its own, so other writers go
         between them. Saves a pool checkout (and its ping) per transaction."""
         async with self.engine.connect() as conn:
-            session = AsyncSession(bind=conn, expire_on_commit=False)
+            session = AsyncSession(bind=conn, expire_on_commit=False, info={"desk": self.desk})
 
             @asynccontextmanager
             async def transaction() -> AsyncIterator[AsyncSession]:
@@ -85,6 +102,38 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class PoolWatch:
+    """How full the connection pool is (metrics): connections out now, the most ever out at once, and how long a
+    session waited for its connection (a wait near `pool_timeout` means the pool ran dry)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        pool = engine.sync_engine.pool
+        size, overflow = getattr(pool, "size", lambda: 0)(), getattr(pool, "_max_overflow", 0)
+        self.capacity = size + overflow if size and overflow >= 0 else 0
+        self.in_use = self.peak = 0
+        metrics.DB_POOL_CAPACITY.set(self.capacity)
+        event.listen(pool, "checkout", self._out)
+        event.listen(pool, "checkin", self._in)
+
+    def _out(self, *_: Any) -> None:
+        self.in_use += 1
+        metrics.DB_POOL_IN_USE.inc()
+        if self.in_use > self.peak:
+            self.peak = self.in_use
+            metrics.DB_POOL_PEAK.set(max(self.peak, metrics.DB_POOL_PEAK._value.get()))
+
+    def _in(self, *_: Any) -> None:
+        self.in_use -= 1
+        metrics.DB_POOL_IN_USE.dec()
+
+    @staticmethod
+    async def connect(session: AsyncSession) -> None:
+        """Take the session's connection now, timing the wait (it would be taken at its first statement)."""
+        started = time.perf_counter()
+        await session.connection()
+        metrics.DB_POOL_WAIT.observe(time.perf_counter() - started)
 
 
 def _sqlite_pragmas(wait_ms: int, dbapi_conn: Any, _record: Any) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livesupport.domain import search as rules
-from livesupport.domain.search import MAX_INDEXED
+from livesupport.domain.search import MAX_INDEXED, TRIMMED_TO
 
 _meta = MetaData()  # not the models' metadata: each dialect has its own kind of table under this name
 #: PostgreSQL's table (a plain table with generated columns).
@@ -58,9 +58,14 @@ def _vector(value: str, weight: str) -> str:
 
 
 # PostgreSQL's vectors grow by the new text only (parsing the whole ticket again on each message would cost a
-# message's write most of its time again); when the kept text overflows, both are made again from what is kept.
-_PG_TEXTS = {"public_text": "right(ticket_search.public_text || :search_public, :search_cap)",
-             "internal_text": "right(ticket_search.internal_text || :search_internal, :search_cap)"}
+# message's write most of its time again); when the kept text overflows, it is cut to its newest TRIMMED_TO
+# characters and both vectors are made again from what is kept (so not again for the next 15,000 characters).
+_PG_TEXTS = {
+    f"{part}_text": f"CASE WHEN length(ticket_search.{part}_text) + length(:search_{part}) > :search_cap "
+                    f"THEN right(ticket_search.{part}_text || :search_{part}, :search_trimmed) "
+                    f"ELSE ticket_search.{part}_text || :search_{part} END"
+    for part in ("public", "internal")
+}
 _PG_OVERFLOW = ("length(ticket_search.public_text) + length(:search_public) > :search_cap "
                 "OR length(ticket_search.internal_text) + length(:search_internal) > :search_cap")
 _PG_SUBJECT = _vector("ticket_search.subject", "A")
@@ -81,6 +86,7 @@ PG_APPEND = (
 ).format(**_PG_TEXTS, over=_PG_OVERFLOW, subject=_PG_SUBJECT, start=_vector("tickets.subject", "A"),
          public=_vector(_PG_TEXTS["public_text"], "B"), internal=_vector(_PG_TEXTS["internal_text"], "B"),
          new_public=_vector(":search_public", "B"), new_internal=_vector(":search_internal", "B"))
+_PG_APPEND_TEXT = text(PG_APPEND)  # parsed once (each message's commit binds its own values to a copy)
 #: A whole document at once (a new ticket, the migration's back-fill).
 PG_INSERT = (
     "INSERT INTO ticket_search (ticket_id, subject, public_text, internal_text, public_tsv, staff_tsv) "
@@ -141,7 +147,7 @@ def _values(ticket_id: int, events: Events) -> dict[str, Any] | None:
     if not added.public and not added.internal:
         return None
     return {"search_id": ticket_id, "search_public": added.public, "search_internal": added.internal,
-            "search_cap": MAX_INDEXED}
+            "search_cap": MAX_INDEXED, "search_trimmed": TRIMMED_TO}
 
 
 def folded_append(session: AsyncSession, ticket_id: int, events: Events) -> CTE | None:
@@ -150,7 +156,7 @@ def folded_append(session: AsyncSession, ticket_id: int, events: Events) -> CTE 
     values = _values(ticket_id, events)
     if values is None or dialect_of(session) != "postgresql":
         return None
-    return text(PG_APPEND).bindparams(**values).columns().cte("ticket_search_append")
+    return _PG_APPEND_TEXT.bindparams(**values).columns().cte("ticket_search_append")
 
 
 async def add_events(session: AsyncSession, ticket_id: int, events: Events) -> None:

@@ -61,11 +61,13 @@ from livesupport.web import (
     observability,
     outcomes_api,
     phone_api,
+    reports_api,
     views_api,
     webhooks_api,
 )
 from livesupport.web.access import AccessGuard
 from livesupport.web.channels import ws_endpoint
+from livesupport.web.connecting import Connecting
 from livesupport.web.errors import error_page
 from livesupport.web.limits import MULTIPART_OVERHEAD, BodyLimits, Limits
 from livesupport.web.observability import RequestIds
@@ -88,6 +90,7 @@ from livesupport.web.pages import (
     users,
     webhooks,
 )
+from livesupport.web.pages import reports as reports_page
 from livesupport.web.pages import transfers as transfer_pages
 from livesupport.web.security import SESSION_COOKIE, SecurityHeaders, read_session
 from livesupport.web.services import Services
@@ -111,7 +114,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database(settings.database_url, wait_timeout=settings.db_wait_timeout)
+        db = Database(settings.database_url, wait_timeout=settings.db_wait_timeout, desk=settings.desk_hours())
         origin = new_origin()
         broker = broker_for(settings.redis_url, settings.redis_prefix, origin)
         presence: MemoryPresence | RedisPresence = MemoryPresence()
@@ -124,7 +127,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         throttle = Throttle(db, clock)
         mailer = Mailer(db, clock, settings.mail_from, settings.smtp_url)
         accounts = Accounts(db, clock, hub, throttle, mailer, timedelta(days=settings.session_max_days),
-                            timedelta(hours=settings.session_idle_hours))
+                            timedelta(hours=settings.session_idle_hours),
+                            timedelta(seconds=settings.token_cache_seconds))
         links = MagicLinks(db, clock, throttle, mailer)
         ledger = Billing(db, clock, settings.billing_policy(), mailer, hub)
         transfers = transfers_for(settings, db, clock, hub, mailer)
@@ -146,6 +150,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
                                     settings.max_attachment_bytes),
             mail_review=MailReview(mailbox := mailbox_for(settings, tickets), accounts),
             outcomes=outcomes, ratings=outcomes.ratings,
+            connecting=Connecting(accounts, tickets, settings.connect_concurrency, settings.max_pending_connects),
         )
         hub.on_access_changed = AccessGuard(app.state.services).recheck
         metrics.TOPICS.set_function(lambda: len(hub.topics))
@@ -201,6 +206,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         *mail_review_api.routes,
         *outcomes_api.routes,
         *views_api.routes,
+        *reports_api.routes,
+        *reports_page.routes,
         *billing_api.routes,
         *phone_api.routes,
         *openapi_views.routes,

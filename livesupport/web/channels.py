@@ -44,13 +44,17 @@ MAX_BATCH = 200  # chat frames stored in one transaction
 async def ws_endpoint(ws: WebSocket, receive: Receive, send: Send) -> None:
     """One connection. `receive`/`send` are the raw ASGI callables: the hot path skips middleware wrappers."""
     svc = services(ws)
+    if await svc.connecting.shed(ws):  # a reconnect storm queued too much set-up work: 1013, retry after N s
+        return
     if "party" in ws.query_params:
         await party_endpoint(ws, receive, send)
         return
     token = ws.query_params.get("token")
     credential = token or session_token(ws)
-    person = await svc.accounts.person_by_token(credential) if credential else None
+    person = await svc.connecting.person(credential) if credential else None
     await ws.accept()
+    if person is not None and credential:
+        person = await svc.connecting.person_now(credential)  # revoked meanwhile, on any process: refused
     if person is None:
         await ws.close(NOT_AUTHENTICATED, "Not authenticated: log in, or connect with ?token=")
         return
@@ -136,7 +140,7 @@ class Channel:
         self.bad: list[float] = []
         self.rate, self.burst = svc.settings.ws_rate, svc.settings.ws_burst  # frames per second, and a burst
         self.tokens, self.stamp, self.limited = self.burst, time.monotonic(), 0
-        self.chats: list[tuple[ChatRequest, Any]] = []
+        self.chats: list[tuple[ChatRequest, Any, int]] = []  # (request, ref, when read: time.monotonic_ns)
         self.reviewed: dict[int, int] = {}  # ticket id -> the seq this connection marked as read
         self.background: set[asyncio.Task[None]] = set()
         self.writer: asyncio.Task[None] | None = None
@@ -203,7 +207,7 @@ class Channel:
 
     def queue_chat(self, frame: dict[str, Any], ref: Any) -> None:
         request = self.chat_request(frame)
-        self.chats.append((request, ref))
+        self.chats.append((request, ref, time.monotonic_ns()))
         if self.writer is None or self.writer.done():
             self.writer = asyncio.create_task(self.write_chats())
 
@@ -229,30 +233,33 @@ class Channel:
             batch = await self.still_allowed(batch)
             if not batch:
                 continue
+            start = time.monotonic_ns()
+            for _, _, read in batch:
+                metrics.stage("queued", read, start)
             try:
-                results = await self.svc.tickets.chat_many(self.person, [r for r, _ in batch])
+                results = await self.svc.tickets.chat_many(self.person, [r for r, _, _ in batch])
             except LivesupportError as exc:
                 results = [exc] * len(batch)
             except Exception:
                 log.exception("storing %d chat frames failed", len(batch))
                 results = [UnavailableError("Something went wrong on our side; nothing was changed. "
                                             "Please try again.")] * len(batch)
-            for (_, ref), result in zip(batch, results, strict=True):
+            for (_, ref, _), result in zip(batch, results, strict=True):
                 if isinstance(result, LivesupportError):
                     await self.refuse(ref, result)
                 else:
                     await self.box.send(reply_ok(ref, seq=result))
 
-    async def still_allowed(self, batch: list[tuple[ChatRequest, Any]]) -> list[tuple[ChatRequest, Any]]:
+    async def still_allowed(self, batch: list[tuple[ChatRequest, Any, int]]) -> list[tuple[ChatRequest, Any, int]]:
         """Access may have changed since these were read: refuse what the person may no longer send (no I/O)."""
         kept = []
-        for request, ref in batch:
+        for request, ref, read in batch:
             if request.visibility == "internal" and not self.person.is_staff:
                 await self.refuse(ref, ForbiddenError("Only support staff can write internal notes."))
             elif request.authorized and not self.svc.hub.is_joined(self.box, f"ticket:{request.ticket_id}"):
-                kept.append((replace(request, authorized=False), ref))  # checked against the database instead
+                kept.append((replace(request, authorized=False), ref, read))  # checked against the database instead
             else:
-                kept.append((request, ref))
+                kept.append((request, ref, read))
         return kept
 
     async def settle(self) -> None:
@@ -312,10 +319,11 @@ class Channel:
         tickets, hub = self.svc.tickets, self.svc.hub
         if name not in hub.topics:
             # Open a topic (and its Redis subscription) only for someone allowed to see it.
-            await tickets.authorize(self.person, ticket_id)
+            await self.svc.connecting.authorize(self.person, ticket_id)
         await hub.attach(self.box, name, ticket_id)
         try:
-            state, visible, upto = await tickets.snapshot(self.person, ticket_id)  # authorises too
+            # Authorises too; joins of this ticket by this person queued with this one share the read.
+            state, visible, upto = await self.svc.connecting.snapshot(self.person, ticket_id)
             await self.box.send(encode({"type": "joined", "topic": name, "ref": ref, "seq": visible, "state": state}))
             if since is not None:
                 async for text in tickets.replay(self.person, ticket_id, since, upto):

@@ -10,27 +10,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from livesupport.actions.mail_review import MailReview
-from livesupport.domain.errors import LivesupportError
 from livesupport.domain.people import Person
 from livesupport.web.api import json_body
-from livesupport.web.errors import JSONResponse, json_error
+from livesupport.web.handlers import json_handler
 from livesupport.web.openapi import operation
 from livesupport.web.openapi import schemas as s
-from livesupport.web.security import api_person
 from livesupport.web.services import services
 
 Act = Callable[[MailReview, Person, Request], Awaitable[Any]]
 
 
 def _handler(act: Act, status: int = 200) -> Callable[[Request], Awaitable[Response]]:
-    async def handle(request: Request) -> Response:
-        try:
-            person = await api_person(request)
-            result = await act(services(request).mail_review, person, request)
-        except LivesupportError as exc:
-            return json_error(exc)
-        return Response(status_code=204) if result is None else JSONResponse(result, status_code=status)
-    return handle
+    return json_handler(lambda request: services(request).mail_review, act, status)
 
 
 def _id(request: Request) -> Any:

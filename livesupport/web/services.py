@@ -33,6 +33,7 @@ from livesupport.domain.throttle import TokenBuckets
 from livesupport.realtime.hub import Hub
 from livesupport.settings import Settings
 from livesupport.store.database import Database
+from livesupport.web.connecting import Connecting
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Services:
     mail_review: MailReview
     outcomes: Outcomes
     ratings: Ratings
+    connecting: Connecting
 
 
 def services(conn: HTTPConnection) -> Services:

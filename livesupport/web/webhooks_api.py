@@ -10,14 +10,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from livesupport.actions.webhooks import Webhooks
-from livesupport.domain.errors import LivesupportError
 from livesupport.domain.people import Person
 from livesupport.domain.webhooks import EVENTS, MAX_DESCRIPTION, MAX_URL, PING
 from livesupport.web.api import json_body
-from livesupport.web.errors import JSONResponse, json_error
+from livesupport.web.handlers import json_handler
 from livesupport.web.openapi import operation
 from livesupport.web.openapi import schemas as s
-from livesupport.web.security import api_person
 from livesupport.web.services import services
 
 Act = Callable[[Webhooks, Person, Request], Awaitable[Any]]
@@ -25,14 +23,7 @@ Act = Callable[[Webhooks, Person, Request], Awaitable[Any]]
 
 def _handler(act: Act, status: int = 200) -> Callable[[Request], Awaitable[Response]]:
     """A route: the bearer's person, then `act`; its answer as JSON (None: 204), a refusal as json_error."""
-    async def handle(request: Request) -> Response:
-        try:
-            person = await api_person(request)
-            result = await act(services(request).webhooks, person, request)
-        except LivesupportError as exc:
-            return json_error(exc)
-        return Response(status_code=204) if result is None else JSONResponse(result, status_code=status)
-    return handle
+    return json_handler(lambda request: services(request).webhooks, act, status)
 
 
 async def _list(hooks: Webhooks, person: Person, request: Request) -> Any:

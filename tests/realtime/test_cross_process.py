@@ -8,6 +8,7 @@ import os
 import signal
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from tests.conftest import Deployment
@@ -163,3 +164,40 @@ async def test_a_process_whose_redis_link_is_killed_misses_nothing(pair: tuple[S
     finally:
         for admin in admins:
             await admin.aclose()
+
+
+async def stage_counts(server: Server) -> dict[str, float]:
+    """How many observations each stage of the delivery histogram holds on this process."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        text = (await http.get("/metrics")).text
+    return {s.labels["stage"]: s.value for family in text_string_to_metric_families(text)
+            if family.name == "livesupport_delivery_seconds" for s in family.samples if s.name.endswith("_count")}
+
+
+async def test_one_message_is_timed_stage_by_stage_on_both_processes(pair: tuple[Server, Server]) -> None:
+    a, b = pair
+    d: Deployment = a.deployment  # type: ignore[attr-defined]
+    tid = await open_ticket(a, d, "Stages")
+    topic = f"ticket:{tid}"
+    async with connected(a, d, "client") as client, connected(b, d, "engineer") as eng:
+        await client.join(topic)
+        await eng.join(topic)
+        before_a, before_b = await stage_counts(a), await stage_counts(b)
+        r = await client.request({"type": "chat", "topic": topic, "body": "timed"})
+        await client.expect(type="event", seq=r["seq"])
+        await eng.expect(type="event", seq=r["seq"])
+
+        async def grown(server: Server, before: dict[str, float], stages: set[str]) -> bool:
+            now = await stage_counts(server)
+            return all(now.get(s, 0) > before.get(s, 0) for s in stages)
+
+        # The author's process: read, committed, written here, answered by Redis; the other: received, written.
+        for server, before, stages in ((a, before_a, {"queued", "commit", "local", "broker", "delivered"}),
+                                       (b, before_b, {"received", "remote", "delivered"})):
+            for _ in range(100):  # the broker's answer is counted just after the event went out
+                if await grown(server, before, stages):
+                    break
+                await asyncio.sleep(0.05)
+            assert await grown(server, before, stages), await stage_counts(server)

@@ -22,6 +22,7 @@ class Ticket(Base):
         Index("ix_tickets_org_updated_at_id", "org_id", "updated_at", "id"),
         Index("ix_tickets_org_public_updated_at_id", "org_id", "public_updated_at", "id"),
         Index("ix_tickets_status_updated_at_id", "status", "updated_at", "id"),
+        Index("ix_tickets_solved_at", "solved_at"),  # reports: solved per day (migration 0023)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,6 +40,15 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())  # any change, internal ones too (staff see it)
     public_updated_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the last change clients can see
+    # What reports read, kept where events are written (store.tickets.append_kinds; docs/reports.md). *_bh: the
+    # desk's business clock at that instant (domain/business_hours.py): business time is a difference of two.
+    created_bh: Mapped[int | None] = mapped_column(Integer)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # first public message by staff
+    first_response_bh: Mapped[int | None] = mapped_column(Integer)
+    solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # resolved or closed since; None when open
+    solved_bh: Mapped[int | None] = mapped_column(Integer)
+    promises_kept: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # "next update by" kept
+    promises_missed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # ... and missed
 
 class TicketEvent(Base):
     __tablename__ = "ticket_events"

@@ -1,0 +1,71 @@
+"""Who a token belongs to, remembered per process for a short while: a reconnect storm asks once, not per socket.
+
+An entry is dropped the moment its credential ends or its person's access changes, on this process and (through
+the hub's control channel) on every other: revoke, logout, password change, an account disabled or removed, a
+role, tier or organisation changed. The TTL is only a backstop. A lookup that was already on its way to the
+database when something was evicted is not remembered (the `generation` says so), so a stale answer cannot be
+put back after its eviction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from livesupport.domain.people import Person
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    person: Person
+    kind: str  # "session" or "api"
+    token_id: int
+    last_used: datetime  # a session's last recorded use (its idle clock)
+    expires: datetime
+    fetched: datetime  # when the database said so (the TTL counts from here)
+
+
+class TokenCache:
+    def __init__(self, ttl: timedelta, size: int = 100_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._by_hash: dict[str, Known] = {}
+        self.generation = 0  # grows on every eviction
+
+    def get(self, hashed: str, now: datetime) -> Known | None:
+        known = self._by_hash.get(hashed)
+        if known is None:
+            return None
+        if now - known.fetched >= self.ttl or now >= known.expires:
+            del self._by_hash[hashed]
+            return None
+        return known
+
+    def put(self, hashed: str, known: Known, generation: int) -> None:
+        """Remember what the database said, unless something was evicted since the question was asked."""
+        if self.ttl <= timedelta(0) or generation != self.generation:
+            return
+        self._by_hash.pop(hashed, None)
+        if len(self._by_hash) >= self.size:  # the oldest entry makes room
+            del self._by_hash[next(iter(self._by_hash))]
+        self._by_hash[hashed] = known
+
+    def forget_credential(self, hashed: str) -> None:
+        self.generation += 1
+        self._by_hash.pop(hashed, None)
+
+    def forget_people(self, users: Iterable[int] = (), orgs: Iterable[int] = ()) -> None:
+        """Every token of these people, and of everyone in these organisations."""
+        users, orgs = frozenset(users), frozenset(orgs)
+        self.generation += 1
+        if not users and not orgs:
+            return
+        for hashed in [h for h, k in self._by_hash.items() if k.person.id in users or k.person.org_id in orgs]:
+            del self._by_hash[hashed]
+
+    def forget_all(self) -> None:
+        self.generation += 1
+        self._by_hash.clear()
+
+    def __len__(self) -> int:
+        return len(self._by_hash)
