@@ -143,6 +143,7 @@ class Channel:
         self.chats: list[tuple[ChatRequest, Any, int]] = []  # (request, ref, when read: time.monotonic_ns)
         self.reviewed: dict[int, int] = {}  # ticket id -> the seq this connection marked as read
         self.background: set[asyncio.Task[None]] = set()
+        self.reviewing: dict[int, asyncio.Task[None]] = {}  # ticket id -> its read mark being stored
         self.writer: asyncio.Task[None] | None = None
         self.handlers = {
             "join": self.join, "leave": self.leave, "typing": self.typing,
@@ -233,6 +234,8 @@ class Channel:
             batch = await self.still_allowed(batch)
             if not batch:
                 continue
+            if self.reviewing:
+                await self.reviews_stored({r.ticket_id for r, _, _ in batch})
             start = time.monotonic_ns()
             for _, _, read in batch:
                 metrics.stage("queued", read, start)
@@ -388,6 +391,18 @@ class Channel:
             task = asyncio.create_task(self._store_review(ticket_id, seq))
             self.background.add(task)
             task.add_done_callback(self.background.discard)
+            self.reviewing[ticket_id] = task
+
+    async def reviews_stored(self, ticket_ids: set[int]) -> None:
+        """Before this person writes on a ticket: their read mark from joining it is stored, so what they write
+        counts as read by them (store/tickets.py `_read_own` moves a mark that is up to date)."""
+        for ticket_id in ticket_ids:
+            task = self.reviewing.get(ticket_id)
+            if task is not None:
+                if not task.done():
+                    await asyncio.wait([task])
+                if self.reviewing.get(ticket_id) is task:
+                    del self.reviewing[ticket_id]
 
     async def _store_review(self, ticket_id: int, seq: int) -> None:
         try:
@@ -405,6 +420,7 @@ class Channel:
         if "status" not in frame:
             raise BadRequestError("status needs a status.")
         ticket_id = ticket_id_of(frame.get("topic"))
+        await self.reviews_stored({ticket_id})
         seq = await self.svc.tickets.set_status(
             self.person, ticket_id, frame["status"], frame.get("next_update_at"), given="next_update_at" in frame
         )
