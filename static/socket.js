@@ -94,6 +94,15 @@ export function follow(topic, { onJoined, onFrame, onRefused, options = {} } = {
   if (live.isOpen) join();
 }
 
+let zoneSent = false;
+
+/** Tell the server, once a page, which time zone this browser is in: the person's own clock (the days of the
+ * ticket list's filters; the local time staff see beside a contact's tickets). */
+export function reportTimeZone() {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (!zoneSent && typeof zone === "string" && zone) zoneSent = live.send({ type: "time_zone", time_zone: zone });
+}
+
 /** The page's CSRF token, for requests made with the session cookie. */
 export function csrfToken() {
   return document.querySelector('meta[name="csrf-token"]')?.content || "";
