@@ -99,7 +99,9 @@ if (board && list) {
     if (live.state !== "open") joined.clear();
     renderConn();
   });
-  live.addEventListener("open", reportTimeZone); // the list's days are read on the person's own clock
+  // The list's days are read on the person's own clock: the server's, unless it already has this browser's.
+  const known = document.getElementById("filter-days")?.dataset.timeZone || "";
+  live.addEventListener("open", () => reportTimeZone(known));
   for (const topic of (board.dataset.topics || "").split(/\s+/).filter(Boolean)) followTopic(topic);
   renderConn();
   startLive();

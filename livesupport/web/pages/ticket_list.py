@@ -140,7 +140,8 @@ def _days(params: dict[str, list[str]], query: ListQuery, zone: str, own: bool) 
     for the panel's summary, the instants the live list matches rows against, and whose clock they are read on."""
     return {"from": (params.get("updated_from") or [""])[0][:40], "to": (params.get("updated_to") or [""])[0][:40],
             "words": dates.days(query.updated_from, query.updated_to), "since": iso(query.updated_since) or "",
-            "until": iso(query.updated_until) or "", "zone": zone.replace("_", " "), "own_zone": own,
+            "until": iso(query.updated_until) or "", "zone": zone.replace("_", " "), "zone_key": zone,
+            "own_zone": own,
             "min": FIRST_DAY.isoformat(), "max": LAST_DAY.isoformat()}
 
 
