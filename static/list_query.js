@@ -7,8 +7,10 @@ const OPEN = new Set(["new", "triage", "in_progress", "waiting_on_client"]);
 const WAITING_ON_US = new Set(["new", "triage", "in_progress"]);
 const PRIORITY_RANK = { urgent: 0, high: 1, normal: 2, low: 3 };
 
-/** The question in a query string (blank values left out, as the server does). */
-export function readQuery(text) {
+/** The question in a query string (blank values left out, as the server does). Its days (updated_from,
+ * updated_to) are the server's to read, on the person's own clock: `days` brings the instants it read them as,
+ * `since` (the first day's start) and `until` (the start of the day after the last), from the page. */
+export function readQuery(text, days = {}) {
   const params = new URLSearchParams(text || "");
   const one = (name) => (params.get(name) || "").trim() || null;
   return {
@@ -21,6 +23,8 @@ export function readQuery(text) {
     waitingOn: one("waiting_on"),
     after: one("updated_after") ? Date.parse(one("updated_after")) : null,
     before: one("updated_before") ? Date.parse(one("updated_before")) : null,
+    since: days.since ? Date.parse(days.since) : null,
+    until: days.until ? Date.parse(days.until) : null,
     sort: one("sort") || "-updated",
   };
 }
@@ -41,6 +45,8 @@ export function matches(query, row, meId) {
   const updated = Date.parse(row.updated_at);
   if (query.after !== null && !(updated > query.after)) return false;
   if (query.before !== null && !(updated < query.before)) return false;
+  if (query.since !== null && !(updated >= query.since)) return false;
+  if (query.until !== null && !(updated < query.until)) return false;
   if (query.q) return null; // the words are matched by the server's search
   return true;
 }

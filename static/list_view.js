@@ -14,7 +14,7 @@ const nextLink = document.getElementById("next-page");
 const moreState = document.getElementById("list-more-state");
 const meId = document.body.dataset.meId;
 const question = list?.dataset.query || "";
-const query = readQuery(question);
+const query = readQuery(question, { since: list?.dataset.updatedSince, until: list?.dataset.updatedUntil });
 const paged = list?.dataset.paged === "true"; // a later page: rows that start to match belong to the first
 const look = { isStaff: list?.dataset.staff === "true", showOrg: list?.dataset.showOrg === "true", meId };
 

@@ -2,7 +2,7 @@
 // true to the list's filters and sort). Staff follow `queue`; clients follow their organisation,
 // and a partner its own and its clients' (the counts are added up).
 import { drop, put } from "./list_view.js";
-import { live, follow, startLive } from "./socket.js";
+import { live, follow, reportTimeZone, startLive } from "./socket.js";
 
 const board = document.getElementById("dashboard");
 const list = document.getElementById("ticket-list");
@@ -99,6 +99,9 @@ if (board && list) {
     if (live.state !== "open") joined.clear();
     renderConn();
   });
+  // The list's days are read on the person's own clock: the server's, unless it already has this browser's.
+  const known = document.getElementById("filter-days")?.dataset.timeZone || "";
+  live.addEventListener("open", () => reportTimeZone(known));
   for (const topic of (board.dataset.topics || "").split(/\s+/).filter(Boolean)) followTopic(topic);
   renderConn();
   startLive();

@@ -94,6 +94,16 @@ export function follow(topic, { onJoined, onFrame, onRefused, options = {} } = {
   if (live.isOpen) join();
 }
 
+let zoneSent = false;
+
+/** Tell the server, once a page, which time zone this browser is in: the person's own clock (the days of the
+ * ticket list's filters; the local time staff see beside a contact's tickets). Not when it is `known` already. */
+export function reportTimeZone(known = "") {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zoneSent || typeof zone !== "string" || !zone) return;
+  zoneSent = zone === known || live.send({ type: "time_zone", time_zone: zone });
+}
+
 /** The page's CSRF token, for requests made with the session cookie. */
 export function csrfToken() {
   return document.querySelector('meta[name="csrf-token"]')?.content || "";

@@ -1,7 +1,7 @@
 // The live ticket page: joins the ticket over the page's one WebSocket and routes what arrives to its parts
 // (ticket_conversation, ticket_composer, ticket_outbox, ticket_presence, ticket_status, ticket_banner, ticket_menus).
 import { h } from "./dom.js";
-import { live, newRef, startLive } from "./socket.js";
+import { live, newRef, reportTimeZone, startLive } from "./socket.js";
 import { renderBanner } from "./ticket_banner.js";
 import { applyComposerMode, loadDraft } from "./ticket_composer.js";
 import { memberLine, pinLine, placeEvent, scrollToEnd, statusLine, systemLi, chatLi, actorOf, nearEnd,
@@ -17,11 +17,7 @@ function join() {
   state.ready = false;
   state.joinRef = newRef("join");
   live.send({ type: "join", topic, since: state.lastSeq, ref: state.joinRef });
-  // Where I am, once a page, so staff see a contact's local time beside their tickets.
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  if (!state.zoneSent && typeof zone === "string" && zone) {
-    state.zoneSent = live.send({ type: "time_zone", time_zone: zone });
-  }
+  reportTimeZone(); // so staff see a contact's local time beside their tickets
 }
 live.addEventListener("open", join);
 

@@ -6,6 +6,7 @@ Staff only, and read at one instant of the injected clock so every time-based pa
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import aliased
@@ -82,6 +83,12 @@ class ClientContext:
             "verified_caller": verified,
             "contact": contact_view,
         }
+
+    async def zone_of(self, person: Person, default: ZoneInfo) -> tuple[ZoneInfo, bool]:
+        """The person's own time zone, as their browser last reported it (True), or `default` until it has."""
+        async with self.db.read() as s:
+            name = (await s.execute(select(User.time_zone).where(User.id == person.id))).scalar_one_or_none()
+        return rules.own_zone(name, default)
 
     async def record_time_zone(self, person: Person, zone: object) -> None:
         """The person's browser says where they are: kept for the local time staff see beside their tickets."""

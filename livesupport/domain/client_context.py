@@ -44,6 +44,13 @@ def local_time(zone: str | None, now: datetime) -> dict[str, object] | None:
     }
 
 
+def own_zone(name: str | None, default: ZoneInfo) -> tuple[ZoneInfo, bool]:
+    """A person's time zone from the name their browser reported (and whether it is theirs); `default`, the
+    desk's, while none is known or the name no longer exists."""
+    tz = _zone(name) if name else None
+    return (tz, True) if tz is not None else (default, False)
+
+
 def _zone(name: str) -> ZoneInfo | None:
     if name.startswith(("/", ".")) or ".." in name or "\\" in name:
         return None  # a name, never a path

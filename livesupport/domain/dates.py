@@ -26,6 +26,17 @@ def day(on: date, weekday: bool = False, year: bool = True) -> str:
     return f"{WEEKDAYS[on.weekday()]} {words}" if weekday else words
 
 
+def days(first: date | None, last: date | None) -> str:
+    """Dec 3 – Dec 5, 2026; Dec 3, 2026 – Jan 2, 2027; on Dec 3, 2026; from Dec 3, 2026; to Dec 5, 2026."""
+    if first is not None and last is not None:
+        if first == last:
+            return f"on {day(first)}"
+        return f"{day(first, year=first.year != last.year)} – {day(last)}"
+    if first is not None:
+        return f"from {day(first)}"
+    return f"to {day(last)}" if last is not None else ""
+
+
 def month(first: date) -> str:
     """December 2026."""
     return f"{MONTHS[first.month - 1]} {first.year}"

@@ -2,15 +2,17 @@
 
 Pure: no I/O, no clock. Each bad parameter is refused with a sentence naming it; parameters this list does not
 know are ignored, as they always were. `q` narrows the list to a full-text search (domain/search.py reads it)
-and then sorts by relevance unless another sort is asked for.
+and then sorts by relevance unless another sort is asked for. `updated_from` / `updated_to` are days (2026-12-03)
+in the zone the caller passes (the asker's own): from the start of the first to the end of the last, inclusive.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal, cast
 
 from livesupport.domain.errors import LivesupportError
@@ -27,8 +29,11 @@ DEFAULT_LIMIT = 50
 PRIORITY_ORDER: tuple[str, ...] = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW)
 #: A query string no person types: more values than this for one parameter is a mistake, not a filter.
 MAX_VALUES = 20
-_SINGLE = ("q", "priority", "assignee", "org", "overdue", "waiting_on", "updated_after", "updated_before", "sort",
-           "limit", "cursor")
+_SINGLE = ("q", "priority", "assignee", "org", "overdue", "waiting_on", "updated_after", "updated_before",
+           "updated_from", "updated_to", "sort", "limit", "cursor")
+#: The days a day filter takes: far wider than any ticket's life, and narrow enough that a day's end is an instant.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class BadParameterError(LivesupportError):
@@ -60,6 +65,12 @@ class ListQuery:
     waiting_on: Literal["client", "us"] | None = None
     updated_after: datetime | None = None
     updated_before: datetime | None = None
+    updated_from: date | None = None
+    updated_to: date | None = None
+    #: The two days as instants in the asker's zone: the first day's start (inclusive), the day after the last's
+    #: start (exclusive).
+    updated_since: datetime | None = None
+    updated_until: datetime | None = None
     sort: Sort = DEFAULT_SORT
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
@@ -70,6 +81,8 @@ class ListQuery:
         parts = [",".join(self.statuses), self.priority or "", str(self.assignee or ""), str(self.org or ""),
                  "1" if self.overdue else "", self.waiting_on or "", _instant(self.updated_after),
                  _instant(self.updated_before), self.sort, self.q or ""]
+        if self.updated_since or self.updated_until:  # only then: the cursors given before days existed still hold
+            parts += [_instant(self.updated_since), _instant(self.updated_until)]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
@@ -92,6 +105,25 @@ def parse_instant(parameter: str, text: str) -> datetime:
     return at
 
 
+def parse_day(parameter: str, text: str) -> date:
+    """A calendar day written YYYY-MM-DD (what a date input sends), from FIRST_DAY to LAST_DAY."""
+    try:
+        if not _DAY.fullmatch(text):
+            raise ValueError
+        on = date.fromisoformat(text)
+    except ValueError:
+        raise BadParameterError(parameter, f"{text[:40]!r} is not a day: write it as YYYY-MM-DD, e.g. "
+                                           "2026-12-03.") from None
+    if not FIRST_DAY <= on <= LAST_DAY:
+        raise BadParameterError(parameter, f"{text} is out of range: give a day from {FIRST_DAY} to {LAST_DAY}.")
+    return on
+
+
+def day_start(on: date, zone: tzinfo) -> datetime:
+    """The instant a day begins on the clocks of `zone` (where midnight is skipped, the moment the day starts)."""
+    return datetime.combine(on, time(0), zone).astimezone(UTC)
+
+
 def _one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
     values = params.get(name) or []
     if len(values) > 1:
@@ -105,8 +137,9 @@ def _choice(name: str, text: str, allowed: Sequence[str]) -> str:
     return text
 
 
-def parse_query(params: Mapping[str, Sequence[str]]) -> ListQuery:
-    """Read the query string (each name with every value it was given) into a ListQuery, or refuse."""
+def parse_query(params: Mapping[str, Sequence[str]], zone: tzinfo = UTC) -> ListQuery:
+    """Read the query string (each name with every value it was given) into a ListQuery, or refuse. `zone` is the
+    asker's time zone, whose clocks the days of updated_from / updated_to are read on."""
     for name in _SINGLE:
         _one(params, name)
     raw_statuses = list(params.get("status") or [])
@@ -142,6 +175,12 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> ListQuery:
     updated_before = parse_instant("updated_before", before) if before is not None else None
     if updated_after is not None and updated_before is not None and updated_after >= updated_before:
         raise BadParameterError("updated_before", "it must come after updated_after, or nothing can match.")
+    first, last = _one(params, "updated_from"), _one(params, "updated_to")
+    updated_from = parse_day("updated_from", first) if first is not None else None
+    updated_to = parse_day("updated_to", last) if last is not None else None
+    if updated_from is not None and updated_to is not None and updated_to < updated_from:
+        raise BadParameterError("updated_to", f"{updated_to} is before updated_from ({updated_from}), so nothing can "
+                                              "match: give the same day or a later one.")
     q = _one(params, "q")
     if q is not None:
         parse_search(q)  # refused (bad_query) before any database work: empty, too long, nothing to look for
@@ -163,5 +202,7 @@ def parse_query(params: Mapping[str, Sequence[str]]) -> ListQuery:
                                           "the page before.")
     return ListQuery(q=q, statuses=statuses, priority=priority, assignee=assignee, org=org, overdue=overdue == "true",
                      waiting_on=cast(Literal["client", "us"] | None, waiting_on),  # checked by _choice above
-                     updated_after=updated_after, updated_before=updated_before, sort=cast(Sort, sort),
-                     limit=limit, cursor=cursor)
+                     updated_after=updated_after, updated_before=updated_before, updated_from=updated_from,
+                     updated_to=updated_to, updated_since=day_start(updated_from, zone) if updated_from else None,
+                     updated_until=day_start(updated_to + timedelta(days=1), zone) if updated_to else None,
+                     sort=cast(Sort, sort), limit=limit, cursor=cursor)

@@ -20,8 +20,9 @@ MAX_QUERY = 1000  # characters of query string: far more than every filter at on
 MAX_VIEWS = 100  # personal views per person; shared ones counted apart
 #: What a view may ask, in the order a stored query is spelt. `q` is the search words (the list reads them once
 #: search joins it); `cursor` is a place in one walk, not part of a question, so a view never keeps one.
+#: A view's days (updated_from / updated_to) are read on the clock of whoever opens it, as the list reads them.
 PARAMETERS = ("q", "status", "priority", "assignee", "org", "overdue", "waiting_on", "updated_after",
-              "updated_before", "sort", "limit")
+              "updated_before", "updated_from", "updated_to", "sort", "limit")
 
 
 def may_share(person: Person) -> bool:

@@ -135,6 +135,10 @@ def filters(person: Person, query: ListQuery, now: datetime) -> list[ColumnEleme
         out.append(updated > query.updated_after)
     if query.updated_before is not None:
         out.append(updated < query.updated_before)
+    if query.updated_since is not None:
+        out.append(updated >= query.updated_since)
+    if query.updated_until is not None:
+        out.append(updated < query.updated_until)
     return out
 
 

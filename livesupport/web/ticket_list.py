@@ -8,8 +8,10 @@ first page, so every page of a walk reports the same instant (docs/api.md, "Walk
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.requests import Request
@@ -18,6 +20,8 @@ from livesupport.clock import iso
 from livesupport.domain.errors import LivesupportError
 from livesupport.domain.listing import (
     DEFAULT_LIMIT,
+    FIRST_DAY,
+    LAST_DAY,
     MAX_LIMIT,
     MAX_VALUES,
     SORTS,
@@ -25,6 +29,7 @@ from livesupport.domain.listing import (
     ListQuery,
     parse_query,
 )
+from livesupport.domain.people import Person
 from livesupport.domain.search import MAX_QUERY
 from livesupport.store.listing import Position, segments
 from livesupport.web.errors import JSONResponse, json_error
@@ -37,6 +42,21 @@ from livesupport.web.services import services
 #: began may commit after its first page; its ticket's updated_at is at most this much older than its commit.
 CATCH_UP_MARGIN = timedelta(minutes=1)
 MAX_CURSOR = 600  # characters: ours are about 200
+DAY_PARAMETERS = ("updated_from", "updated_to")
+
+
+async def zone_of(request: Request, person: Person) -> tuple[ZoneInfo, bool]:
+    """The person's own time zone (True), or the desk's (COMPANY_TIMEZONE) while their browser has not said."""
+    svc = services(request)
+    return await svc.context.zone_of(person, svc.settings.timezone)
+
+
+async def read_query(request: Request, person: Person, params: Mapping[str, Sequence[str]],
+                     zone: ZoneInfo | None = None) -> ListQuery:
+    """parse_query with the days read on the person's own clock (looked up only when a day is asked for)."""
+    if zone is None and any(name in params for name in DAY_PARAMETERS):
+        zone = (await zone_of(request, person))[0]
+    return parse_query(params, zone or UTC)
 
 
 def _serializer(request: Request) -> URLSafeSerializer:
@@ -106,6 +126,12 @@ _QUERY = [
                                         "do not see staff-only changes)."),
     s.query("updated_before", s.INSTANT, "Only tickets changed before this instant; it must come after "
                                          "updated_after when both are given."),
+    s.query("updated_from", s.DAY, f"Only tickets changed on this day or later (YYYY-MM-DD, {FIRST_DAY} to "
+                                   f"{LAST_DAY}): from the start of the day in your own time zone (as your browser "
+                                   "last reported it on a page of the product; the desk's, COMPANY_TIMEZONE, until "
+                                   "it has), as you can see the changes."),
+    s.query("updated_to", s.DAY, "Only tickets changed on this day or earlier, to the end of the day in your own "
+                                 "time zone; not before updated_from when both are given."),
     s.query("sort", s.enum(SORTS),
             "-updated: latest change first. created / -created: oldest / newest ticket first. next_update: the "
             "soonest due next update first, tickets without one last. priority: urgent first, then newest. "
@@ -134,7 +160,7 @@ async def list_tickets(request: Request) -> JSONResponse:
     try:
         person = await api_person(request)
         params = {k: request.query_params.getlist(k) for k in request.query_params}
-        query = parse_query(params)
+        query = await read_query(request, person, params)
         after, catch_up = None, None
         if query.cursor is not None:
             after, catch_up = read_cursor(request, person.id, query, person.is_staff)

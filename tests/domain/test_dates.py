@@ -29,6 +29,16 @@ def test_day(on: date, weekday: bool, year: bool, said: str) -> None:
     assert dates.day(on, weekday=weekday, year=year) == said
 
 
+@pytest.mark.parametrize(("first", "last", "said"), [
+    (date(2026, 12, 3), date(2026, 12, 5), "Dec 3 – Dec 5, 2026"),
+    (date(2026, 12, 3), date(2027, 1, 2), "Dec 3, 2026 – Jan 2, 2027"),
+    (date(2026, 12, 3), date(2026, 12, 3), "on Dec 3, 2026"),
+    (date(2026, 12, 3), None, "from Dec 3, 2026"), (None, date(2026, 12, 5), "to Dec 5, 2026"), (None, None, ""),
+])
+def test_days(first: date | None, last: date | None, said: str) -> None:
+    assert dates.days(first, last) == said
+
+
 @pytest.mark.parametrize(("first", "said"), [(date(2026, 12, 1), "December 2026"), (date(2027, 2, 1), "February 2027")])
 def test_month(first: date, said: str) -> None:
     assert dates.month(first) == said

@@ -68,6 +68,7 @@ async def test_the_search_box_lists_matches_best_first_with_their_passages(serve
 @pytest.mark.parametrize(("query", "words"), [
     ("status=done", "status: &#39;done&#39; is not one of"),
     ("updated_after=yesterday", "updated_after: "),
+    ("updated_from=2026-02-30", "updated_from: &#39;2026-02-30&#39; is not a day"),
     ("sort=name", "sort: "),
     ("cursor=forged", "this is not a cursor this server gave out"),
 ])

@@ -18,9 +18,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from livesupport.actions.saved_views import SavedViews
+from livesupport.clock import iso
+from livesupport.domain import dates
 from livesupport.domain import saved_views as view_rules
 from livesupport.domain.errors import LivesupportError
-from livesupport.domain.listing import SORTS, ListQuery, parse_query
+from livesupport.domain.listing import FIRST_DAY, LAST_DAY, SORTS, BadParameterError, ListQuery
 from livesupport.domain.people import Person, Role
 from livesupport.domain.tickets import Priority, Status
 from livesupport.store.models import Organisation
@@ -30,7 +32,13 @@ from livesupport.web.pages.forms import signed_in_form
 from livesupport.web.pages.phone import pin_notice
 from livesupport.web.pages.tickets import org_name_of
 from livesupport.web.services import services
-from livesupport.web.ticket_list import CATCH_UP_MARGIN, make_cursor, read_cursor
+from livesupport.web.ticket_list import (
+    CATCH_UP_MARGIN,
+    make_cursor,
+    read_cursor,
+    read_query,
+    zone_of,
+)
 
 OPEN = "&".join(f"status={s}" for s in ("new", "triage", "in_progress", "waiting_on_client"))
 #: Each queue counter opens the list on the tickets it counts (open ones only, as the counters count), spelt as
@@ -95,9 +103,10 @@ async def ticket_list(request: Request) -> Response:
     svc = services(request)
     params, question = _asked(request)
     tickets: list[dict[str, Any]] = []
-    error, next_url, query, status = None, None, ListQuery(), 200
+    error, invalid, next_url, query, status = None, "", None, ListQuery(), 200
+    zone, own_zone = await zone_of(request, person)
     try:
-        query = parse_query(params)
+        query = await read_query(request, person, params, zone)
         after, catch_up = None, None
         if query.cursor is not None:
             after, catch_up = read_cursor(request, person.id, query, person.is_staff)
@@ -108,6 +117,7 @@ async def ticket_list(request: Request) -> Response:
                                                 ("cursor", cursor)])
     except LivesupportError as exc:
         error, status = exc.message, STATUS.get(exc.code, 400)
+        invalid = exc.parameter if isinstance(exc, BadParameterError) else ""
     views = await SavedViews(svc.tickets).list(person)
     view_id = request.query_params.get("view", "")
     current = next((v for v in views if str(v["id"]) == view_id), None)
@@ -116,12 +126,23 @@ async def ticket_list(request: Request) -> Response:
         is_staff=person.is_staff, topics=await list_topics(request, person), pin=await svc.phone.pin_of(person),
         pin_notice=pin_notice(request), org_name=await org_name_of(request, person),
         q=(params.get("q") or [""])[0][:200], query=query, question=question, filtered=bool(question),
-        paged=query.cursor is not None, list_error=error, next_url=next_url, counter_links=COUNTER_LINKS,
+        paged=query.cursor is not None, list_error=error, invalid=invalid, next_url=next_url,
+        counter_links=COUNTER_LINKS, days=_days(params, query, zone.key, own_zone),
         sorts=sort_choices(query.q is not None or bool(params.get("q"))), statuses=[s.value for s in Status],
         priorities=[p.value for p in Priority], orgs=await _orgs(request, person), views=views, view=current,
         may_share=view_rules.may_share(person), view_error=request.query_params.get("view_error", "")[:300],
         view_name=request.query_params.get("view_name", "")[:view_rules.MAX_NAME * 2],
         saved=request.query_params.get("saved", "") in ("saved", "deleted") and request.query_params["saved"])
+
+
+def _days(params: dict[str, list[str]], query: ListQuery, zone: str, own: bool) -> dict[str, Any]:
+    """The "Updated from / to" fields: the days as asked (kept when refused, to be put right), the range in words
+    for the panel's summary, the instants the live list matches rows against, and whose clock they are read on."""
+    return {"from": (params.get("updated_from") or [""])[0][:40], "to": (params.get("updated_to") or [""])[0][:40],
+            "words": dates.days(query.updated_from, query.updated_to), "since": iso(query.updated_since) or "",
+            "until": iso(query.updated_until) or "", "zone": zone.replace("_", " "), "zone_key": zone,
+            "own_zone": own,
+            "min": FIRST_DAY.isoformat(), "max": LAST_DAY.isoformat()}
 
 
 async def save_view(request: Request) -> Response:
