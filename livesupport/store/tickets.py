@@ -14,16 +14,15 @@ from sqlalchemy import (
     Table,
     bindparam,
     case,
-    exists,
     false,
     func,
     insert,
-    literal,
+    literal_column,
     select,
+    text,
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livesupport.clock import iso as iso  # spoken as store.iso by its callers
@@ -154,44 +153,47 @@ async def append_kinds(
             for i, (kind, vis, data) in enumerate(events)]
 
 
+#: PostgreSQL: what `_append_in_one` adds to the ticket's UPDATE (the CTE `ticket_appended`), parsed once. The events
+#: travel as one JSON array, so the statement's text (and its prepared plan) is the same for 1 event or 200.
+_EVENTS_ADDED = text(
+    "INSERT INTO ticket_events (ticket_id, seq, kind, visibility, actor_id, at, data, actor) "
+    "SELECT :append_ticket, ticket_appended.last_seq - :append_count + event.n, event.value ->> 'kind', "
+    "event.value ->> 'visibility', :append_actor_id, :append_at, event.value -> 'data', :append_actor "
+    "FROM ticket_appended, json_array_elements(:append_events) WITH ORDINALITY AS event (value, n)"
+).bindparams(bindparam("append_ticket", type_=Integer), bindparam("append_count", type_=Integer),
+             bindparam("append_actor_id", type_=Integer), bindparam("append_at", type_=_EVENTS.c.at.type),
+             bindparam("append_events", type_=JSON), bindparam("append_actor", type_=JSON)).columns()
+#: One's own events are never new to oneself: the author's mark moves past them when it stood just before them (what
+#: others wrote and they have not read stays new to them); the ticket's first events start it. SQLite:
+#: `READ_OWN_TRIGGER`.
+_READ_OWN = text(
+    "INSERT INTO ticket_reviews (user_id, ticket_id, seq, at) "
+    "SELECT :append_actor_id, :append_ticket, ticket_appended.last_seq, :append_at FROM ticket_appended "
+    "WHERE ticket_appended.last_seq = :append_count OR EXISTS (SELECT 1 FROM ticket_reviews "
+    "WHERE user_id = :append_actor_id AND ticket_id = :append_ticket) "
+    "ON CONFLICT (user_id, ticket_id) DO UPDATE SET seq = excluded.seq, at = excluded.at "
+    "WHERE ticket_reviews.seq >= excluded.seq - :append_count AND ticket_reviews.seq < excluded.seq"
+).bindparams(bindparam("append_ticket", type_=Integer), bindparam("append_count", type_=Integer),
+             bindparam("append_actor_id", type_=Integer), bindparam("append_at", type_=_REVIEWS.c.at.type)).columns()
+_LAST_SEQ = select(literal_column("ticket_appended.last_seq")).select_from(text("ticket_appended"))
+
+
 async def _append_in_one(session: AsyncSession, update_ticket: Any, folded: Any, ticket_id: int,
                          actor: Person | None, shown: dict[str, Any], events: list[tuple[str, str, dict[str, Any]]],
                          now: datetime) -> int:
     """PostgreSQL: the ticket's UPDATE, the events' INSERT, the author's read mark and the search index's append in
     one statement (data-modifying CTEs): one round trip instead of four on every message. The UPDATE runs first
-    (the SELECT reads it, taking the ticket's row lock); the others read its new `last_seq` and run after it. The
-    events travel as one JSON array, so the statement's text (and its prepared plan) is the same for 1 or 200."""
-    count = len(events)
-    ticket = update_ticket.cte("ticket_appended")
-    items = func.json_array_elements(
-        bindparam("events", [{"kind": k, "visibility": v, "data": d} for k, v, d in events], type_=JSON)
-    ).table_valued("value", with_ordinality="n").render_derived(name="event")
-    value = items.c.value
-    added = insert(_EVENTS).from_select(
-        ["ticket_id", "seq", "kind", "visibility", "actor_id", "at", "data", "actor"],
-        select(literal(ticket_id), ticket.c.last_seq - count + items.c.n, value.op("->>")(literal("kind")),
-               value.op("->>")(literal("visibility")), literal(actor.id if actor is not None else None, Integer),
-               literal(now, _EVENTS.c.at.type), value.op("->")(literal("data")), literal(shown, JSON))
-        .select_from(ticket).join(items, true()),
-    ).cte("events_added")
-    stmt = select(ticket.c.last_seq).add_cte(added)
-    if actor is not None:  # one's own events are never new to oneself (SQLite: `READ_OWN_TRIGGER`)
-        reviews = _REVIEWS.c
-        mark = pg_insert(_REVIEWS).from_select(
-            ["user_id", "ticket_id", "seq", "at"],
-            select(literal(actor.id), literal(ticket_id), ticket.c.last_seq, literal(now, reviews.at.type)).where(
-                (ticket.c.last_seq == count) | exists().where(reviews.user_id == actor.id,
-                                                               reviews.ticket_id == ticket_id)),
-        )
-        mark = mark.on_conflict_do_update(
-            index_elements=[reviews.user_id, reviews.ticket_id],
-            set_={"seq": mark.excluded.seq, "at": mark.excluded.at},
-            where=(reviews.seq >= mark.excluded.seq - count) & (reviews.seq < mark.excluded.seq))
-        stmt = stmt.add_cte(mark.cte("read_own"))
+    (the SELECT reads it, taking the ticket's row lock); the others read its new `last_seq` and run after it."""
+    values = {"append_ticket": ticket_id, "append_count": len(events), "append_at": now,
+              "append_actor_id": actor.id if actor is not None else None}
+    stmt = _LAST_SEQ.add_cte(update_ticket.cte("ticket_appended")).add_cte(_EVENTS_ADDED.bindparams(
+        append_events=[{"kind": k, "visibility": v, "data": d} for k, v, d in events], append_actor=shown,
+        **values).cte("events_added"))
+    if actor is not None:
+        stmt = stmt.add_cte(_READ_OWN.bindparams(**values).cte("read_own"))
     if folded is not None:
         stmt = stmt.add_cte(folded)
     return int((await session.execute(stmt)).scalar_one())
-
 
 SOLVED = ("resolved", "closed")
 
