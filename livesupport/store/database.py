@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -47,11 +47,15 @@ class Database:
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": wait_timeout}
         else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True,
+            # LIFO: the connection used last goes out next, so a busy desk keeps reusing a few warm ones (and
+            # `PingWhenIdle` rarely pings); the rest can idle out.
+            kwargs.update(pool_size=10, max_overflow=10, pool_use_lifo=True,
                           connect_args={"server_settings": {"lock_timeout": str(wait_ms)}})
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", partial(_sqlite_pragmas, wait_ms))
+        # before PoolWatch: a dead connection is replaced before it is counted out
+        self.ping = None if self.is_sqlite else PingWhenIdle(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info={"desk": desk})
         self.pool = PoolWatch(self.engine)
         # SQLite has one writer at a time; queueing writers here instead of in
@@ -102,6 +106,37 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class PingWhenIdle:
+    """A pooled PostgreSQL connection is checked (a round trip) before it goes out only when it has been idle for
+    `ALIVE_WINDOW` seconds or more: one used a moment ago is taken to be alive (HikariCP's rule, same window). A
+    ping on every checkout (`pool_pre_ping`) cost every chat message a round trip. A connection that died within
+    the window fails its statement; SQLAlchemy sees the disconnection and drops it, and the caller's error says
+    to try again, as when a connection is cut mid-transaction."""
+
+    ALIVE_WINDOW = 0.5
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.window = self.ALIVE_WINDOW
+        self.dialect = engine.sync_engine.dialect
+        pool = engine.sync_engine.pool
+        event.listen(pool, "connect", self._used)
+        event.listen(pool, "checkin", self._used)
+        event.listen(pool, "checkout", self._check)
+
+    @staticmethod
+    def _used(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def _check(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is not None and time.monotonic() - idle_since < self.window:
+            return
+        try:
+            self.dialect.do_ping(dbapi_connection)
+        except Exception as e:  # the pool drops it and takes another (up to three times)
+            raise exc.DisconnectionError(f"a pooled connection did not answer: {e}") from e
 
 
 class PoolWatch:

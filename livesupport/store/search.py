@@ -1,7 +1,7 @@
 """The search index: one document per ticket (subject, public text, internal text), kept in the writing transaction.
 
 PostgreSQL: the `ticket_search` table with two tsvectors, `public_tsv` (subject and public text) and `staff_tsv`
-(everything), each with a GIN index, kept by a CTE folded into the ticket's own UPDATE. SQLite: the FTS5 table
+(everything), each with a GIN index, kept by a CTE folded into the statement that appends the events (store/tickets.py). SQLite: the FTS5 table
 `ticket_search` (rowid = ticket id, porter stemming), kept by a trigger on ticket_events (migration 0024). A
 client's query reads only the public vector or columns, so internal words can neither find a ticket for them nor
 show in their snippet: visibility is part of the query (migration 0019 makes both). The list ranks a bounded set
@@ -157,14 +157,6 @@ def folded_append(session: AsyncSession, ticket_id: int, events: Events) -> CTE 
     if values is None or dialect_of(session) != "postgresql":
         return None
     return _PG_APPEND_TEXT.bindparams(**values).columns().cte("ticket_search_append")
-
-
-async def add_events(session: AsyncSession, ticket_id: int, events: Events) -> None:
-    """PostgreSQL: append what these (kind, visibility, data) events say to the ticket's document, in the caller's
-    transaction, when `folded_append` was not used. SQLite: nothing, the trigger `FTS_TRIGGER` does it."""
-    values = _values(ticket_id, events)
-    if values is not None and dialect_of(session) == "postgresql":
-        await session.execute(text(PG_APPEND), values)
 
 
 def _pg_query(q: str) -> Any:

@@ -395,7 +395,7 @@ class Channel:
 
     async def reviews_stored(self, ticket_ids: set[int]) -> None:
         """Before this person writes on a ticket: their read mark from joining it is stored, so what they write
-        counts as read by them (store/tickets.py `_read_own` moves a mark that is up to date)."""
+        counts as read by them (store/tickets.py moves a mark that is up to date, as it stores each event)."""
         for ticket_id in ticket_ids:
             task = self.reviewing.get(ticket_id)
             if task is not None:

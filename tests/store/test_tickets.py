@@ -9,6 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 
 from livesupport.domain.people import Person, Role
+from livesupport.store import huddle as huddle_store
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
 from livesupport.store.migrate import alembic_config, upgrade
@@ -72,5 +73,46 @@ async def test_migrate_is_idempotent(deployment: Deployment) -> None:
             assert after == [head]
             assert (await s.execute(select(func.count()).select_from(User))).scalar_one() == users  # data kept
             assert (await s.get(User, deployment.users["client"]["id"])) is not None
+    finally:
+        await db.dispose()
+
+
+async def test_an_authors_read_mark_follows_their_own_events_only_when_it_was_up_to_date(
+        deployment: Deployment) -> None:
+    """What the write path does to read marks in the events' own statement (PostgreSQL: a CTE; SQLite: a trigger)."""
+    db = Database(deployment.database_url)
+    client = Person(deployment.users["client"]["id"], "Alice", Role.CLIENT, org_id=deployment.users["client"]["org_id"])
+    staff = Person(deployment.users["engineer"]["id"], "Dana", Role.STAFF, tier=2)
+    now = datetime(2030, 3, 10, 9, 0, tzinfo=UTC)
+
+    async def say(who: Person | None, *bodies: str) -> list[int]:
+        async with db.write() as s:
+            events = await store.append_kinds(s, ticket.id, actor=who, now=now, events=[
+                ("chat", "public", {"body": b, "visibility": "public"}) for b in bodies])
+            return [e.seq for e in events]
+
+    async def marks() -> dict[int, int]:
+        async with db.read() as s:
+            return await huddle_store.reviewed(s, ticket.id, [client.id, staff.id])
+
+    try:
+        async with db.write() as s:
+            ticket = await store.create(s, org_id=client.org_id, opened_by=client.id,  # type: ignore[arg-type]
+                                        subject="marks", priority="normal", now=now)
+        assert await say(client, "opening") == [1]
+        assert await marks() == {client.id: 1}  # the ticket's first event starts its author's mark
+        assert await say(staff, "answer") == [2]
+        assert await marks() == {client.id: 1}  # no mark is made for someone who never read the ticket
+        assert await say(client, "one", "two") == [3, 4]
+        assert await marks() == {client.id: 1}  # the staff answer is still new to the client: the mark stays
+        async with db.write() as s:
+            await huddle_store.mark_reviewed(s, client.id, ticket.id, 4, now)
+            await huddle_store.mark_reviewed(s, staff.id, ticket.id, 4, now)
+        assert await say(client, "three", "four", "five") == [5, 6, 7]
+        assert await marks() == {client.id: 7, staff.id: 4}  # past all three of one's own; others' marks stay
+        assert await say(None, "a reminder") == [8]  # the system has no mark and moves none
+        assert await marks() == {client.id: 7, staff.id: 4}
+        assert await say(staff, "late") == [9]
+        assert await marks() == {client.id: 7, staff.id: 4}  # 5-8 are still new to staff
     finally:
         await db.dispose()
