@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Integer,
+    Select,
     Table,
     bindparam,
     case,
@@ -175,7 +176,7 @@ _READ_OWN = text(
     "WHERE ticket_reviews.seq >= excluded.seq - :append_count AND ticket_reviews.seq < excluded.seq"
 ).bindparams(bindparam("append_ticket", type_=Integer), bindparam("append_count", type_=Integer),
              bindparam("append_actor_id", type_=Integer), bindparam("append_at", type_=_REVIEWS.c.at.type)).columns()
-_LAST_SEQ = select(literal_column("ticket_appended.last_seq")).select_from(text("ticket_appended"))
+_LAST_SEQ: Select[Any] = select(literal_column("ticket_appended.last_seq")).select_from(text("ticket_appended"))
 
 
 async def _append_in_one(session: AsyncSession, update_ticket: Any, folded: Any, ticket_id: int,
