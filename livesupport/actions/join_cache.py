@@ -7,8 +7,9 @@
   cache forgets its people. The TTL is only a backstop.
 - **The `joined` snapshot** of a ticket as one person sees it, with the ticket's last seq it was read at
   (`upto`). A join may use it only while `upto` is at least the last seq this process has delivered on the topic
-  it joined: every later event then reaches the new subscriber through the topic, so nothing is missed or sent
-  twice. What can change without an event (a name) is at most `SNAPSHOT_TTL` old; what depends on the instant
+  it joined, and at least the `since` it resumes from (what it saw, perhaps through another process this one
+  lags behind): every later event then reaches the new subscriber through the topic, so nothing is missed or
+  sent twice. What can change without an event (a name) is at most `SNAPSHOT_TTL` old; what depends on the instant
   (overdue, may reopen, may rate) is worked out at each join.
 
 A read that was on its way to the database when something was forgotten is not remembered (the `generation`).
@@ -95,8 +96,8 @@ class JoinCache:
             self._owners.put(ticket_id, Owner(org_id, partner_id, now))
 
     def joined(self, person: Person, ticket_id: int, heard: int, now: datetime) -> Joined | None:
-        """The snapshot remembered for this person and ticket if it is fresh and nothing this process delivered on
-        the ticket (up to `heard`) is newer than it."""
+        """The snapshot remembered for this person and ticket if it is fresh and not older than `heard`: the last
+        seq this process delivered on the ticket, or the `since` the join resumes from if greater."""
         key = (person, ticket_id)
         joined = self._joined.items.get(key)
         if joined is None:

@@ -327,9 +327,11 @@ class Channel:
         await hub.attach(self.box, name, ticket_id)
         try:
             # Authorises too; remembered, or read (shared with the joins of this ticket by this person queued with
-            # this one). Attached first: whatever this process delivers after `heard` reaches this socket.
+            # this one). Attached first: whatever this process delivers after `heard` reaches this socket. A
+            # snapshot older than `since` is not used either: the client saw more, maybe through another process
+            # this one lags behind, and what lies between would reach it twice.
             last = hub.topics[name].last_seq
-            heard = last if last is not None else NOT_HEARD
+            heard = NOT_HEARD if last is None else max(last, since or 0)
             state, visible, upto = await self.svc.connecting.snapshot(self.person, ticket_id, heard)
             await self.box.send(encode({"type": "joined", "topic": name, "ref": ref, "seq": visible, "state": state}))
             if since is not None:

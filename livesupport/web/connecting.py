@@ -54,9 +54,10 @@ class Connecting:
                 return person
 
     async def snapshot(self, person: Person, ticket_id: int, heard: int) -> Snapshot:
-        """A join's snapshot; authorises too. Remembered by this process if nothing it delivered on the ticket (up
-        to `heard`) is newer, else read (shared with the joins of the same person and ticket queued with this
-        one). Call it after the socket is attached to the topic: what follows `heard` then reaches it."""
+        """A join's snapshot; authorises too. Remembered by this process if nothing it delivered on the ticket
+        (up to `heard`, or the `since` the join resumes from if greater) is newer, else read (shared with the
+        joins of the same person and ticket queued with this one). Call it after the socket is attached to the
+        topic: what follows `heard` then reaches it."""
         remembered = self.tickets.remembered_join(person, ticket_id, heard)
         if remembered is not None:
             metrics.REMEMBERED_JOINS.inc()
