@@ -30,13 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import run  # noqa: E402  (bench/run.py: servers, load generator, clean-up)
 
 METRICS = ("livesupport_db_pool_peak", "livesupport_db_pool_capacity", "livesupport_shed_connections_total",
-           "livesupport_shared_reads_total", "livesupport_setup_wait_seconds_sum",
+           "livesupport_shared_reads_total", "livesupport_remembered_joins_total", "livesupport_setup_wait_seconds_sum",
            "livesupport_setup_wait_seconds_count", "livesupport_db_pool_wait_seconds_sum",
            "livesupport_db_pool_wait_seconds_count", "livesupport_connections")
 
 
 def scrape(port: int) -> dict[str, float]:
-    with urllib.request.urlopen(f"http://{run.HOST}:{port}/metrics", timeout=10) as r:
+    req = urllib.request.Request(f"http://{run.HOST}:{port}/metrics",
+                                 headers={"Authorization": f"Bearer {run.METRICS_TOKEN}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
         text = r.read().decode()
     out = {}
     for name in METRICS:
@@ -55,20 +57,24 @@ def last_seq(port: int, ticket: str, token: str) -> int:
 
 
 def one(bench: run.Bench, kind: str, n: int, since: bool, concurrency: int) -> dict[str, Any]:
-    with bench.deploy(kind, f"storm{n}") as dep:
+    with bench.deploy(kind, f"storm{n}", 2) as dep:  # two processes each
         time.sleep(1.0)
         run.wait_quiet(bench.args.quiet_wait, bench.args.quiet_threshold)
         config: dict[str, Any] = {"kind": kind, "mode": "idle", "ports": dep.ports, "subscribers": n,
                                   "connect_concurrency": concurrency, **dep.loadgen_config}
         if kind == "livesupport" and since:
             config["since"] = last_seq(dep.ports[0], config["topic"], config["token_sub"])
+        cpu0 = sum(run.proc_cpu_us(p.pid) for p in dep.procs)
         lg = run.Loadgen(config, bench.workdir, bench.base_env)
         try:
             connected = lg.expect("connected", timeout=600)
+            cpu = sum(run.proc_cpu_us(p.pid) for p in dep.procs) - cpu0
         finally:
             done = lg.quit()
         result: dict[str, Any] = {"server": kind, "sockets": n, "since": config.get("since"),
                                   "connect_s": connected["connect_ms"] / 1000,
+                                  # the servers' CPU (both processes) from the load generator's start to "connected"
+                                  "server_cpu_ms_per_socket": round(cpu / 1000 / n, 3),
                                   "closes": (done or {}).get("frames", {}).get("closes")}
         if kind == "livesupport":
             result["metrics"] = [scrape(p) for p in dep.ports]
@@ -115,6 +121,13 @@ def main() -> int:
             print(f"| {n:,} | {kind} | {', '.join(f'{t:.2f}' for t in times)} | {med[kind]:.2f} | {ratio} |")
         if "thin" in med and "livesupport" in med:
             print(f"| {n:,} | livesupport / thin | | | {med['livesupport'] / med['thin']:.2f}x |")
+    print()
+    print("| sockets | server | server CPU ms per socket, each run | median |")
+    print("|---:|---|---|---:|")
+    for n in sizes:
+        for kind in args.servers.split(","):
+            cpus = [x["server_cpu_ms_per_socket"] for x in results if x["sockets"] == n and x["server"] == kind]
+            print(f"| {n:,} | {kind} | {', '.join(f'{c:.3f}' for c in cpus)} | {statistics.median(cpus):.3f} |")
     for x in results:
         if x["server"] == "livesupport":
             print(f"run {x['run']} {x['sockets']}: closes {x['closes']}, metrics {x['metrics']}")

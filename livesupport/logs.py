@@ -35,16 +35,18 @@ class LogfmtFormatter(logging.Formatter):
 _SECRET = re.compile(r"((?:token|party)=)[^&\s\"]+")
 # Links whose last part is the credential: a party's transfer page, a survey's resume link, sign-in and PIN links.
 _PATH_SECRET = re.compile(r"(/(?:p|resume|link|set)/)[A-Za-z0-9._-]{16,}")
-_NOISE = frozenset({"connection open", "connection closed"})
+# Per-socket chatter, told by its template before anything is formatted: uvicorn's line for each socket accepted
+# is an access log of sockets (HTTP's is off), and a reconnect storm wrote it thousands of times a second.
+_NOISE = frozenset({"connection open", "connection closed", '%s - "WebSocket %s" [accepted]'})
 
 
 class Redact(logging.Filter):
     """No secrets in logs: tokens in URLs are masked; per-socket open/close chatter is dropped."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if message in _NOISE:
+        if isinstance(record.msg, str) and record.msg in _NOISE:
             return False
+        message = record.getMessage()
         masked = _PATH_SECRET.sub(r"\1***", _SECRET.sub(r"\1***", message))
         if masked != message:
             record.msg, record.args = masked, None

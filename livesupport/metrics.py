@@ -62,8 +62,11 @@ SETUP_WAIT = Histogram(
     "livesupport_setup_wait_seconds", "How long set-up work waited for a slot.",
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=REGISTRY,
 )
-SHARED_READS = Counter("livesupport_shared_reads_total", "Join snapshots answered by a read another join made.",
+SHARED_READS = Counter("livesupport_shared_reads_total", "Token lookups and join snapshots answered by a read "
+                       "another socket made.",
                        registry=REGISTRY)
+REMEMBERED_JOINS = Counter("livesupport_remembered_joins_total", "Join snapshots answered from this process's join "
+                           "cache (no read).", registry=REGISTRY)
 SHED = Counter("livesupport_shed_connections_total", "New sockets closed with 1013 because set-up work queued "
                "beyond MAX_PENDING_CONNECTS.", registry=REGISTRY)
 DB_POOL_IN_USE = Gauge("livesupport_db_pool_in_use", "Database connections checked out of the pool.",

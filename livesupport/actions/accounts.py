@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from livesupport.actions.mail import Mailer
 from livesupport.actions.passwords import check_new_password, hash_password, verify_password
 from livesupport.actions.throttle import LOGIN_ACCOUNT, LOGIN_ADDRESS, Throttle, account
-from livesupport.actions.token_cache import Known, TokenCache
+from livesupport.actions.token_cache import Heard, Known, TokenCache
 from livesupport.clock import Clock, iso
 from livesupport.domain.errors import (
     BadRequestError,
@@ -49,8 +49,7 @@ class Accounts:
         self.mailer = mailer
         self.session_ttl, self.session_idle = session_ttl, session_idle
         self.known = TokenCache(token_cache_ttl)
-        self._resyncs = 0  # the hub's count of broker links come back, as the cache last saw it
-        self._distrusted = False  # the broker link was down when last asked (the cache was emptied then)
+        self._announcements_reach_us = Heard(hub, self.known.forget_all)
         if hub is not None:  # evictions announced by any process (and by this one) reach the cache at once
             hub.credential_listeners.append(self.known.forget_credential)
             hub.access_listeners.append(self._forget_access)
@@ -120,19 +119,6 @@ class Accounts:
         if known is None or (known.kind == "session" and now - known.last_used > TOUCH_EVERY):
             return None
         return known.person
-
-    def _announcements_reach_us(self) -> bool:
-        """Whether the cache can be trusted: every other process's evictions reach this one. Not while the broker
-        link is down, nor for what was remembered before it came back (it may have missed some): the cache is
-        emptied and stays unused until the link is up again."""
-        if self.hub is None:
-            return True
-        healthy = self.hub.broker.healthy
-        if (not healthy and not self._distrusted) or (healthy and self.hub.resyncs != self._resyncs):
-            self.known.forget_all()  # once per outage and once per return: a lookup in flight is not kept
-            self._resyncs = self.hub.resyncs
-        self._distrusted = not healthy
-        return healthy
 
     def still_trusted(self, generation: int) -> bool:
         """Nothing was evicted since `generation` (a cheap check after an await, before trusting a lookup)."""

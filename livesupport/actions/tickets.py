@@ -7,15 +7,18 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from livesupport import metrics
+from livesupport.actions.join_cache import JoinCache
 from livesupport.actions.lists import row_of, unreviewed
 from livesupport.actions.reviews import ReviewMarks
+from livesupport.actions.ticket_access import TicketAccess
+from livesupport.actions.token_cache import Heard
 from livesupport.clock import Clock
 from livesupport.domain import sla
 from livesupport.domain import tickets as rules
@@ -31,9 +34,10 @@ from livesupport.domain.huddle import whole_number
 from livesupport.domain.listing import ListQuery
 from livesupport.domain.numbers import parse_id
 from livesupport.domain.outcomes import Policy
-from livesupport.domain.people import Person, can_see_org
+from livesupport.domain.people import Person
 from livesupport.domain.sla import Target
 from livesupport.domain.tickets import Priority, Status
+from livesupport.realtime.access import AccessChange
 from livesupport.realtime.frames import encode
 from livesupport.realtime.hub import Ev, Hub
 from livesupport.store import huddle as huddle_store
@@ -46,6 +50,8 @@ from livesupport.store.listing import Position
 from livesupport.store.models import Organisation, Ticket, TicketEvent
 
 log = logging.getLogger("livesupport.tickets")
+
+JOIN_CACHE_TTL = timedelta(seconds=30)  # a backstop, as the token cache's: forgetting is announced
 
 # What a chat reads of its ticket for the update clock: a Core statement built once (the ORM's select costs a
 # message's group commit more CPU than the round trip itself).
@@ -137,54 +143,28 @@ class ClientMessages(Protocol):
 OnResolved = Callable[[Any, int, datetime], Awaitable[None]]
 
 
-class Tickets:
+class Tickets(TicketAccess):
     def __init__(self, db: Database, hub: Hub, clock: Clock, sla_targets: dict[Priority, Target] | None = None,
-                 policy: Policy | None = None) -> None:
+                 policy: Policy | None = None, cache_ttl: timedelta = JOIN_CACHE_TTL) -> None:
         self.db, self.hub, self.clock = db, hub, clock
         self.sla = sla_targets or sla.parse_targets(sla.DEFAULT_TARGETS)
         self.policy = policy or Policy()  # reopening and the worker's closing rules (domain/outcomes.py)
         self.client_messages: ClientMessages | None = None
         self.on_resolved: OnResolved | None = None
         self.reviews = ReviewMarks(self.writing, hub, clock)
+        # Whose each ticket is and join snapshots, per process (actions/join_cache.py): forgotten whenever anyone
+        # may see something else, announced by any process; unused while announcements may not reach this one.
+        self.joins = JoinCache(cache_ttl)
+        self._heard = Heard(hub, self.joins.forget_all)
+        hub.access_listeners.append(self._forget_joins)
+
+    def _forget_joins(self, change: AccessChange) -> None:
+        self.joins.forget_all()
 
     def published(self, person: Person, ticket_id: int, ev: store.NewEvent) -> None:
         """A message was stored and published: tell whoever listens for clients' messages (no I/O here)."""
         if self.client_messages is not None and not person.is_staff and ev.visibility == "public":
             self.client_messages.client_wrote(person, ticket_id, ev.seq, str(ev.data.get("body", "")))
-
-    async def visible(self, s: Any, person: Person, ticket_id: int, *, lock: bool = False) -> tuple[Any, Organisation]:
-        """The ticket and its organisation if this person may see it (`lock`: its row, see store.current)."""
-        found = await store.get(s, ticket_id, lock=lock)
-        # A ticket one may not see and one that does not exist answer the same.
-        if found is None or not can_see_org(person, found[1].id, found[1].partner_id):
-            raise ForbiddenError("You cannot open that ticket.")
-        return found
-
-    async def authorize(self, person: Person, ticket_id: int) -> None:
-        async with self.db.read() as s:
-            await self.visible(s, person, ticket_id)
-
-    async def snapshot(self, person: Person, ticket_id: int) -> tuple[dict[str, Any], int, int]:
-        """(state, latest seq this person may see, latest seq of all)."""
-        async with self.db.read() as s:
-            ticket, org = await self.visible(s, person, ticket_id)
-            upto = ticket.last_seq
-            visible = upto if person.is_staff else await store.latest_visible_seq(s, ticket_id, staff=False, upto=upto)
-            return await self.state(s, person, ticket, org), visible, upto
-
-    async def state(self, s: Any, person: Person, ticket: Ticket, org: Organisation) -> dict[str, Any]:
-        """The ticket as `joined.state` shows it to this person: with its huddle, tasks and SLA."""
-        assignees = (await huddle_store.assignees(s, [ticket.id]))[ticket.id]
-        state = store.snapshot(ticket, org, assignees, staff=person.is_staff)
-        views, progress = await huddle_store.task_views(s, ticket.id)
-        state["tasks"] = views if person.is_staff else [huddle_store.public_task(v) for v in views]
-        state["progress"] = progress
-        state["members"] = await huddle_store.members(s, ticket.id)
-        state["overdue"] = sla.is_overdue(ticket.status, ticket.next_update_at, self.clock.now())
-        if person.is_staff:
-            state["pinned"] = await huddle_store.pinned(s, ticket.id, ticket.pinned_seq)
-        state.update(await outcome_store.outcome_state(s, person, ticket, self.clock.now(), self.policy))
-        return state
 
     async def staff(self) -> list[dict[str, Any]]:
         async with self.db.read() as s:

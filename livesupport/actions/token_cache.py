@@ -9,11 +9,15 @@ put back after its eviction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from livesupport.domain.people import Person
+
+if TYPE_CHECKING:
+    from livesupport.realtime.hub import Hub
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +73,24 @@ class TokenCache:
 
     def __len__(self) -> int:
         return len(self._by_hash)
+
+
+class Heard:
+    """Whether a cache evicted by announcements can be trusted: every other process's evictions reach this one.
+    Not while the broker link is down, nor for what was remembered before it came back (it may have missed some):
+    `forget_all` empties the cache once per outage and once per return, and it stays unused until the link is up."""
+
+    def __init__(self, hub: Hub | None, forget_all: Callable[[], None]) -> None:
+        self.hub, self.forget_all = hub, forget_all
+        self._resyncs = 0  # the hub's count of broker links come back, as the cache last saw it
+        self._distrusted = False  # the broker link was down when last asked (the cache was emptied then)
+
+    def __call__(self) -> bool:
+        if self.hub is None:
+            return True
+        healthy = self.hub.broker.healthy
+        if (not healthy and not self._distrusted) or (healthy and self.hub.resyncs != self._resyncs):
+            self.forget_all()  # a lookup in flight is not kept either (its generation changed)
+            self._resyncs = self.hub.resyncs
+        self._distrusted = not healthy
+        return healthy

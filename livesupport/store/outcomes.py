@@ -16,8 +16,6 @@ from livesupport.domain.outcomes import (
     Policy,
     Waiting,
     is_ticket_client,
-    may_rate,
-    may_reopen,
     rating_until,
     reopen_until,
 )
@@ -129,19 +127,19 @@ async def latest_status_seq(session: AsyncSession, ticket_id: int) -> int:
         TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "status")) or 0)
 
 
-async def outcome_state(session: AsyncSession, person: Any, ticket: Ticket, now: datetime,
-                        policy: Policy) -> dict[str, Any]:
-    """What `joined.state` says of how the ticket ends, for this person: when it was resolved, until when it can
-    be reopened and rated, its rating (staff: whoever gave it; a client: only their own), its follow-up links."""
+async def outcome_facts(session: AsyncSession, person: Any, ticket: Ticket,
+                        policy: Policy) -> tuple[dict[str, Any], datetime | None]:
+    """What `joined.state` says of how the ticket ends, for this person, but for what depends on the instant
+    (`may_reopen`, `may_rate`: actions/join_cache.py `Joined.view`): when it was resolved, until when it can be
+    reopened and rated, its rating (staff: whoever gave it; a client: only their own), its follow-up links. And
+    when it was resolved, as an instant."""
     ended = ticket.status in (Status.RESOLVED.value, Status.CLOSED.value)
     at = await resolved_at(session, ticket.id) if ended else None
     client = is_ticket_client(person, ticket.org_id)
     out: dict[str, Any] = {
         "resolved_at": iso(at),
         "reopen_until": iso(reopen_until(at, policy)) if ticket.status == Status.RESOLVED.value else None,
-        "may_reopen": client and may_reopen(ticket.status, at, now, policy),
         "rating_until": iso(rating_until(at)),
-        "may_rate": client and may_rate(ticket.status, at, now),
         **await links(session, ticket.id),
     }
     found = await rating_of(session, ticket.id) if (person.is_staff or client) else None
@@ -151,4 +149,4 @@ async def outcome_state(session: AsyncSession, person: Any, ticket: Ticket, now:
         rating = {"score": r.score, "comment": r.comment, "at": iso(r.updated_at),
                   "by": {"id": r.user_id, "name": name or "A former contact"}}
     out["rating"] = rating
-    return out
+    return out, at

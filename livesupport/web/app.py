@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -121,7 +122,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         if settings.redis_url:
             presence = RedisPresence(settings.redis_url, settings.redis_prefix, origin, settings.presence_ttl)
         hub = Hub(broker, presence, StoredHistory(db), origin)
-        tickets = Tickets(db, hub, clock, settings.sla_targets)
+        tickets = Tickets(db, hub, clock, settings.sla_targets,  # its join cache lives as long as the token cache's
+                          cache_ttl=timedelta(seconds=settings.token_cache_seconds))
         staff_notices = StaffNotices(db, hub, clock)
         tickets.client_messages = staff_notices
         throttle = Throttle(db, clock)
@@ -166,6 +168,9 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         reading = asyncio.create_task(poller.run_forever(settings.worker_interval)) if poller else None
         lmtp = await _lmtp_server(settings, mailbox) if settings.in_process_worker and settings.mail_in_lmtp \
             else None
+        # What start-up made (modules, the schema, templates: some 150,000 objects) lives as long as the process:
+        # kept out of the garbage collector's full passes, which a reconnect storm's new sockets make frequent.
+        gc.freeze()
         log.info("livesupport ready: database %s, %s, mail through %s", settings.database_url.split("://")[0],
                  broker.status, mailer.delivery)
         try:

@@ -39,6 +39,7 @@ NOT_AUTHENTICATED, ORIGIN_REFUSED, POLICY = 4401, 4403, 1008
 BAD_FRAMES_LIMIT = 20  # per minute, then 1008
 ABUSE_LIMIT = 100  # rate-limited frames in a row, then 1008
 MAX_BATCH = 200  # chat frames stored in one transaction
+NOT_HEARD = 2**62  # a topic not yet open has delivered nothing: no remembered snapshot can be used
 
 
 async def ws_endpoint(ws: WebSocket, receive: Receive, send: Send) -> None:
@@ -325,8 +326,13 @@ class Channel:
             await self.svc.connecting.authorize(self.person, ticket_id)
         await hub.attach(self.box, name, ticket_id)
         try:
-            # Authorises too; joins of this ticket by this person queued with this one share the read.
-            state, visible, upto = await self.svc.connecting.snapshot(self.person, ticket_id)
+            # Authorises too; remembered, or read (shared with the joins of this ticket by this person queued with
+            # this one). Attached first: whatever this process delivers after `heard` reaches this socket. A
+            # snapshot older than `since` is not used either: the client saw more, maybe through another process
+            # this one lags behind, and what lies between would reach it twice.
+            last = hub.topics[name].last_seq
+            heard = NOT_HEARD if last is None else max(last, since or 0)
+            state, visible, upto = await self.svc.connecting.snapshot(self.person, ticket_id, heard)
             await self.box.send(encode({"type": "joined", "topic": name, "ref": ref, "seq": visible, "state": state}))
             if since is not None:
                 async for text in tickets.replay(self.person, ticket_id, since, upto):
@@ -388,6 +394,8 @@ class Channel:
         """Remember in the background how far this person has read; the lists update when it is stored."""
         if seq > self.reviewed.get(ticket_id, 0):
             self.reviewed[ticket_id] = seq
+            if self.svc.tickets.reviews.stored(self.person.id, ticket_id, seq):
+                return  # a reconnect: stored already
             task = asyncio.create_task(self._store_review(ticket_id, seq))
             self.background.add(task)
             task.add_done_callback(self.background.discard)
