@@ -325,6 +325,19 @@ class Tickets:
 
         Each result is the message's seq, or why that message alone was refused.
         """
+        results, stored = await self.store_chats(person, requests)
+        await self.announce_chats(person, stored)
+        return results
+
+    async def announce_chats(self, person: Person, stored: list[tuple[int, store.NewEvent]]) -> None:
+        """Publish what `store_chats` stored, in its order; returns once this process's sockets have it."""
+        for ticket_id, ev in stored:
+            await self.hub.publish_event(ticket_id, to_ev(ev))
+            self.published(person, ticket_id, ev)
+
+    async def store_chats(self, person: Person, requests: list[ChatRequest]
+                          ) -> tuple[list[int | LivesupportError], list[tuple[int, store.NewEvent]]]:
+        """`chat_many`'s transaction: the results, and the events stored (for `announce_chats`), in order."""
         now = self.clock.now()
         results: list[int | LivesupportError] = []
         stored: list[tuple[int, store.NewEvent]] = []
@@ -348,11 +361,8 @@ class Tickets:
         seqs = iter(stored)
         for i, r in enumerate(results):
             if r == -1:
-                ticket_id, ev = next(seqs)
-                results[i] = ev.seq
-                await self.hub.publish_event(ticket_id, to_ev(ev))
-                self.published(person, ticket_id, ev)
-        return results
+                results[i] = next(seqs)[1].seq
+        return results, stored
 
     async def may_chat(self, s: Any, person: Person, req: ChatRequest) -> None:
         if not req.authorized:

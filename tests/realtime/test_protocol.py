@@ -362,3 +362,35 @@ async def test_joining_a_ticket_others_have_open_is_still_authorised(server: Ser
         frames = await outsider.drain()
         assert not [f for f in frames if f["type"] in ("event", "presence")]
         assert (await client.presence(1))["viewers"] == 1
+
+
+async def test_a_pipelined_burst_is_stored_published_and_answered_in_order(server: Server, d: Deployment) -> None:
+    """Chat frames sent without waiting are stored burst after burst while earlier bursts go out; on the author's
+    socket every reply still follows its own event, replies come in the order sent, and events in seq order. One
+    frame refused in the middle stops nothing."""
+    tid = await open_ticket(server, d)
+    topic = f"ticket:{tid}"
+    async with on_ticket(server, d, topic, "engineer", "client") as (eng, client):
+        refs = [f"p{i}" for i in range(40)]
+        for i, ref in enumerate(refs):
+            frame = {"type": "chat", "topic": topic, "body": f"pipelined {i}", "ref": ref}
+            if i == 20:
+                frame["reply_to"] = 99999  # no such message: this one alone is refused
+            await eng.send(frame)
+        last = await eng.expect(type="reply", ref=refs[-1], timeout=30)
+        frames = [*eng.inbox, last]  # everything the author received, in order
+        answers = [f for f in frames if f["type"] == "reply"]
+        assert [a["ref"] for a in answers] == refs
+        assert answers[20]["ok"] is False and answers[20]["error"]["code"] == "not_found"
+        events = [f for f in frames if f["type"] == "event" and f["kind"] == "chat"]
+        assert [e["data"]["body"] for e in events] == [f"pipelined {i}" for i in range(40) if i != 20]
+        assert [e["seq"] for e in events] == list(range(2, 41))
+        for i, ref in enumerate(refs):
+            if i == 20:
+                continue
+            reply_at = frames.index(next(a for a in answers if a["ref"] == ref))
+            event_at = frames.index(next(e for e in events if e["data"]["body"] == f"pipelined {i}"))
+            assert event_at < reply_at, f"the reply to {ref} came before its event"
+            assert frames[reply_at]["seq"] == frames[event_at]["seq"]
+        seen = [(await client.expect(type="event", kind="chat"))["seq"] for _ in range(39)]
+        assert seen == list(range(2, 41))
