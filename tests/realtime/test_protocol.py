@@ -394,3 +394,28 @@ async def test_a_pipelined_burst_is_stored_published_and_answered_in_order(serve
             assert frames[reply_at]["seq"] == frames[event_at]["seq"]
         seen = [(await client.expect(type="event", kind="chat"))["seq"] for _ in range(39)]
         assert seen == list(range(2, 41))
+
+
+async def test_a_chat_follows_the_sla_fields_as_they_are_even_when_the_process_remembers_others(
+        server: Server, d: Deployment) -> None:
+    """The server takes a ticket's SLA fields as it last wrote them with a chat, and stores only if they still
+    hold: a status change in between (not written by a chat) is read, not missed."""
+    tid = await open_ticket(server, d)
+    topic = f"ticket:{tid}"
+    async with on_ticket(server, d, topic, "client", "engineer") as (client, eng):
+        await eng.request({"type": "chat", "topic": topic, "body": "looking"})  # remembered: new, clock running
+        first = await client.expect(type="event", kind="chat", seq=2)
+        assert first["data"]["next_update_at"] is not None
+        r = await eng.request({"type": "status", "topic": topic, "status": "waiting_on_client"})  # pauses the clock
+        assert r["ok"] is True
+        await eng.request({"type": "chat", "topic": topic, "body": "over to you"})
+        paused = await client.expect(type="event", kind="chat", seq=4)
+        assert paused["data"]["next_update_at"] is None  # not the running clock of what it remembered
+        await client.request({"type": "chat", "topic": topic, "body": "here you are"})  # restarts a paused clock
+        restarted = await eng.expect(type="event", kind="chat", seq=5)
+        assert restarted["data"]["next_update_source"] == "sla" and restarted["data"]["next_update_at"] is not None
+        await client.request({"type": "chat", "topic": topic, "body": "and one more"})  # running: left alone
+        again = await eng.expect(type="event", kind="chat", seq=6)
+        assert "next_update_at" not in again["data"]
+    snap = (await http_get(server, d, "client", f"/api/tickets/{tid}")).json()
+    assert snap["next_update_at"] == restarted["data"]["next_update_at"]
