@@ -57,6 +57,8 @@ JOIN_CACHE_TTL = timedelta(seconds=30)  # a backstop, as the token cache's: forg
 # message's group commit more CPU than the round trip itself).
 _TICKET_COLUMNS = cast(Table, Ticket.__table__).c
 _TICKET_ID = _TICKET_COLUMNS.id
+#: How many tickets' SLA fields a process remembers (`TicketActions._sla_seen`): a few hundred bytes each.
+SLA_SEEN_LIMIT = 10_000
 _SLA_FIELDS = select(_TICKET_COLUMNS.status, _TICKET_COLUMNS.priority, _TICKET_COLUMNS.next_update_at,
                      _TICKET_COLUMNS.next_update_source)
 
@@ -157,6 +159,9 @@ class Tickets(TicketAccess):
         self.joins = JoinCache(cache_ttl)
         self._heard = Heard(hub, self.joins.forget_all)
         hub.access_listeners.append(self._forget_joins)
+        #: Each ticket's SLA fields as this process last wrote them with a chat (`_store_run`); only a guess: a
+        #: write that finds the row changed reads them instead.
+        self._sla_seen: dict[int, store.SlaFields] = {}
 
     def _forget_joins(self, change: AccessChange) -> None:
         self.joins.forget_all()
@@ -305,6 +310,19 @@ class Tickets(TicketAccess):
 
         Each result is the message's seq, or why that message alone was refused.
         """
+        results, stored = await self.store_chats(person, requests)
+        await self.announce_chats(person, stored)
+        return results
+
+    async def announce_chats(self, person: Person, stored: list[tuple[int, store.NewEvent]]) -> None:
+        """Publish what `store_chats` stored, in its order; returns once this process's sockets have it."""
+        for ticket_id, ev in stored:
+            await self.hub.publish_event(ticket_id, to_ev(ev))
+            self.published(person, ticket_id, ev)
+
+    async def store_chats(self, person: Person, requests: list[ChatRequest]
+                          ) -> tuple[list[int | LivesupportError], list[tuple[int, store.NewEvent]]]:
+        """`chat_many`'s transaction: the results, and the events stored (for `announce_chats`), in order."""
         now = self.clock.now()
         results: list[int | LivesupportError] = []
         stored: list[tuple[int, store.NewEvent]] = []
@@ -328,11 +346,8 @@ class Tickets(TicketAccess):
         seqs = iter(stored)
         for i, r in enumerate(results):
             if r == -1:
-                ticket_id, ev = next(seqs)
-                results[i] = ev.seq
-                await self.hub.publish_event(ticket_id, to_ev(ev))
-                self.published(person, ticket_id, ev)
-        return results
+                results[i] = next(seqs)[1].seq
+        return results, stored
 
     async def may_chat(self, s: Any, person: Person, req: ChatRequest) -> None:
         if not req.authorized:
@@ -357,29 +372,60 @@ class Tickets(TicketAccess):
     async def _store_run(
         self, s: Any, person: Person, run: list[ChatRequest], now: datetime
     ) -> list[tuple[int, store.NewEvent]]:
+        """One ticket's part of a burst. A public message may move the promise of the next update, which depends on
+        the ticket's SLA fields: they are taken as this process last wrote them, and the write stores only if the
+        row still holds them (no read of its own: a round trip less per message); if it does not, they are read."""
         ticket_id = run[0].ticket_id
-        changes = await self.sla_after_chat(s, person, ticket_id, now) if any(
-            r.visibility == "public" for r in run) else None
-        payloads = [(r.visibility, chat_data(r)) for r in run]
-        if changes is not None:  # the message moved the promise of the next update: say so to everyone
-            for vis, data in payloads:
-                if vis == "public":
-                    data.update(next_update_at=store.iso(changes["next_update_at"]),
-                                next_update_source=changes["next_update_source"])
-        events = await store.append_events(s, ticket_id, kind="chat", actor=person, now=now, changes=changes,
-                                           payloads=payloads)
+        public = any(r.visibility == "public" for r in run)
+        fields = (self._sla_seen.get(ticket_id) or await self.sla_fields(s, ticket_id)) if public else None
+        guard = fields  # stored only if the row still holds them
+        while True:
+            changes = None if fields is None else self.sla_change(person, fields, now)
+            payloads = [(r.visibility, chat_data(r)) for r in run]
+            if changes is not None:  # the message moved the promise of the next update: say so to everyone
+                for vis, data in payloads:
+                    if vis == "public":
+                        data.update(next_update_at=store.iso(changes["next_update_at"]),
+                                    next_update_source=changes["next_update_source"])
+            try:
+                events = await store.append_events(s, ticket_id, kind="chat", actor=person, now=now,
+                                                   changes=changes, payloads=payloads, unless_changed=guard)
+            except store.TicketChanged:  # changed meanwhile, and nothing was written: read them, holding the row
+                fields, guard = await self.sla_fields(s, ticket_id, lock=True), None
+                continue
+            break
+        if fields is not None:
+            self._remember_sla(ticket_id, fields if changes is None else fields._replace(
+                next_update_at=changes["next_update_at"], next_update_source=changes["next_update_source"]))
         return [(ticket_id, e) for e in events]
 
-    async def sla_after_chat(self, s: Any, person: Person, ticket_id: int, now: datetime) -> dict[str, Any] | None:
+    def _remember_sla(self, ticket_id: int, fields: store.SlaFields) -> None:
+        if len(self._sla_seen) >= SLA_SEEN_LIMIT:  # the oldest out (insertion order)
+            del self._sla_seen[next(iter(self._sla_seen))]
+        self._sla_seen.pop(ticket_id, None)
+        self._sla_seen[ticket_id] = fields
+
+    async def sla_fields(self, s: Any, ticket_id: int, *, lock: bool = False) -> store.SlaFields:
+        """The ticket's SLA fields now (`lock`: its row held until the transaction ends, see store.current)."""
+        stmt = _SLA_FIELDS.where(_TICKET_ID == ticket_id)
+        if lock:
+            stmt = stmt.with_for_update(key_share=True)
+        row = (await s.execute(stmt)).one()
+        return store.SlaFields(row.status, row.priority, row.next_update_at, row.next_update_source)
+
+    def sla_change(self, person: Person, fields: store.SlaFields, now: datetime) -> dict[str, Any] | None:
         """A public message from staff restarts the update clock; one from a client restarts a paused clock."""
-        row = (await s.execute(_SLA_FIELDS.where(_TICKET_ID == ticket_id))).one()
-        status, priority = Status(row.status), Priority(row.priority)
+        status, priority = Status(fields.status), Priority(fields.priority)
         if person.is_staff:
             due: sla.NextUpdate | None = sla.on_staff_update(self.sla, priority, status, now)
         else:
-            current = sla.NextUpdate(row.next_update_at, row.next_update_source)
+            current = sla.NextUpdate(fields.next_update_at, fields.next_update_source)
             due = sla.on_client_message(self.sla, priority, status, current, now)
         return None if due is None else {"next_update_at": due.at, "next_update_source": due.source}
+
+    async def sla_after_chat(self, s: Any, person: Person, ticket_id: int, now: datetime) -> dict[str, Any] | None:
+        """What a public message does to the ticket's SLA, read in this transaction (e-mail, attachments)."""
+        return self.sla_change(person, await self.sla_fields(s, ticket_id), now)
 
     async def set_status(
         self, person: Person, ticket_id: int, status: object, next_update_at: object, *, given: bool

@@ -69,7 +69,8 @@ _PG_TEXTS = {
 _PG_OVERFLOW = ("length(ticket_search.public_text) + length(:search_public) > :search_cap "
                 "OR length(ticket_search.internal_text) + length(:search_internal) > :search_cap")
 _PG_SUBJECT = _vector("ticket_search.subject", "A")
-#: An upsert (a ticket stored some other way gets its document started), folded into the ticket's own UPDATE.
+#: An upsert (a ticket stored some other way gets its document started), folded into the statement that appends the
+#: events (store/tickets.py `_append_in_one`): only when its UPDATE, the CTE `ticket_appended`, wrote the ticket.
 #: The new text is parsed once: the proposed row carries its vectors (with the subject's only when the ticket has
 #: no document yet), and the update appends them from `excluded`.
 PG_APPEND = (
@@ -79,6 +80,7 @@ PG_APPEND = (
     "LATERAL (SELECT {new_public} AS p, {new_internal} AS i) AS new, "
     "LATERAL (SELECT CASE WHEN EXISTS (SELECT 1 FROM ticket_search WHERE ticket_id = :search_id) "
     "THEN ''::tsvector ELSE {start} END AS s) AS head WHERE id = :search_id "
+    "AND EXISTS (SELECT 1 FROM ticket_appended) "
     "ON CONFLICT (ticket_id) DO UPDATE SET public_text = {public_text}, internal_text = {internal_text}, "
     "public_tsv = CASE WHEN {over} THEN {subject} || {public} ELSE ticket_search.public_tsv || excluded.public_tsv "
     "END, staff_tsv = CASE WHEN {over} THEN {subject} || {public} || {internal} "

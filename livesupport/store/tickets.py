@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     JSON,
@@ -99,6 +99,19 @@ async def create(
     return ticket
 
 
+class SlaFields(NamedTuple):
+    """What the promise of a ticket's next update depends on."""
+
+    status: str
+    priority: str
+    next_update_at: datetime | None
+    next_update_source: str
+
+
+class TicketChanged(Exception):
+    """An append made `unless_changed` found the ticket's SLA fields changed: nothing was written."""
+
+
 @dataclass(frozen=True, slots=True)
 class NewEvent:
     """An event as just stored: what `event_frame` needs, without an ORM object."""
@@ -115,6 +128,7 @@ class NewEvent:
 async def append_events(
     session: AsyncSession, ticket_id: int, *, kind: str, actor: Person | None,
     payloads: list[tuple[str, dict[str, Any]]], now: datetime, changes: dict[str, Any] | None = None,
+    unless_changed: SlaFields | None = None,
 ) -> list[NewEvent]:
     """Take the next seqs and store the events (visibility, data): one statement on PostgreSQL, two on SQLite,
     whatever their number.
@@ -122,7 +136,7 @@ async def append_events(
     Concurrent writers of one ticket queue on its row; writers of other tickets are not held up.
     """
     return await append_kinds(session, ticket_id, actor=actor, now=now, changes=changes,
-                              events=[(kind, vis, data) for vis, data in payloads])
+                              events=[(kind, vis, data) for vis, data in payloads], unless_changed=unless_changed)
 
 
 #: Who did it, when nobody did: the worker closing, reminding, resolving (actor_id is NULL).
@@ -131,10 +145,11 @@ SYSTEM_ACTOR: dict[str, Any] = {"id": None, "name": "livesupport", "role": "syst
 
 async def append_kinds(
     session: AsyncSession, ticket_id: int, *, actor: Person | None, events: list[tuple[str, str, dict[str, Any]]],
-    now: datetime, changes: dict[str, Any] | None = None,
+    now: datetime, changes: dict[str, Any] | None = None, unless_changed: SlaFields | None = None,
 ) -> list[NewEvent]:
     """`append_events` for events of several kinds: (kind, visibility, data) each, stored in this order.
-    `actor` None: the system (a scheduled job)."""
+    `actor` None: the system (a scheduled job). `unless_changed`: store only if the ticket's SLA fields are still
+    these (`changes` was worked out from them), else raise TicketChanged having written nothing."""
     count = len(events)
     values: dict[str, Any] = {"last_seq": Ticket.last_seq + count, "updated_at": now, **(changes or {})}
     values.update(report_facts(actor, events, now, changes or {}, desk_of(session).reading(now)))
@@ -143,6 +158,11 @@ async def append_kinds(
         values["last_public_seq"] = Ticket.last_seq + public[-1] + 1  # SET reads the row as it was
         values["public_updated_at"] = now  # an internal note moves what staff see, not what clients see
     stmt = update(_TICKETS).where(_TICKETS.c.id == ticket_id).values(**values).returning(_TICKETS.c.last_seq)
+    if unless_changed is not None:
+        t = _TICKETS.c
+        stmt = stmt.where(t.status == unless_changed.status, t.priority == unless_changed.priority,
+                          t.next_update_at.is_not_distinct_from(unless_changed.next_update_at),
+                          t.next_update_source == unless_changed.next_update_source)
     shown = actor.public() if actor is not None else SYSTEM_ACTOR
     texts = events  # (kind, visibility, data): what the search index reads of them
     folded = search.folded_append(session, ticket_id, texts)  # PostgreSQL: the search index, in this statement
@@ -194,7 +214,10 @@ async def _append_in_one(session: AsyncSession, update_ticket: Any, folded: Any,
         stmt = stmt.add_cte(_READ_OWN.bindparams(**values).cte("read_own"))
     if folded is not None:
         stmt = stmt.add_cte(folded)
-    return int((await session.execute(stmt)).scalar_one())
+    last = (await session.execute(stmt)).scalar()
+    if last is None:  # the UPDATE's guard (`unless_changed`) held it back, and so everything that reads it
+        raise TicketChanged(ticket_id)
+    return int(last)
 
 SOLVED = ("resolved", "closed")
 
@@ -248,7 +271,10 @@ async def _append_by_statements(session: AsyncSession, update_ticket: Any, ticke
                                 now: datetime) -> int:
     """The ticket's UPDATE, then the events' INSERT (SQLite's triggers do the rest)."""
     count = len(events)
-    last = int((await session.execute(update_ticket)).scalar_one())
+    found = (await session.execute(update_ticket)).scalar()
+    if found is None:  # held back by `unless_changed`
+        raise TicketChanged(ticket_id)
+    last = int(found)
     await session.execute(insert(_EVENTS), [
         {"ticket_id": ticket_id, "seq": last - count + 1 + i, "kind": kind, "visibility": vis,
          "actor_id": actor.id if actor is not None else None, "at": now, "data": data, "actor": shown}

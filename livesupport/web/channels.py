@@ -229,30 +229,55 @@ class Channel:
         )
 
     async def write_chats(self) -> None:
-        """Store what has queued up in one transaction, reply, and go again while more arrived meanwhile."""
-        while self.chats:
-            batch, self.chats = self.chats[:MAX_BATCH], self.chats[MAX_BATCH:]
-            batch = await self.still_allowed(batch)
-            if not batch:
-                continue
-            if self.reviewing:
-                await self.reviews_stored({r.ticket_id for r, _, _ in batch})
-            start = time.monotonic_ns()
-            for _, _, read in batch:
-                metrics.stage("queued", read, start)
-            try:
-                results = await self.svc.tickets.chat_many(self.person, [r for r, _, _ in batch])
-            except LivesupportError as exc:
-                results = [exc] * len(batch)
-            except Exception:
-                log.exception("storing %d chat frames failed", len(batch))
-                results = [UnavailableError("Something went wrong on our side; nothing was changed. "
-                                            "Please try again.")] * len(batch)
-            for (_, ref, _), result in zip(batch, results, strict=True):
-                if isinstance(result, LivesupportError):
-                    await self.refuse(ref, result)
-                else:
-                    await self.box.send(reply_ok(ref, seq=result))
+        """Store what has queued up in one transaction, then publish it and reply while the next burst is stored:
+        a burst's commit overlaps the previous one's fan-out instead of queueing behind it. Bursts are stored,
+        published and answered in order, and each reply follows its own event on this socket."""
+        announcing: asyncio.Task[None] | None = None
+        try:
+            while self.chats or announcing is not None:
+                if not self.chats and announcing is not None:
+                    await announcing  # more may queue meanwhile: the loop looks again
+                    announcing = None
+                    continue
+                batch, self.chats = self.chats[:MAX_BATCH], self.chats[MAX_BATCH:]
+                batch = await self.still_allowed(batch)
+                if not batch:
+                    continue
+                if self.reviewing:
+                    await self.reviews_stored({r.ticket_id for r, _, _ in batch})
+                start = time.monotonic_ns()
+                for _, _, read in batch:
+                    metrics.stage("queued", read, start)
+                stored: list[tuple[int, Any]] = []
+                results: list[int | LivesupportError]
+                try:
+                    results, stored = await self.svc.tickets.store_chats(self.person, [r for r, _, _ in batch])
+                except LivesupportError as exc:
+                    results = [exc] * len(batch)
+                except Exception:
+                    log.exception("storing %d chat frames failed", len(batch))
+                    results = [UnavailableError("Something went wrong on our side; nothing was changed. "
+                                                "Please try again.")] * len(batch)
+                if announcing is not None:
+                    await announcing  # the previous burst's events go out first
+                announcing = asyncio.create_task(self.announce(batch, results, stored))
+        except asyncio.CancelledError:
+            if announcing is not None:
+                announcing.cancel()
+            raise
+
+    async def announce(self, batch: list[tuple[ChatRequest, Any, int]], results: list[int | LivesupportError],
+                       stored: list[tuple[int, Any]]) -> None:
+        """Publish a stored burst, then answer each of its frames."""
+        try:
+            await self.svc.tickets.announce_chats(self.person, stored)
+        except Exception:  # stored all the same: the replies say so, and `since` brings what was not delivered
+            log.exception("publishing %d stored chat events failed", len(stored))
+        for (_, ref, _), result in zip(batch, results, strict=True):
+            if isinstance(result, LivesupportError):
+                await self.refuse(ref, result)
+            else:
+                await self.box.send(reply_ok(ref, seq=result))
 
     async def still_allowed(self, batch: list[tuple[ChatRequest, Any, int]]) -> list[tuple[ChatRequest, Any, int]]:
         """Access may have changed since these were read: refuse what the person may no longer send (no I/O)."""

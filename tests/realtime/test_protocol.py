@@ -375,3 +375,60 @@ async def test_joining_a_ticket_others_have_open_is_still_authorised(server: Ser
         frames = await outsider.drain()
         assert not [f for f in frames if f["type"] in ("event", "presence")]
         assert (await client.presence(1))["viewers"] == 1
+
+
+async def test_a_pipelined_burst_is_stored_published_and_answered_in_order(server: Server, d: Deployment) -> None:
+    """Chat frames sent without waiting are stored burst after burst while earlier bursts go out; on the author's
+    socket every reply still follows its own event, replies come in the order sent, and events in seq order. One
+    frame refused in the middle stops nothing."""
+    tid = await open_ticket(server, d)
+    topic = f"ticket:{tid}"
+    async with on_ticket(server, d, topic, "engineer", "client") as (eng, client):
+        refs = [f"p{i}" for i in range(40)]
+        for i, ref in enumerate(refs):
+            frame = {"type": "chat", "topic": topic, "body": f"pipelined {i}", "ref": ref}
+            if i == 20:
+                frame["reply_to"] = 99999  # no such message: this one alone is refused
+            await eng.send(frame)
+        last = await eng.expect(type="reply", ref=refs[-1], timeout=30)
+        frames = [*eng.inbox, last]  # everything the author received, in order
+        answers = [f for f in frames if f["type"] == "reply"]
+        assert [a["ref"] for a in answers] == refs
+        assert answers[20]["ok"] is False and answers[20]["error"]["code"] == "not_found"
+        events = [f for f in frames if f["type"] == "event" and f["kind"] == "chat"]
+        assert [e["data"]["body"] for e in events] == [f"pipelined {i}" for i in range(40) if i != 20]
+        assert [e["seq"] for e in events] == list(range(2, 41))
+        for i, ref in enumerate(refs):
+            if i == 20:
+                continue
+            reply_at = frames.index(next(a for a in answers if a["ref"] == ref))
+            event_at = frames.index(next(e for e in events if e["data"]["body"] == f"pipelined {i}"))
+            assert event_at < reply_at, f"the reply to {ref} came before its event"
+            assert frames[reply_at]["seq"] == frames[event_at]["seq"]
+        seen = [(await client.expect(type="event", kind="chat"))["seq"] for _ in range(39)]
+        assert seen == list(range(2, 41))
+
+
+async def test_a_chat_follows_the_sla_fields_as_they_are_even_when_the_process_remembers_others(
+        server: Server, d: Deployment) -> None:
+    """The server takes a ticket's SLA fields as it last wrote them with a chat, and stores only if they still
+    hold: a status change in between (not written by a chat) is read, not missed."""
+    tid = await open_ticket(server, d)
+    topic = f"ticket:{tid}"
+    async with on_ticket(server, d, topic, "client", "engineer") as (client, eng):
+        await eng.request({"type": "chat", "topic": topic, "body": "looking"})  # remembered: new, clock running
+        first = await client.expect(type="event", kind="chat", seq=2)
+        assert first["data"]["next_update_at"] is not None
+        r = await eng.request({"type": "status", "topic": topic, "status": "waiting_on_client"})  # pauses the clock
+        assert r["ok"] is True
+        await eng.request({"type": "chat", "topic": topic, "body": "over to you"})
+        paused = await client.expect(type="event", kind="chat", seq=4)
+        assert paused["data"]["next_update_at"] is None  # not the running clock of what it remembered
+        await client.request({"type": "chat", "topic": topic, "body": "here you are"})  # restarts a paused clock
+        restarted = await eng.expect(type="event", kind="chat", seq=5)
+        assert restarted["data"]["next_update_source"] == "sla" and restarted["data"]["next_update_at"] is not None
+        await client.request({"type": "chat", "topic": topic, "body": "and one more"})  # running: left alone
+        again = await eng.expect(type="event", kind="chat", seq=6)
+        assert "next_update_at" not in again["data"]
+    snap = (await http_get(server, d, "client", f"/api/tickets/{tid}")).json()
+    assert snap["next_update_at"] == restarted["data"]["next_update_at"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 
 from livesupport.domain.people import Person, Role
 from livesupport.store import huddle as huddle_store
+from livesupport.store import search as search_store
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
 from livesupport.store.migrate import alembic_config, upgrade
@@ -114,5 +116,39 @@ async def test_an_authors_read_mark_follows_their_own_events_only_when_it_was_up
         assert await marks() == {client.id: 7, staff.id: 4}
         assert await say(staff, "late") == [9]
         assert await marks() == {client.id: 7, staff.id: 4}  # 5-8 are still new to staff
+    finally:
+        await db.dispose()
+
+
+async def test_an_append_held_back_by_changed_sla_fields_writes_nothing(deployment: Deployment) -> None:
+    db = Database(deployment.database_url)
+    client = Person(deployment.users["client"]["id"], "Alice", Role.CLIENT, org_id=deployment.users["client"]["org_id"])
+    now = datetime(2030, 3, 10, 9, 0, tzinfo=UTC)
+    try:
+        async with db.write() as s:
+            ticket = await store.create(s, org_id=client.org_id, opened_by=client.id,  # type: ignore[arg-type]
+                                        subject="guarded", priority="normal", now=now)
+            await store.append_kinds(s, ticket.id, actor=client, now=now,
+                                     events=[("chat", "public", {"body": "opening", "visibility": "public"})])
+        stale = store.SlaFields("in_progress", "normal", None, "sla")  # the ticket is "new"
+        with pytest.raises(store.TicketChanged):
+            async with db.write() as s:
+                await store.append_kinds(s, ticket.id, actor=client, now=now, unless_changed=stale, events=[
+                    ("chat", "public", {"body": "zebracorn", "visibility": "public"})])
+        async with db.read() as s:
+            assert [e.seq for e in await store.events_since(s, ticket.id, 0, staff=True)] == [1]
+            assert (await s.get(Ticket, ticket.id)).last_seq == 1  # type: ignore[union-attr]
+            ids = (await s.execute(search_store.matching_ids("zebracorn", dialect=search_store.dialect_of(s),
+                                                             staff=True))).scalars().all()
+            assert ticket.id not in ids  # the search index took nothing either
+        held = store.SlaFields("new", "normal", None, "sla")
+        async with db.write() as s:  # as it is: stored
+            (ev,) = await store.append_kinds(s, ticket.id, actor=client, now=now, unless_changed=held, events=[
+                ("chat", "public", {"body": "zebracorn", "visibility": "public"})])
+        assert ev.seq == 2
+        async with db.read() as s:
+            ids = (await s.execute(search_store.matching_ids("zebracorn", dialect=search_store.dialect_of(s),
+                                                             staff=True))).scalars().all()
+            assert ticket.id in ids
     finally:
         await db.dispose()
