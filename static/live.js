@@ -28,8 +28,8 @@ export function wsUrl(path = "/ws") {
 
 /**
  * Events (EventTarget): "open" (detail {generation}), "frame" (detail: the parsed frame),
- * "state" (detail {state, retryAt, reason, attempt}), "close" (detail {code, reason}).
- * States: "connecting", "open", "waiting" (retryAt set), "ended" (reason set).
+ * "state" (detail {state, retryAt, reason, attempt, busy}), "close" (detail {code, reason}).
+ * States: "connecting", "open", "waiting" (retryAt set; busy when the server asked us to wait), "ended" (reason set).
  */
 export class Live extends EventTarget {
   constructor(url = wsUrl(), { sessionCheckUrl = location.pathname } = {}) {
@@ -41,6 +41,8 @@ export class Live extends EventTarget {
     this.attempt = 0; // failed tries since the last healthy connection
     this.state = "idle";
     this.retryAt = 0;
+    this.busy = false; // this wait is the server's: it turned us away in a reconnect storm ("retry after N s")
+    this.notBefore = 0; // ...and nothing may reconnect before this instant, not even the network coming back
     this.endReason = null;
     this.everOpened = false;
     this._retryTimer = 0;
@@ -52,6 +54,7 @@ export class Live extends EventTarget {
     // The network changed: a socket that looks open may be dead. Ask it, briefly.
     window.addEventListener("online", () => {
       if (this.state === "open") this.checkAlive(5_000);
+      else if (Date.now() < this.notBefore) this._emitState(); // online again, but the server said when to come
       else this.reconnectNow();
     });
     window.addEventListener("offline", () => {
@@ -88,9 +91,11 @@ export class Live extends EventTarget {
     }
   }
 
+  /** Reconnect at once (the network is back, the tab is seen again, "Try now"), unless the server said when. */
   reconnectNow() {
     if (this.state === "ended") return;
     if (this.state === "open" || this.state === "connecting") return;
+    if (Date.now() < this.notBefore) return; // the timer set for the server's delay stays
     clearTimeout(this._retryTimer);
     this._connect();
   }
@@ -111,6 +116,7 @@ export class Live extends EventTarget {
 
   _connect() {
     clearTimeout(this._retryTimer);
+    this.busy = false;
     this.generation += 1;
     const generation = this.generation;
     let ws;
@@ -161,9 +167,11 @@ export class Live extends EventTarget {
       return;
     }
     const busyFor = retryAfterSeconds(code, reason);
+    this.busy = busyFor !== null;
     if (busyFor !== null) {
       // The server is shedding a reconnect storm: come back no sooner than it said, spread out
       // over twice that (so the clients it turned away do not all return in the same instant).
+      this.notBefore = Date.now() + busyFor * 1000;
       this._retryIn(busyFor * 1000 * (1 + Math.random()));
       return;
     }
@@ -254,7 +262,9 @@ export class Live extends EventTarget {
 
   _emitState() {
     this.dispatchEvent(new CustomEvent("state", {
-      detail: { state: this.state, retryAt: this.retryAt, reason: this.endReason, attempt: this.attempt },
+      detail: {
+        state: this.state, retryAt: this.retryAt, reason: this.endReason, attempt: this.attempt, busy: this.busy,
+      },
     }));
   }
 }

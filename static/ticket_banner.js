@@ -39,15 +39,20 @@ export function renderBanner() {
   } else if (s === "waiting") {
     const seconds = Math.max(1, Math.ceil((live.retryAt - Date.now()) / 1000));
     const retryText = `Reconnecting in ${seconds} s…`;
-    if (hasUnsent() || !navigator.onLine) {
+    if (!navigator.onLine || (hasUnsent() && !live.busy)) {
       mode = "offline";
       text = "Offline – your message will be sent when we reconnect";
       detail = retryText;
+    } else if (live.busy) {
+      // Turned away in a reconnect storm: nothing is wrong, the server asked us to come back a little later.
+      mode = "reconnecting";
+      text = `Server busy – reconnecting in ${seconds} s…`;
+      if (hasUnsent()) detail = "Your message will be sent when we reconnect";
     } else {
       mode = "reconnecting";
       text = retryText;
     }
-    els.connRetry.hidden = false;
+    els.connRetry.hidden = live.busy; // "Try now" would only be turned away again
     bannerTimer = setTimeout(renderBanner, 1000 - (Date.now() % 1000) + 20);
   } else {
     mode = "connecting";

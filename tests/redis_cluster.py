@@ -161,6 +161,56 @@ class LocalCluster:
                 raise AssertionError(f"no replica took over from the master on {dead}")
             await asyncio.sleep(0.1)
 
+    async def _ask(self, port: int, *command: str | int, asking: bool = False) -> object:
+        """One command to the node at `port`; with `asking`, preceded by ASKING (for a slot it is importing)."""
+        client = self.node(port)
+        try:
+            if not asking:
+                return await client.execute_command(*command)
+            async with client.pipeline(transaction=False) as p:  # one connection: ASKING holds for the next command
+                p.execute_command("ASKING")
+                p.execute_command(*command)
+                return (await p.execute())[1]
+        finally:
+            await client.aclose()
+
+    async def master_ports(self) -> list[int]:
+        """The ports of the masters that serve slots now."""
+        ports = set()
+        for _, _, master, *_ in await self._ask(await self.owner("any"), "CLUSTER", "SLOTS"):  # type: ignore[misc]
+            ports.add(int(master[1]))
+        return sorted(ports)
+
+    async def begin_slot_move(self, key: str) -> tuple[int, int, int]:
+        """Start moving `key`'s slot to another master, as `redis-cli --cluster reshard` does: the target IMPORTING,
+        the owner MIGRATING, every key of the slot MIGRATEd. The owner still serves the slot's shard channels
+        until `end_slot_move`. Returns (slot, from port, to port)."""
+        source = await self.owner(key)
+        target = next(port for port in await self.master_ports() if port != source)
+        slot = int(await self._ask(source, "CLUSTER", "KEYSLOT", key))  # type: ignore[call-overload]
+        await self._ask(target, "CLUSTER", "SETSLOT", slot, "IMPORTING", await self._id(source))
+        await self._ask(source, "CLUSTER", "SETSLOT", slot, "MIGRATING", await self._id(target))
+        await self.migrate_keys(slot, source, target)
+        return slot, source, target
+
+    async def migrate_keys(self, slot: int, source: int, target: int) -> None:
+        """MIGRATE what `source` still holds of `slot` to `target` (keys written meanwhile are redirected with ASK)."""
+        while keys := await self._ask(source, "CLUSTER", "GETKEYSINSLOT", slot, 100):
+            await self._ask(source, "MIGRATE", "127.0.0.1", target, "", 0, 5000, "KEYS", *keys)  # type: ignore[misc]
+
+    async def end_slot_move(self, slot: int, source: int, target: int) -> None:
+        """Hand `slot` to `target` on every master, the target first: the source then drops the slot's shard
+        subscribers (Redis 7 sends them SUNSUBSCRIBE)."""
+        await self.migrate_keys(slot, source, target)
+        target_id = await self._id(target)
+        others = [port for port in await self.master_ports() if port not in (source, target)]
+        for port in (target, source, *others):
+            await self._ask(port, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
+
+    async def _id(self, port: int) -> str:
+        raw = await self._ask(port, "CLUSTER", "MYID")
+        return raw.decode() if isinstance(raw, bytes) else str(raw)
+
     async def _state_ok(self, port: int) -> bool:
         client = self.node(port)
         try:

@@ -1,4 +1,4 @@
-"""Fault fixtures: a Redis server of the test's own, on its own port, that the test may restart or kill."""
+"""Fault fixtures: a Redis server, or a Redis Cluster, of the test's own, that the test may restart, kill or reshard."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import asyncio
 import shutil
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
 from tests.conftest import unavailable
+from tests.redis_cluster import LocalCluster, local_cluster
 from tests.utils import free_port
 
 
@@ -66,3 +67,10 @@ async def own_redis() -> AsyncIterator[OwnRedis]:
     finally:
         r.stop(kill=True)
         shutil.rmtree(r.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def cluster() -> Iterator[LocalCluster]:
+    """A Redis Cluster of the test's own (3 masters with a replica each): it may lose a master or move a slot."""
+    with local_cluster() as c:
+        yield c

@@ -4,26 +4,16 @@ client on the other process still gets every event exactly once, in order."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from contextlib import AsyncExitStack
-
-import pytest
 
 from livesupport.realtime.brokers.cluster import shard_channel
 from tests.conftest import Deployment, token_for
 from tests.faults.helpers import Watcher, assert_exact, health, metric, wait_until
 from tests.realtime.helpers import open_ticket
-from tests.redis_cluster import LocalCluster, local_cluster
+from tests.redis_cluster import LocalCluster
 from tests.utils import Server, run_server, ws_client
 
 PREFIX = "failover:"
-
-
-@pytest.fixture
-def cluster() -> Iterator[LocalCluster]:
-    """A cluster of this test's own: it loses a master."""
-    with local_cluster() as c:
-        yield c
 
 
 async def test_master_killed_mid_stream_loses_nothing(postgres_deployment: Deployment, cluster: LocalCluster) -> None:
