@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from livesupport.domain.errors import BadRequestError
+from livesupport.domain.people import Person, Role
 
 MAX_QUERY = 200  # characters of a query
 #: Characters of public text, and of internal text, kept searchable per ticket (the newest; the subject always).
@@ -25,6 +26,9 @@ MAX_INDEXED = 60_000
 TRIMMED_TO = 45_000
 #: Around matched words in snippets before escaping (private-use characters nobody types).
 OPEN, CLOSE = "\ue000", "\ue001"
+#: The start of every scope token (`document_scope`): a private-use character, which SQLite's tokenizer keeps in a
+#: word and `parse` never does, so no typed word is a scope token (a staff query need not leave the column out).
+SCOPE_MARK = "\ue002"
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
 _WORD = re.compile(r"[^\W_]+")
@@ -92,8 +96,9 @@ def websearch(query: Query) -> tuple[list[str], list[str]]:
             [_quoted(p) for p in query.excluded])
 
 
-def fts5(query: Query, columns: tuple[str, ...] | None = None) -> str:
-    """The query as an SQLite FTS5 MATCH expression, limited to `columns` when given."""
+def fts5(query: Query, columns: tuple[str, ...] | None = None, scope: tuple[str, ...] | None = None) -> str:
+    """The query as an SQLite FTS5 MATCH expression, limited to `columns` when given, and to the documents
+    holding one of the `scope` tokens (`scope_tokens`) in their `scope` column when given."""
     def group(phrases: tuple[tuple[str, ...], ...]) -> str:
         inner = " OR ".join(_quoted(p) for p in phrases)
         return f"({inner})" if len(phrases) > 1 else inner
@@ -103,7 +108,31 @@ def fts5(query: Query, columns: tuple[str, ...] | None = None) -> str:
         expr = f"({expr})" + "".join(f" NOT {_quoted(p)}" for p in query.excluded)
     if columns:
         expr = "{" + " ".join(columns) + "} : (" + expr + ")"
+    if scope:
+        expr = "scope : (" + " OR ".join(_quoted((t,)) for t in scope) + ") AND " + expr
     return expr
+
+
+def document_scope(org_id: int, partner_id: int | None) -> str:
+    """The `scope` column of a ticket's SQLite search document: who may see the ticket, as index tokens (its
+    organisation's `o<id>`, and its organisation's partner's `p<id>`, each after SCOPE_MARK). store/search.py
+    writes the same in SQL (`scope_sql`)."""
+    own = f"{SCOPE_MARK}o{org_id}"
+    return own if partner_id is None else f"{own} {SCOPE_MARK}p{partner_id}"
+
+
+def scope_tokens(person: Person) -> tuple[str, ...] | None:
+    """The scope tokens of the tickets this person may see, as store/tickets.py `visible_to` says (staff: None,
+    every ticket; a partner: its own organisation's and its clients'; anyone else: their organisation's; without
+    an organisation: none). A search reads only those documents' part of the index; it only narrows: the
+    statement keeps its own visibility condition."""
+    if person.is_staff:
+        return None
+    if person.org_id is None:
+        return ()
+    if person.role is Role.PARTNER:
+        return (f"{SCOPE_MARK}o{person.org_id}", f"{SCOPE_MARK}p{person.org_id}")
+    return (f"{SCOPE_MARK}o{person.org_id}",)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,9 @@ does not change is seen exactly once however the table changes between pages.
     relevance    (with q) the newest `search.RANKED` matches by the search's rank descending, then id descending;
                  then the older matches, by id descending
 
-With `q`, only the tickets whose text (as the person may search it: store/search.py) matches are listed.
+With `q`, only the tickets whose text (as the person may search it: store/search.py) matches are listed; on
+SQLite a non-staff search reads only its organisations' part of the index (`domain.search.scope_tokens`), and the
+statements keep `visible_to` all the same.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from sqlalchemy.ext.compiler import compiles
 from livesupport.domain import sla
 from livesupport.domain.listing import PRIORITY_ORDER, ListQuery, Sort
 from livesupport.domain.people import Person
+from livesupport.domain.search import scope_tokens
 from livesupport.domain.tickets import Status
 from livesupport.store import search
 from livesupport.store.models import Organisation, Ticket, TicketAssignee
@@ -165,18 +168,20 @@ async def _window(
     candidates = select(Ticket.id).join(Organisation, Organisation.id == Ticket.org_id).where(*conditions) \
         .order_by(Ticket.id.desc())
     oldest = await session.scalar(candidates.offset(search.SCANNED - 1).limit(1))  # None: fewer than SCANNED
-    ids = search.matching_ids(q, dialect=dialect, staff=person.is_staff, from_=oldest)
+    scope = scope_tokens(person)
+    ids = search.matching_ids(q, dialect=dialect, staff=person.is_staff, scope=scope, from_=oldest)
     scanned = candidates.where(Ticket.id.in_(ids))
     if oldest is not None:
         scanned = scanned.where(Ticket.id >= oldest)
     window = list((await session.execute(scanned.limit(search.RANKED))).scalars())
-    matches = search.ranks(q, window, dialect=dialect, staff=person.is_staff).subquery("matches")
+    matches = search.ranks(q, window, dialect=dialect, staff=person.is_staff, scope=scope).subquery("matches")
     below = min(window) if len(window) == search.RANKED else oldest
     if below is None:
         return matches, false()
     # the bound on the search's own ids too: PostgreSQL would not carry it over the join, FTS5 reads less
     return matches, and_(Ticket.id < below,
-                         Ticket.id.in_(search.matching_ids(q, dialect=dialect, staff=person.is_staff, below=below)))
+                         Ticket.id.in_(search.matching_ids(q, dialect=dialect, staff=person.is_staff, scope=scope,
+                                                           below=below)))
 
 
 async def page(
@@ -192,7 +197,7 @@ async def page(
             # from one in 800 (nor a keyset bound): for a rare word's next page it walked the list checking each
             # ticket (200 ms, not 20)
             await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        ids = search.matching_ids(query.q, dialect=dialect, staff=person.is_staff)
+        ids = search.matching_ids(query.q, dialect=dialect, staff=person.is_staff, scope=scope_tokens(person))
         if query.sort == "relevance":
             matches, unranked = await _window(session, person, query.q, conditions)
         conditions.append(Ticket.id.in_(ids))

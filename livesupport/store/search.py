@@ -6,6 +6,12 @@ PostgreSQL: the `ticket_search` table with two tsvectors, `public_tsv` (subject 
 client's query reads only the public vector or columns, so internal words can neither find a ticket for them nor
 show in their snippet: visibility is part of the query (migration 0019 makes both). The list ranks a bounded set
 of matches (`RANKED`, `SCANNED`; store/listing.py).
+
+SQLite's documents also carry a `scope` column (migration 0026): tokens of who may see the ticket
+(`domain.search.document_scope`), kept current by triggers when a ticket moves or an organisation's partner
+changes. A client's or partner's MATCH starts with `scope : (...)` (`domain.search.scope_tokens`), so FTS5 reads
+only their organisations' part of a common word's doclist instead of every match; the statements keep their own
+visibility condition (the scope only narrows). Staff queries never read that column; snippets never show it.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livesupport.domain import search as rules
 from livesupport.domain.search import MAX_INDEXED, TRIMMED_TO
+from livesupport.store.models import Ticket
 
 _meta = MetaData()  # not the models' metadata: each dialect has its own kind of table under this name
 #: PostgreSQL's table (a plain table with generated columns).
@@ -96,9 +103,25 @@ PG_INSERT = (
     "ON CONFLICT (ticket_id) DO UPDATE SET subject = excluded.subject, public_text = excluded.public_text, "
     "internal_text = excluded.internal_text, public_tsv = excluded.public_tsv, staff_tsv = excluded.staff_tsv"
 ).format(s=_vector(":subject", "A"), p=_vector(":public_text", "B"), i=_vector(":internal_text", "B"))
-# A deleted ticket's id can come back in SQLite: its old document goes.
-FTS_INSERT = ("INSERT OR REPLACE INTO ticket_search (rowid, subject, public_text, internal_text) "
-              "VALUES (:id, :subject, :public_text, :internal_text)")
+
+
+def scope_sql(org_id: str, partner_id: str) -> str:
+    """SQL: the `scope` column (`domain.search.document_scope`) of a document of a ticket of organisation `org_id`
+    whose partner is `partner_id` (SQL expressions; NULL: none)."""
+    mark = f"char({ord(rules.SCOPE_MARK)})"
+    return f"({mark} || 'o' || {org_id} || coalesce(' ' || {mark} || 'p' || {partner_id}, ''))"
+
+
+def _fts_scope(org_id: str) -> str:
+    """SQL: the `scope` column of a document of a ticket of organisation `org_id` (an SQL expression)."""
+    return (f"(SELECT {scope_sql('organisations.id', 'organisations.partner_id')} FROM organisations "
+            f"WHERE organisations.id = {org_id})")
+
+
+# A deleted ticket's id can come back in SQLite: its old document goes. The ticket's row is stored first.
+FTS_INSERT = ("INSERT OR REPLACE INTO ticket_search (rowid, subject, public_text, internal_text, scope) "
+              f"SELECT id, :subject, :public_text, :internal_text, {_fts_scope('tickets.org_id')} FROM tickets "
+              "WHERE id = :id")
 
 
 def _fts_stripped(value: str) -> str:
@@ -118,20 +141,46 @@ _NOTE = _fts_part("CASE NEW.kind WHEN 'task' THEN json_extract(NEW.data, '$.task
                   "WHEN 'member' THEN json_extract(NEW.data, '$.message') END")
 _FTS_PUBLIC = f"(CASE WHEN NEW.visibility = 'public' THEN {_SHOWN} ELSE '' END)"
 _FTS_INTERNAL = f"((CASE WHEN NEW.visibility != 'public' THEN {_SHOWN} ELSE '' END) || {_NOTE})"
-#: SQLite: a stored event's searchable text (`domain.search.event_text`, in SQL) joins its ticket's document by a
-#: trigger, inside the event's own INSERT: no statement of its own (through aiosqlite's thread a statement costs
-#: more than FTS5's work). A ticket stored without a document (none in this code) gets one first.
-FTS_TRIGGER = f"""
+
+
+def _fts_trigger(scoped: bool) -> str:
+    start = (f"INSERT INTO ticket_search (rowid, subject, public_text, internal_text, scope) "
+             f"SELECT id, {_fts_stripped('subject')}, '', '', {_fts_scope('tickets.org_id')} FROM tickets"
+             if scoped else
+             f"INSERT INTO ticket_search (rowid, subject, public_text, internal_text) "
+             f"SELECT id, {_fts_stripped('subject')}, '', '' FROM tickets")
+    return f"""
 CREATE TRIGGER ticket_search_events AFTER INSERT ON ticket_events
 WHEN NEW.kind IN ('chat', 'task', 'member')
 BEGIN
-    INSERT INTO ticket_search (rowid, subject, public_text, internal_text)
-        SELECT id, {_fts_stripped("subject")}, '', '' FROM tickets
+    {start}
         WHERE id = NEW.ticket_id AND NOT EXISTS (SELECT 1 FROM ticket_search WHERE rowid = NEW.ticket_id);
     UPDATE ticket_search SET public_text = substr(public_text || {_FTS_PUBLIC}, -{MAX_INDEXED}),
                              internal_text = substr(internal_text || {_FTS_INTERNAL}, -{MAX_INDEXED})
         WHERE rowid = NEW.ticket_id AND ({_FTS_PUBLIC} != '' OR {_FTS_INTERNAL} != '');
 END"""
+
+
+#: SQLite: a stored event's searchable text (`domain.search.event_text`, in SQL) joins its ticket's document by a
+#: trigger, inside the event's own INSERT: no statement of its own (through aiosqlite's thread a statement costs
+#: more than FTS5's work). A ticket stored without a document (none in this code) gets one first, with its scope.
+FTS_TRIGGER = _fts_trigger(scoped=True)
+FTS_TRIGGER_0024 = _fts_trigger(scoped=False)  # as migration 0024 made it (the documents had no scope yet)
+#: SQLite: a document's scope follows its ticket when the ticket moves to another organisation, and every document
+#: of an organisation's tickets follows when the organisation gets, changes or loses its partner (rare: FTS5
+#: rewrites each of those documents).
+FTS_SCOPE_TRIGGERS = (f"""
+CREATE TRIGGER ticket_search_scope_moved AFTER UPDATE OF org_id ON tickets
+WHEN NEW.org_id IS NOT OLD.org_id
+BEGIN
+    UPDATE ticket_search SET scope = {_fts_scope("NEW.org_id")} WHERE rowid = NEW.id;
+END""", f"""
+CREATE TRIGGER ticket_search_scope_partner AFTER UPDATE OF partner_id ON organisations
+WHEN NEW.partner_id IS NOT OLD.partner_id
+BEGIN
+    UPDATE ticket_search SET scope = {scope_sql("NEW.id", "NEW.partner_id")}
+        WHERE rowid IN (SELECT id FROM tickets WHERE org_id = NEW.id);
+END""")
 
 
 async def add_ticket(session: AsyncSession, ticket_id: int, subject: str) -> None:
@@ -182,17 +231,29 @@ RANKED = 300
 SCANNED = 5000
 
 
-def _match(q: str, *, dialect: str, staff: bool) -> Any:
-    """The condition that a ticket's text (as this person may search it) matches `q`, on its search row."""
+Scope = tuple[str, ...] | None  # `domain.search.scope_tokens`: None, every document
+
+
+def _fts5(q: str, staff: bool, scope: Scope) -> str:
+    """Staff: every column (no typed word is a scope token: `domain.search.SCOPE_MARK`), and no scope."""
+    return rules.fts5(rules.parse(q), None if staff else PUBLIC_COLUMNS, None if staff else scope)
+
+
+def _match(q: str, *, dialect: str, staff: bool, scope: Scope = None) -> Any:
+    """The condition that a ticket's text (as this person may search it) matches `q`, on its search row.
+    SQLite: a non-staff query given `scope` reads only the documents with one of those scope tokens (an empty
+    scope: none). PostgreSQL ignores it."""
     if dialect == "postgresql":
         return (PG.c.staff_tsv if staff else PG.c.public_tsv).op("@@")(_pg_query(q))
-    return FTS.op("MATCH")(literal(rules.fts5(rules.parse(q), None if staff else PUBLIC_COLUMNS)))
+    if scope is not None and not scope and not staff:
+        return false()
+    return FTS.op("MATCH")(literal(_fts5(q, staff, scope)))
 
 
 def _rank(q: str, *, dialect: str, staff: bool) -> Any:
     if dialect == "postgresql":
         return func.ts_rank(PG.c.staff_tsv if staff else PG.c.public_tsv, _pg_query(q))
-    return -func.bm25(FTS, 4.0, 1.0, 1.0)
+    return -func.bm25(FTS, 4.0, 1.0, 1.0, 0.0)  # subject, public, internal; never the scope
 
 
 def _id(dialect: str) -> Any:
@@ -203,30 +264,32 @@ def _rows(dialect: str, *columns: Any) -> Select[Any]:
     return select(*columns) if dialect == "postgresql" else select(*columns).select_from(FTS_ROWS)
 
 
-def matching_tickets(q: str, *, dialect: str, staff: bool) -> Select[Any]:
+def matching_tickets(q: str, *, dialect: str, staff: bool, scope: Scope = None) -> Select[Any]:
     """The tickets whose searchable text (staff: all of it; others: subject and public messages) matches `q`,
     as (ticket_id, rank), higher rank better. Raises BadQueryError for a query with nothing to look for.
-    It ranks every match: the list ranks a bounded set (`matching_ids`, `ranks`)."""
+    It ranks every match: the list ranks a bounded set (`matching_ids`, `ranks`). `scope` (SQLite, non-staff)
+    narrows to those documents; it never replaces the caller's own visibility condition."""
     return _rows(dialect, _id(dialect).label("ticket_id"), _rank(q, dialect=dialect, staff=staff).label("rank")) \
-        .where(_match(q, dialect=dialect, staff=staff))
+        .where(_match(q, dialect=dialect, staff=staff, scope=scope))
 
 
-def matching_ids(q: str, *, dialect: str, staff: bool, below: int | None = None,
+def matching_ids(q: str, *, dialect: str, staff: bool, scope: Scope = None, below: int | None = None,
                  from_: int | None = None) -> Select[Any]:
     """The ids of the tickets `matching_tickets` finds (lower than `below`, from `from_` up, when given), unranked.
     The bounds are the search's own: FTS5 reads only that range of its index."""
-    found = _rows(dialect, _id(dialect).label("ticket_id")).where(_match(q, dialect=dialect, staff=staff))
+    found = _rows(dialect, _id(dialect).label("ticket_id")).where(_match(q, dialect=dialect, staff=staff,
+                                                                         scope=scope))
     if below is not None:
         found = found.where(_id(dialect) < below)
     return found if from_ is None else found.where(_id(dialect) >= from_)
 
 
-def ranks(q: str, ids: list[int], *, dialect: str, staff: bool) -> Select[Any]:
+def ranks(q: str, ids: list[int], *, dialect: str, staff: bool, scope: Scope = None) -> Select[Any]:
     """(ticket_id, rank) of the tickets among `ids` (ticket ids known to match) `q` matches."""
     found = _rows(dialect, _id(dialect).label("ticket_id"), _rank(q, dialect=dialect, staff=staff).label("rank"))
     if dialect == "postgresql":  # ranks the ids as given
         return found.where(_id(dialect).in_(ids))
-    return found.where(_match(q, dialect=dialect, staff=staff), *_fts_among(ids))
+    return found.where(_match(q, dialect=dialect, staff=staff, scope=scope), *_fts_among(ids))
 
 
 def _fts_among(ids: list[int]) -> list[Any]:
@@ -251,8 +314,14 @@ async def snippets(session: AsyncSession, q: str, ticket_ids: list[int], *, staf
         rows = await session.execute(select(PG.c.ticket_id, headline).where(PG.c.ticket_id.in_(ticket_ids)))
         found = {int(i): str(h) for i, h in rows}
     else:
-        match = rules.fts5(rules.parse(q), None if staff else PUBLIC_COLUMNS)
-        body = -1 if staff else 1  # -1: the column with the most matches; a client's only their public text
+        scope = None
+        if not staff:  # the tickets' own organisations: FTS5 reads only their part of the index in the ids' range
+            orgs = await session.execute(select(Ticket.org_id).where(Ticket.id.in_(ticket_ids)).distinct())
+            scope = tuple(rules.document_scope(org, None) for org in sorted(orgs.scalars()))
+        match = _fts5(q, staff, scope)
+        # -1: the column with the best passage around what matched (never the scope: no staff query matches in
+        # it); a client's only their public text
+        body = -1 if staff else 1
         stmt = select(literal_column("ticket_search.rowid"),
                       func.snippet(FTS, body, rules.OPEN, rules.CLOSE, "…", 20),
                       func.highlight(FTS, 0, rules.OPEN, rules.CLOSE)) \

@@ -7,16 +7,20 @@ import sqlite3
 import pytest
 
 from livesupport.domain.errors import BadRequestError
+from livesupport.domain.people import Person, Role
 from livesupport.domain.search import (
     CLOSE,
     MAX_QUERY,
     OPEN,
+    SCOPE_MARK,
     BadQueryError,
     EventText,
+    document_scope,
     event_text,
     fts5,
     marked_html,
     parse,
+    scope_tokens,
     websearch,
 )
 
@@ -84,6 +88,49 @@ def test_a_column_filter_keeps_the_whole_query_in_those_columns() -> None:
                            'printer OR "secret toner"')}
     assert found == {"printer": True, "secret": False, "printer secret": False, "secret OR toner": False,
                      "printer -secret": True, 'printer OR "secret toner"': True}
+
+
+def test_a_scope_puts_the_documents_of_those_tokens_first() -> None:
+    o1 = SCOPE_MARK + "o1"
+    assert fts5(parse("printer -toner"), ("subject", "public_text"), (o1, SCOPE_MARK + "p1")) == \
+        f'scope : ("{o1}" OR "{SCOPE_MARK}p1") AND {{subject public_text}} : (("printer") NOT "toner")'
+    assert fts5(parse("printer"), None, ()) == '"printer"'  # no scope given: the caller says what none means
+
+
+@pytest.mark.parametrize(("person", "tokens"), [
+    (Person(1, "Staff", Role.STAFF, tier=2), None),
+    (Person(2, "Admin", Role.ADMIN), None),
+    (Person(3, "Client", Role.CLIENT, org_id=7), ("o7",)),
+    (Person(4, "IT", Role.DOMAIN_ADMIN, org_id=7), ("o7",)),
+    (Person(5, "Partner", Role.PARTNER, org_id=9), ("o9", "p9")),
+    (Person(6, "Billing", Role.BILLING), ()),  # no organisation: nothing (as visible_to)
+])
+def test_scope_tokens_say_what_visible_to_says(person: Person, tokens: tuple[str, ...] | None) -> None:
+    expected = None if tokens is None else tuple(SCOPE_MARK + t for t in tokens)
+    assert scope_tokens(person) == expected
+
+
+def test_scope_tokens_narrow_sqlite_and_no_typed_word_is_one() -> None:
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(subject, public_text, internal_text, scope, "
+               "tokenize = 'porter unicode61 remove_diacritics 2')")
+    db.executemany("INSERT INTO t (rowid, subject, public_text, internal_text, scope) VALUES (?, ?, ?, '', ?)", [
+        (1, "Printer", "o1 p2", document_scope(1, None)),
+        (2, "Printer", "", document_scope(3, 2)),
+        (3, "Printer", "", document_scope(4, None)),
+    ])
+    public = ("subject", "public_text")
+
+    def found(typed: str, person: Person) -> set[int]:
+        expr = fts5(parse(typed), None if person.is_staff else public, scope_tokens(person))
+        return {r for (r,) in db.execute("SELECT rowid FROM t WHERE t MATCH ?", (expr,))}
+
+    assert found("printer", Person(1, "C", Role.CLIENT, org_id=1)) == {1}
+    assert found("printer", Person(2, "P", Role.PARTNER, org_id=2)) == {2}  # its client's (org 3)
+    assert found("printer", Person(3, "C", Role.CLIENT, org_id=3)) == {2}
+    assert found("printer", Person(4, "S", Role.STAFF, tier=2)) == {1, 2, 3}
+    for typed in ("o1", "p2", "o4", "o3 OR p2", f"{SCOPE_MARK}o4", "scope"):  # only the words of ticket 1's text
+        assert found(typed, Person(4, "S", Role.STAFF, tier=2)) <= {1}, typed
 
 
 @pytest.mark.parametrize(("typed", "words"), [

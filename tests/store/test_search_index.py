@@ -1,5 +1,6 @@
 """The search index in the store, on SQLite and PostgreSQL: migration 0019's back-fill, the kept-newest cap,
-and every odd query the domain tests list read by the database itself."""
+every odd query the domain tests list read by the database itself, and SQLite's scope (migration 0026) kept
+current as tickets move and organisations change partners."""
 
 from __future__ import annotations
 
@@ -13,17 +14,18 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import column, insert, select, table, text
+from sqlalchemy import column, insert, select, table, text, update
 
 from livesupport.actions.accounts import Accounts
 from livesupport.clock import SystemClock
+from livesupport.domain.listing import parse_query
 from livesupport.domain.people import Person, Role
-from livesupport.domain.search import MAX_INDEXED
-from livesupport.store import search
+from livesupport.domain.search import MAX_INDEXED, SCOPE_MARK, document_scope, scope_tokens
+from livesupport.store import listing, search
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
 from livesupport.store.migrate import alembic_config, upgrade
-from livesupport.store.models import TicketEvent
+from livesupport.store.models import Organisation, TicketEvent
 from tests.conftest import Deployment, _drop_postgres_database, _pg_url, _postgres_database
 from tests.domain.test_search_query import CASES
 
@@ -157,5 +159,149 @@ async def test_a_ticket_without_a_document_gets_one_with_its_next_message(deploy
         await say(db, actor, tid, f"{tag}note", "internal")
         assert list(await found(db, f"{tag}subject {tag}note", staff=True)) == [tid]
         assert await found(db, f"{tag}note", staff=False) == {}
+        assert await listed(db, actor, f"{tag}subject") == [tid]  # the new document has its scope (SQLite)
+    finally:
+        await db.dispose()
+
+
+async def listed(db: Database, person: Person, q: str) -> list[int]:
+    """What the ticket list finds for this person (visibility, scope and rank: store/listing.py)."""
+    async with db.read() as s:
+        rows, _ = await listing.page(s, person, parse_query({"q": [q]}), NOW, None)
+    return [t.id for t, _ in rows]
+
+
+async def scoped(db: Database, person: Person, q: str) -> set[int]:
+    """The search's own ids for this person's scope, without the statement's visibility condition (SQLite: only
+    the documents of their scope; PostgreSQL reads no scope)."""
+    async with db.read() as s:
+        stmt = search.matching_ids(q, dialect=search.dialect_of(s), staff=person.is_staff,
+                                   scope=scope_tokens(person))
+        return set((await s.execute(stmt)).scalars())
+
+
+async def people_of(db: Database, tag: str) -> tuple[Person, Person, Person]:
+    """A client of a new organisation, a client of another, and a partner of a third (serving nobody yet)."""
+    made = []
+    for role, org in (("client", f"One {tag}"), ("client", f"Two {tag}"), ("partner", f"Partner {tag}")):
+        user = await Accounts(db, SystemClock()).add_user(email=f"{role}-{secrets.token_hex(4)}@scope.test",
+                                                          password="correct horse battery", role=role, org=org)
+        made.append(Person(user.id, user.name, Role(role), org_id=user.org_id))
+    return made[0], made[1], made[2]
+
+
+async def serve(db: Database, client_org: int, partner_org: int | None) -> None:
+    async with db.write() as s:
+        await s.execute(update(Organisation).where(Organisation.id == client_org).values(partner_id=partner_org))
+
+
+async def test_a_search_reads_its_scope_which_follows_moves_and_partners(deployment: Deployment) -> None:
+    db = Database(deployment.database_url)
+    tag = "zq" + secrets.token_hex(4)
+    sqlite = deployment.kind == "sqlite"
+    staff = Person(deployment.users["engineer2"]["id"], "Sam", Role.STAFF, tier=3)
+    try:
+        one, two, partner = await people_of(db, tag)
+        tickets = {}
+        for who in (one, two, partner):
+            async with db.write() as s:
+                ticket = await store.create(s, org_id=who.org_id, opened_by=who.id,  # type: ignore[arg-type]
+                                            subject=f"Printer {tag}", priority="normal", now=NOW)
+            tickets[who.org_id] = ticket.id
+            await say(db, who, ticket.id, f"The toner is low {tag}")
+        first, second, own = tickets[one.org_id], tickets[two.org_id], tickets[partner.org_id]
+
+        assert await listed(db, one, f"toner {tag}") == [first]
+        assert await listed(db, two, f"toner {tag}") == [second]
+        assert await listed(db, partner, f"toner {tag}") == [own]
+        assert set(await listed(db, staff, f"toner {tag}")) == {first, second, own}
+        if sqlite:  # the index itself reads only the scope's documents
+            assert await scoped(db, one, f"toner {tag}") == {first}
+            assert await scoped(db, partner, f"toner {tag}") == {own}
+
+        # The first ticket moves to the second organisation (as a move is stored: its `moved` event's change).
+        async with db.write() as s:
+            await store.append_event(s, first, kind="moved", visibility="internal", actor=staff, now=NOW,
+                                     data={"from": {"id": one.org_id}, "to": {"id": two.org_id}},
+                                     changes={"org_id": two.org_id})
+        assert await listed(db, one, f"toner {tag}") == []
+        assert set(await listed(db, two, f"toner {tag}")) == {first, second}
+        if sqlite:
+            assert await scoped(db, one, f"toner {tag}") == set()
+
+        # The second organisation gets the partner: the partner finds its tickets, then loses them with it.
+        await serve(db, two.org_id, partner.org_id)  # type: ignore[arg-type]
+        assert set(await listed(db, partner, f"toner {tag}")) == {first, second, own}
+        assert set(await listed(db, two, f"toner {tag}")) == {first, second}  # its own people still do
+        await serve(db, two.org_id, None)  # type: ignore[arg-type]
+        assert await listed(db, partner, f"toner {tag}") == [own]
+        if sqlite:
+            assert await scoped(db, partner, f"toner {tag}") == {own}
+            async with db.read() as s:
+                rows = await s.execute(text("SELECT rowid, scope FROM ticket_search WHERE rowid IN (:a, :b)"),
+                                       {"a": first, "b": second})
+                kept = {int(i): str(scope) for i, scope in rows}
+            assert kept == dict.fromkeys((first, second), document_scope(two.org_id, None))  # type: ignore[arg-type]
+    finally:
+        await db.dispose()
+
+
+async def test_snippets_never_show_a_scope_token(deployment: Deployment) -> None:
+    db = Database(deployment.database_url)
+    tag = "zq" + secrets.token_hex(4)
+    try:
+        one, two, partner = await people_of(db, tag)
+        await serve(db, one.org_id, partner.org_id)  # type: ignore[arg-type]
+        async with db.write() as s:
+            in_subject = await store.create(s, org_id=one.org_id, opened_by=one.id,  # type: ignore[arg-type]
+                                            subject=f"Router {tag}", priority="normal", now=NOW)
+            in_text = await store.create(s, org_id=one.org_id, opened_by=one.id,  # type: ignore[arg-type]
+                                         subject="Quiet", priority="normal", now=NOW)
+        await say(db, one, in_text.id, f"The router {tag} blinks")
+        ids = [in_subject.id, in_text.id]
+        for person in (one, partner, Person(deployment.users["engineer"]["id"], "Dana", Role.STAFF, tier=2)):
+            async with db.read() as s:
+                shown = await search.snippets(s, f"router {tag}", ids, staff=person.is_staff)
+            assert set(shown) == set(ids)
+            for snippet in shown.values():
+                assert f"<mark>{tag}</mark>" in snippet
+                assert SCOPE_MARK not in snippet and f"o{one.org_id}" not in snippet \
+                    and f"p{partner.org_id}" not in snippet, snippet
+    finally:
+        await db.dispose()
+
+
+async def test_migration_0026_copies_every_document_with_its_scope(fresh_url: str) -> None:
+    """Documents made before the scope (0019's back-fill, 0024's trigger) are copied, text and all, tagged."""
+    await asyncio.to_thread(command.upgrade, alembic_config(fresh_url), "0018")
+    db = Database(fresh_url)
+    tag = "zq" + secrets.token_hex(4)
+    try:
+        one, two, partner = await people_of(db, tag)
+        await serve(db, two.org_id, partner.org_id)  # type: ignore[arg-type]
+        async with db.write() as s:
+            made = await s.execute(insert(TICKETS_AT_0018).returning(TICKETS_AT_0018.c.id), [
+                {"org_id": who.org_id, "opened_by": who.id, "subject": f"Printer {tag}", "status": "new",
+                 "priority": "normal", "last_seq": 2, "created_at": NOW, "updated_at": NOW, "public_updated_at": NOW}
+                for who in (one, two)])
+            first, second = made.scalars().all()
+            await s.execute(insert(TicketEvent), [
+                {"ticket_id": tid, "seq": 1, "kind": "chat", "visibility": vis, "actor_id": one.id, "at": NOW,
+                 "data": {"body": f"{word} {tag}", "visibility": vis}, "actor": {}}
+                for tid, vis, word in ((first, "public", "toner"), (second, "internal", "firmware"))])
+        await asyncio.to_thread(command.upgrade, alembic_config(fresh_url), "0025")
+        await asyncio.to_thread(upgrade, fresh_url)
+
+        staff = Person(one.id, "Staff", Role.STAFF, tier=2)  # as staff sees: the store reads no account here
+        assert await listed(db, one, f"printer toner {tag}") == [first]
+        assert await listed(db, two, f"printer {tag}") == [second]
+        assert await listed(db, two, f"firmware {tag}") == []  # internal text stays internal ...
+        assert await listed(db, staff, f"firmware {tag}") == [second]  # ... and was copied
+        assert await listed(db, partner, f"printer {tag}") == [second]
+        if fresh_url.startswith("sqlite"):
+            assert await scoped(db, one, f"printer {tag}") == {first}
+            assert await scoped(db, partner, f"printer {tag}") == {second}
+        await say(db, one, first, f"And the scanner {tag}")  # the event trigger writes to the new table
+        assert await listed(db, one, f"scanner toner {tag}") == [first]
     finally:
         await db.dispose()

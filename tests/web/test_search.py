@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Deployment, token_for
+from livesupport.domain.search import SCOPE_MARK
+from tests.conftest import Deployment, new_person, token_for
+from tests.realtime.access_helpers import serve_through
 from tests.realtime.helpers import connected, open_ticket
 from tests.utils import Server
 
@@ -118,6 +120,28 @@ async def test_clients_find_only_their_organisation(server: Server, d: Deploymen
     assert r.status_code == 200, r.text
     assert await ids(server, d, "client", f"router {tag}") == []
     assert set(await ids(server, d, "outsider", f"router {tag}")) == {acme, globex}
+
+
+async def test_a_partner_finds_its_clients_tickets_while_it_serves_them(server: Server, d: Deployment,
+                                                                       tag: str) -> None:
+    partner = await new_person(d, "partner", org=f"Partner {tag}")
+    client = await new_person(d, "client", org=f"Client {tag}")
+    client_org, partner_org = d.users[client]["org_id"], d.users[partner]["org_id"]
+    theirs = await open_ticket(server, d, f"Printer {tag}", who=client)
+    await say(server, d, client, theirs, f"The printer {tag} is offline")
+    acme = await open_ticket(server, d, f"Printer {tag}")  # another organisation's, with the same words
+    assert await ids(server, d, partner, f"printer {tag}") == []
+
+    await serve_through(d, client_org, partner_org)  # the organisation gets the partner: its tickets follow
+    (row,) = await found(server, d, partner, f"printer {tag}")
+    assert row["id"] == theirs and f"<mark>{tag}</mark>" in row["snippet"]
+    assert SCOPE_MARK not in row["snippet"] and f"p{partner_org}" not in row["snippet"]
+    assert await ids(server, d, client, f"printer {tag}") == [theirs]
+    assert set(await ids(server, d, "engineer", f"printer {tag}")) == {theirs, acme}
+
+    await serve_through(d, client_org, None)  # and loses it
+    assert await ids(server, d, partner, f"printer {tag}") == []
+    assert await ids(server, d, client, f"printer {tag}") == [theirs]
 
 
 async def test_internal_words_never_find_a_ticket_for_a_client(server: Server, d: Deployment, tag: str) -> None:

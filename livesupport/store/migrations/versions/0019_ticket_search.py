@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from livesupport.domain import search as rules
-from livesupport.store.search import FTS_INSERT, PG_INSERT
+from livesupport.store.search import PG_INSERT
 
 revision = '0019'
 down_revision = '0018'
@@ -27,6 +27,9 @@ branch_labels = None
 depends_on = None
 
 BATCH = 2000  # tickets per back-fill round
+#: SQLite's document as this migration makes it (0026 adds its scope column).
+FTS_INSERT = ("INSERT OR REPLACE INTO ticket_search (rowid, subject, public_text, internal_text) "
+              "VALUES (:id, :subject, :public_text, :internal_text)")
 _tickets = sa.table('tickets', sa.column('id', sa.Integer), sa.column('subject', sa.String))
 _events = sa.table('ticket_events', sa.column('ticket_id', sa.Integer), sa.column('seq', sa.Integer),
                    sa.column('kind', sa.String), sa.column('visibility', sa.String), sa.column('data', sa.JSON))
