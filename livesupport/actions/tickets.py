@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from sqlalchemy import Table, func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from livesupport import metrics
+from livesupport.actions.chat_writes import (
+    ChatRequest as ChatRequest,  # spoken as tickets.ChatRequest
+)
+from livesupport.actions.chat_writes import ChatWrites, chat_data, to_ev
 from livesupport.actions.join_cache import JoinCache
 from livesupport.actions.lists import row_of, unreviewed
 from livesupport.actions.reviews import ReviewMarks
@@ -24,13 +24,9 @@ from livesupport.domain import sla
 from livesupport.domain import tickets as rules
 from livesupport.domain.errors import (
     BadRequestError,
-    ConflictError,
     ForbiddenError,
-    LivesupportError,
-    NotFoundError,
     UnavailableError,
 )
-from livesupport.domain.huddle import whole_number
 from livesupport.domain.listing import ListQuery
 from livesupport.domain.numbers import parse_id
 from livesupport.domain.outcomes import Policy
@@ -47,32 +43,12 @@ from livesupport.store import search as search_store
 from livesupport.store import tickets as store
 from livesupport.store.database import Database
 from livesupport.store.listing import Position
-from livesupport.store.models import Organisation, Ticket, TicketEvent
+from livesupport.store.models import Organisation, Ticket
 
 log = logging.getLogger("livesupport.tickets")
 
 JOIN_CACHE_TTL = timedelta(seconds=30)  # a backstop, as the token cache's: forgetting is announced
 
-# What a chat reads of its ticket for the update clock: a Core statement built once (the ORM's select costs a
-# message's group commit more CPU than the round trip itself).
-_TICKET_COLUMNS = cast(Table, Ticket.__table__).c
-_TICKET_ID = _TICKET_COLUMNS.id
-#: How many tickets' SLA fields a process remembers (`TicketActions._sla_seen`): a few hundred bytes each.
-SLA_SEEN_LIMIT = 10_000
-_SLA_FIELDS = select(_TICKET_COLUMNS.status, _TICKET_COLUMNS.priority, _TICKET_COLUMNS.next_update_at,
-                     _TICKET_COLUMNS.next_update_source)
-
-
-def to_ev(ev: TicketEvent | store.NewEvent) -> Ev:
-    client_text = encode(store.event_frame(ev, staff=False)) if store.has_staff_detail(ev.kind, ev.data) else None
-    return Ev(ev.seq, ev.visibility == "internal", encode(store.event_frame(ev)), client_text=client_text)
-
-
-def chat_data(req: ChatRequest) -> dict[str, Any]:
-    data: dict[str, Any] = {"body": req.body, "visibility": req.visibility}
-    if req.reply_to is not None:
-        data["reply_to"] = req.reply_to
-    return data
 
 
 Fields = dict[str, Any]
@@ -96,19 +72,6 @@ def status_change(status: Status, due: sla.NextUpdate) -> tuple[Fields, Fields]:
     changes: Fields = {"status": status.value, "next_update_at": due.at, "next_update_source": due.source}
     data: Fields = {"status": status.value, "next_update_at": store.iso(due.at), "next_update_source": due.source}
     return changes, data
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRequest:
-    """A message that passed the checks needing no database."""
-
-    ticket_id: int
-    body: str
-    visibility: str
-    base_seq: int | None
-    force: bool
-    authorized: bool  # the sender's socket joined the ticket, so it may see it
-    reply_to: int | None = None  # the seq of the message this one answers
 
 
 class StoredHistory:
@@ -145,7 +108,7 @@ class ClientMessages(Protocol):
 OnResolved = Callable[[Any, int, datetime], Awaitable[None]]
 
 
-class Tickets(TicketAccess):
+class Tickets(TicketAccess, ChatWrites):
     def __init__(self, db: Database, hub: Hub, clock: Clock, sla_targets: dict[Priority, Target] | None = None,
                  policy: Policy | None = None, cache_ttl: timedelta = JOIN_CACHE_TTL) -> None:
         self.db, self.hub, self.clock = db, hub, clock
@@ -279,153 +242,6 @@ class Tickets(TicketAccess):
             await store.append_event(s, earlier.id, kind=outcome_store.LINK, visibility="public", actor=person,
                                      data={"follow_up": {"id": ticket.id, "subject": ticket.subject}}, now=now),
         ]
-
-    async def chat(
-        self, person: Person, ticket_id: int, body: object, visibility: object,
-        base_seq: object = None, force: object = False, *, authorized: bool = False,
-    ) -> int:
-        """One message; see `chat_many`."""
-        request = self.chat_request(person, ticket_id, body, visibility, base_seq, force, authorized=authorized)
-        (result,) = await self.chat_many(person, [request])
-        if isinstance(result, LivesupportError):
-            raise result
-        return result
-
-    @staticmethod
-    def chat_request(
-        person: Person, ticket_id: int, body: object, visibility: object, base_seq: object = None,
-        force: object = False, *, authorized: bool = False, reply_to: object = None,
-    ) -> ChatRequest:
-        """Check what can be checked without the database; raises for a bad message."""
-        body_ = rules.check_body(body)
-        vis = rules.check_visibility(person, visibility)
-        if base_seq is not None and (not isinstance(base_seq, int) or isinstance(base_seq, bool) or base_seq < 0):
-            raise BadRequestError("base_seq must be a whole number: the latest seq you had seen.")
-        parent = None if reply_to is None else whole_number(reply_to, "reply_to")
-        return ChatRequest(ticket_id, body_, vis, base_seq, force is True, authorized,  # type: ignore[arg-type]
-                           parent)
-
-    async def chat_many(self, person: Person, requests: list[ChatRequest]) -> list[int | LivesupportError]:
-        """Store one author's messages in one transaction (a group commit), in order; then publish them.
-
-        Each result is the message's seq, or why that message alone was refused.
-        """
-        results, stored = await self.store_chats(person, requests)
-        await self.announce_chats(person, stored)
-        return results
-
-    async def announce_chats(self, person: Person, stored: list[tuple[int, store.NewEvent]]) -> None:
-        """Publish what `store_chats` stored, in its order; returns once this process's sockets have it."""
-        for ticket_id, ev in stored:
-            await self.hub.publish_event(ticket_id, to_ev(ev))
-            self.published(person, ticket_id, ev)
-
-    async def store_chats(self, person: Person, requests: list[ChatRequest]
-                          ) -> tuple[list[int | LivesupportError], list[tuple[int, store.NewEvent]]]:
-        """`chat_many`'s transaction: the results, and the events stored (for `announce_chats`), in order."""
-        now = self.clock.now()
-        results: list[int | LivesupportError] = []
-        stored: list[tuple[int, store.NewEvent]] = []
-        begun = time.monotonic_ns()
-        async with self.writing() as s:
-            run: list[ChatRequest] = []
-            for req in requests:
-                try:
-                    await self.may_chat(s, person, req)
-                except LivesupportError as exc:
-                    results.append(exc)
-                    continue
-                if run and run[-1].ticket_id != req.ticket_id:
-                    stored += await self._store_run(s, person, run, now)
-                    run = []
-                run.append(req)
-                results.append(-1)  # filled in below
-            if run:
-                stored += await self._store_run(s, person, run, now)
-        metrics.stage("commit", begun)
-        seqs = iter(stored)
-        for i, r in enumerate(results):
-            if r == -1:
-                results[i] = next(seqs)[1].seq
-        return results, stored
-
-    async def may_chat(self, s: Any, person: Person, req: ChatRequest) -> None:
-        if not req.authorized:
-            await self.visible(s, person, req.ticket_id)
-        if req.visibility == "public" and req.base_seq is not None and not req.force:
-            newest = await s.scalar(
-                select(func.max(TicketEvent.seq)).where(
-                    TicketEvent.ticket_id == req.ticket_id, TicketEvent.kind == "chat",
-                    TicketEvent.visibility == "public", TicketEvent.actor_id != person.id,
-                )
-            )
-            if newest is not None and newest > req.base_seq:
-                raise ConflictError("New messages arrived while you were writing. Read them, or send anyway.")
-        if req.reply_to is not None:
-            parent = await s.scalar(select(TicketEvent.visibility).where(
-                TicketEvent.ticket_id == req.ticket_id, TicketEvent.seq == req.reply_to, TicketEvent.kind == "chat"))
-            if parent is None or not rules.may_see(person, parent):
-                raise NotFoundError("The message you are answering is not on this ticket.")
-            if parent == "internal" and req.visibility == "public":
-                raise BadRequestError("A public reply cannot quote an internal note; answer it internally.")
-
-    async def _store_run(
-        self, s: Any, person: Person, run: list[ChatRequest], now: datetime
-    ) -> list[tuple[int, store.NewEvent]]:
-        """One ticket's part of a burst. A public message may move the promise of the next update, which depends on
-        the ticket's SLA fields: they are taken as this process last wrote them, and the write stores only if the
-        row still holds them (no read of its own: a round trip less per message); if it does not, they are read."""
-        ticket_id = run[0].ticket_id
-        public = any(r.visibility == "public" for r in run)
-        fields = (self._sla_seen.get(ticket_id) or await self.sla_fields(s, ticket_id)) if public else None
-        guard = fields  # stored only if the row still holds them
-        while True:
-            changes = None if fields is None else self.sla_change(person, fields, now)
-            payloads = [(r.visibility, chat_data(r)) for r in run]
-            if changes is not None:  # the message moved the promise of the next update: say so to everyone
-                for vis, data in payloads:
-                    if vis == "public":
-                        data.update(next_update_at=store.iso(changes["next_update_at"]),
-                                    next_update_source=changes["next_update_source"])
-            try:
-                events = await store.append_events(s, ticket_id, kind="chat", actor=person, now=now,
-                                                   changes=changes, payloads=payloads, unless_changed=guard)
-            except store.TicketChanged:  # changed meanwhile, and nothing was written: read them, holding the row
-                fields, guard = await self.sla_fields(s, ticket_id, lock=True), None
-                continue
-            break
-        if fields is not None:
-            self._remember_sla(ticket_id, fields if changes is None else fields._replace(
-                next_update_at=changes["next_update_at"], next_update_source=changes["next_update_source"]))
-        return [(ticket_id, e) for e in events]
-
-    def _remember_sla(self, ticket_id: int, fields: store.SlaFields) -> None:
-        if len(self._sla_seen) >= SLA_SEEN_LIMIT:  # the oldest out (insertion order)
-            del self._sla_seen[next(iter(self._sla_seen))]
-        self._sla_seen.pop(ticket_id, None)
-        self._sla_seen[ticket_id] = fields
-
-    async def sla_fields(self, s: Any, ticket_id: int, *, lock: bool = False) -> store.SlaFields:
-        """The ticket's SLA fields now (`lock`: its row held until the transaction ends, see store.current)."""
-        stmt = _SLA_FIELDS.where(_TICKET_ID == ticket_id)
-        if lock:
-            stmt = stmt.with_for_update(key_share=True)
-        row = (await s.execute(stmt)).one()
-        return store.SlaFields(row.status, row.priority, row.next_update_at, row.next_update_source)
-
-    def sla_change(self, person: Person, fields: store.SlaFields, now: datetime) -> dict[str, Any] | None:
-        """A public message from staff restarts the update clock; one from a client restarts a paused clock."""
-        status, priority = Status(fields.status), Priority(fields.priority)
-        if person.is_staff:
-            due: sla.NextUpdate | None = sla.on_staff_update(self.sla, priority, status, now)
-        else:
-            current = sla.NextUpdate(fields.next_update_at, fields.next_update_source)
-            due = sla.on_client_message(self.sla, priority, status, current, now)
-        return None if due is None else {"next_update_at": due.at, "next_update_source": due.source}
-
-    async def sla_after_chat(self, s: Any, person: Person, ticket_id: int, now: datetime) -> dict[str, Any] | None:
-        """What a public message does to the ticket's SLA, read in this transaction (e-mail, attachments)."""
-        return self.sla_change(person, await self.sla_fields(s, ticket_id), now)
 
     async def set_status(
         self, person: Person, ticket_id: int, status: object, next_update_at: object, *, given: bool

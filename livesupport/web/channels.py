@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import replace
 from typing import Any
 
 from starlette.types import Receive, Send
@@ -30,6 +29,7 @@ from livesupport.domain.people import Person, Role
 from livesupport.logs import context_id, new_id
 from livesupport.realtime.frames import decode, encode, refusal, reply_ok, ticket_id_of
 from livesupport.realtime.outbox import Outbox
+from livesupport.web.chat_bursts import ChatBursts
 from livesupport.web.security import origin_allowed, session_token
 from livesupport.web.services import Services, services
 
@@ -38,7 +38,6 @@ log = logging.getLogger("livesupport.ws")
 NOT_AUTHENTICATED, ORIGIN_REFUSED, POLICY = 4401, 4403, 1008
 BAD_FRAMES_LIMIT = 20  # per minute, then 1008
 ABUSE_LIMIT = 100  # rate-limited frames in a row, then 1008
-MAX_BATCH = 200  # chat frames stored in one transaction
 NOT_HEARD = 2**62  # a topic not yet open has delivered nothing: no remembered snapshot can be used
 
 
@@ -133,7 +132,7 @@ def frame_type(text: str) -> str:
     return kind if isinstance(kind, str) and kind.isidentifier() and len(kind) < 20 else "unknown"
 
 
-class Channel:
+class Channel(ChatBursts):
     """One connection's conversation: every frame is answered or refused, never fatal."""
 
     def __init__(self, svc: Services, box: Outbox) -> None:
@@ -204,103 +203,6 @@ class Channel:
             log.exception("a %s frame failed", frame_type(text))
             await self.refuse(ref, UnavailableError("Something went wrong on our side; nothing was changed. "
                                                     "Please try again."))
-
-    # -- chat: a group commit per burst --------------------------------------------
-
-    def queue_chat(self, frame: dict[str, Any], ref: Any) -> None:
-        request = self.chat_request(frame)
-        self.chats.append((request, ref, time.monotonic_ns()))
-        if self.writer is None or self.writer.done():
-            self.writer = asyncio.create_task(self.write_chats())
-
-    def chat_request(self, frame: dict[str, Any]) -> ChatRequest:
-        """A chat frame checked as far as it can be without the database, within this person's rate."""
-        if "body" not in frame:
-            raise BadRequestError("chat needs a body.")
-        wait = self.svc.chat_limits.take(self.person.id, time.monotonic())
-        if wait:  # per person, over all their connections to this process
-            raise RateLimitedError(f"You are sending messages faster than anyone can read them; wait "
-                                   f"{max(1, round(wait))} second{'s' if wait >= 1.5 else ''}.", wait)
-        topic = frame.get("topic")
-        return self.svc.tickets.chat_request(
-            self.person, ticket_id_of(topic), frame["body"], frame.get("visibility"), frame.get("base_seq"),
-            frame.get("force"), authorized=self.svc.hub.is_joined(self.box, topic),  # type: ignore[arg-type]
-            reply_to=frame.get("reply_to"),
-        )
-
-    async def write_chats(self) -> None:
-        """Store what has queued up in one transaction, then publish it and reply while the next burst is stored:
-        a burst's commit overlaps the previous one's fan-out instead of queueing behind it. Bursts are stored,
-        published and answered in order, and each reply follows its own event on this socket."""
-        announcing: asyncio.Task[None] | None = None
-        try:
-            while self.chats or announcing is not None:
-                if not self.chats and announcing is not None:
-                    await announcing  # more may queue meanwhile: the loop looks again
-                    announcing = None
-                    continue
-                batch, self.chats = self.chats[:MAX_BATCH], self.chats[MAX_BATCH:]
-                batch = await self.still_allowed(batch)
-                if not batch:
-                    continue
-                if self.reviewing:
-                    await self.reviews_stored({r.ticket_id for r, _, _ in batch})
-                start = time.monotonic_ns()
-                for _, _, read in batch:
-                    metrics.stage("queued", read, start)
-                stored: list[tuple[int, Any]] = []
-                results: list[int | LivesupportError]
-                try:
-                    results, stored = await self.svc.tickets.store_chats(self.person, [r for r, _, _ in batch])
-                except LivesupportError as exc:
-                    results = [exc] * len(batch)
-                except Exception:
-                    log.exception("storing %d chat frames failed", len(batch))
-                    results = [UnavailableError("Something went wrong on our side; nothing was changed. "
-                                                "Please try again.")] * len(batch)
-                if announcing is not None:
-                    await announcing  # the previous burst's events go out first
-                announcing = asyncio.create_task(self.announce(batch, results, stored))
-        except asyncio.CancelledError:
-            if announcing is not None:
-                announcing.cancel()
-            raise
-
-    async def announce(self, batch: list[tuple[ChatRequest, Any, int]], results: list[int | LivesupportError],
-                       stored: list[tuple[int, Any]]) -> None:
-        """Publish a stored burst, then answer each of its frames."""
-        try:
-            await self.svc.tickets.announce_chats(self.person, stored)
-        except Exception:  # stored all the same: the replies say so, and `since` brings what was not delivered
-            log.exception("publishing %d stored chat events failed", len(stored))
-        for (_, ref, _), result in zip(batch, results, strict=True):
-            if isinstance(result, LivesupportError):
-                await self.refuse(ref, result)
-            else:
-                await self.box.send(reply_ok(ref, seq=result))
-
-    async def still_allowed(self, batch: list[tuple[ChatRequest, Any, int]]) -> list[tuple[ChatRequest, Any, int]]:
-        """Access may have changed since these were read: refuse what the person may no longer send (no I/O)."""
-        kept = []
-        for request, ref, read in batch:
-            if request.visibility == "internal" and not self.person.is_staff:
-                await self.refuse(ref, ForbiddenError("Only support staff can write internal notes."))
-            elif request.authorized and not self.svc.hub.is_joined(self.box, f"ticket:{request.ticket_id}"):
-                kept.append((replace(request, authorized=False), ref, read))  # checked against the database instead
-            else:
-                kept.append((request, ref, read))
-        return kept
-
-    async def settle(self) -> None:
-        if self.writer is not None and not self.writer.done():
-            await asyncio.shield(self.writer)
-
-    async def stop(self) -> None:
-        if self.writer is not None and not self.writer.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(self.writer), 5)  # what was accepted is stored
-            except Exception:  # noqa: BLE001
-                self.writer.cancel()
 
     async def refuse(self, ref: Any, exc: LivesupportError) -> None:
         metrics.REFUSALS.labels(exc.code).inc()
