@@ -7,9 +7,14 @@ The tickets are those of tests/web/test_list_days.py: changed at chosen instants
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
+from sqlalchemy import select
+
+from livesupport.store.database import Database
+from livesupport.store.models import User
 from tests.browser.helpers import LIVE, Person, act, expect, fits_the_phone, log_in
 from tests.browser.test_ticket_list_badges import DESKTOP_1366, PHONE_390
 from tests.conftest import PASSWORD, new_person
@@ -23,6 +28,21 @@ async def week_of(live_server: Any) -> Week:
     w = await make_week(d.database_url, d)
     live_server.users[w.client] = (d.users[w.client]["email"], PASSWORD)
     return w
+
+
+async def zone_stored(database_url: str, user_id: int, zone: str) -> None:
+    """Wait until the server has stored the zone the page reported over its socket (it is stored after the page
+    is live, and the next page load reads it)."""
+    db = Database(database_url)
+    try:
+        for _ in range(400):
+            async with db.read() as s:
+                if await s.scalar(select(User.time_zone).where(User.id == user_id)) == zone:
+                    return
+            await asyncio.sleep(0.025)
+        raise AssertionError(f"the page's zone {zone} was never stored")
+    finally:
+        await db.dispose()
 
 
 def rows(page: Any) -> Any:
@@ -55,6 +75,7 @@ async def test_days_on_a_laptop_in_tokyo(browser: Any, live_server: Any) -> None
         await expect(s.locator("#filter-days-hint")).to_have_text(
             "Whole days, America/New York time (the support desk's time zone).")
         await expect(s.locator("#list-conn")).to_have_text(LIVE)
+        await zone_stored(d.database_url, d.users[staff_key]["id"], "Asia/Tokyo")
         await set_days(s, "2018-11-06", "2018-11-08")
         await s.wait_for_url(RANGE)
         # Tokyo's 6th to 8th: late on New York's 5th is in, the last second of New York's 8th is not.
