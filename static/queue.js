@@ -100,8 +100,7 @@ if (board && list) {
     renderConn();
   });
   // The list's days are read on the person's own clock: the server's, unless it already has this browser's.
-  const known = document.getElementById("filter-days")?.dataset.timeZone || "";
-  live.addEventListener("open", () => reportTimeZone(known));
+  reportTimeZone(document.getElementById("filter-days")?.dataset.timeZone || "");
   for (const topic of (board.dataset.topics || "").split(/\s+/).filter(Boolean)) followTopic(topic);
   renderConn();
   startLive();

@@ -95,13 +95,22 @@ export function follow(topic, { onJoined, onFrame, onRefused, options = {} } = {
 }
 
 let zoneSent = false;
+let zoneWaiting = false;
 
 /** Tell the server, once a page, which time zone this browser is in: the person's own clock (the days of the
- * ticket list's filters; the local time staff see beside a contact's tickets). Not when it is `known` already. */
+ * ticket list's filters; the local time staff see beside a contact's tickets). Not when it is `known` already.
+ * Sent now if the socket is open, else when it opens: another module may have started it before this one ran. */
 export function reportTimeZone(known = "") {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  if (zoneSent || typeof zone !== "string" || !zone) return;
-  zoneSent = zone === known || live.send({ type: "time_zone", time_zone: zone });
+  if (zoneSent || typeof zone !== "string" || !zone || zone === known) return;
+  const send = () => {
+    if (!zoneSent) zoneSent = live.send({ type: "time_zone", time_zone: zone });
+  };
+  if (!zoneWaiting) {
+    zoneWaiting = true;
+    live.addEventListener("open", send);
+  }
+  if (live.isOpen) send();
 }
 
 /** The page's CSRF token, for requests made with the session cookie. */

@@ -63,7 +63,7 @@ class ImapPoller:
         """One pass: every unseen message handed over; returns how many were marked done."""
         client = await self._connect()
         try:
-            return await self._pass(client)
+            return await self._drain(client)
         finally:
             await _logout(client)
 
@@ -74,7 +74,7 @@ class ImapPoller:
             try:
                 client = await self._connect()
                 while True:
-                    await self._pass(client)
+                    await self._drain(client)
                     if client.has_capability("IDLE"):
                         await self._idle(client, interval)
                     else:
@@ -101,11 +101,35 @@ class ImapPoller:
             client.idle_done()
             await asyncio.wait_for(idle, 10)
 
-    async def _pass(self, client: aioimaplib.IMAP4) -> int:
+    async def _drain(self, client: aioimaplib.IMAP4) -> int:
+        """Passes until a search finds nothing new; returns how many were marked done.
+
+        A message that arrives while another is fetched or marked is announced (EXISTS) during a command that
+        aioimaplib does not hand back, and IDLE will not announce it again: only a fresh search finds it. The
+        ones already tried (the deferred stay unseen) are not fetched twice.
+        """
+        tried: set[str] = set()
+        done = 0
+        while True:
+            new = [uid for uid in await self._unseen(client) if uid not in tried][:BATCH]
+            if not new:
+                return done
+            tried.update(new)
+            done += await self._hand_over(client, new)
+
+    async def _unseen(self, client: aioimaplib.IMAP4) -> list[str]:
         found = await client.uid_search("UNSEEN")
         if found.result != "OK":
             raise ConnectionError("IMAP search failed")
-        uids = [u for u in b" ".join(found.lines[:1]).decode().split() if ascii_digits(u)][:BATCH]
+        # aioimaplib hands back "4 7" (the SEARCH answer without its name) among any news the server sends with
+        # it: "2 EXISTS" counts messages and is no uid, so the answer is the line of numbers only.
+        for line in found.lines[:-1]:
+            words = bytes(line).decode("ascii", "replace").split()
+            if all(ascii_digits(w) for w in words):
+                return words
+        return []
+
+    async def _hand_over(self, client: aioimaplib.IMAP4, uids: list[str]) -> int:
         done = 0
         for uid in uids:
             fetched = await client.uid("fetch", uid, "(BODY.PEEK[])")

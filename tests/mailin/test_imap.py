@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 import aioimaplib
 import pytest
 
+from livesupport.actions.inbound_mail import Result
+from livesupport.mailin.imap import ImapPoller
 from tests.conftest import Deployment
 from tests.mailin.dovecot import Dovecot, dovecot
 from tests.mailin.helpers import MAIL_FROM, corpus, reply_address
@@ -84,3 +86,37 @@ async def test_the_long_running_worker_hears_new_mail_by_idle(sqlite_deployment:
             imap.deliver(corpus("apple_mail.eml", tid, alice["email"], to, secrets.token_hex(4)), "second")
             second = await dana.expect(type="event", kind="chat", timeout=30)  # now waiting: IDLE only
     assert "GMAIL-NEW" in first["data"]["body"] and "APPLE-NEW" in second["data"]["body"]
+
+
+class Arrivals:
+    """Stands in for the mail pipeline (what is under test is the reading of the mailbox): it keeps what it is
+    handed, holds back (defers) the messages named so, and has another message arrive while it handles one."""
+
+    def __init__(self, imap: Dovecot, arriving: dict[bytes, bytes], deferred: set[bytes]) -> None:
+        self.imap, self.arriving, self.deferred, self.handed = imap, arriving, deferred, []
+
+    async def receive(self, raw: bytes, via: str) -> Result:
+        subject = next(line for line in raw.splitlines() if line.startswith(b"Subject: "))[9:]
+        self.handed.append(subject)
+        if subject in self.arriving:  # delivered while this one is fetched and marked: no IDLE announces it
+            self.imap.deliver(message(self.arriving.pop(subject)), subject.decode() + "-next")
+        return Result("deferred" if subject in self.deferred else "post")
+
+
+def message(subject: bytes) -> bytes:
+    return b"From: alice@acme.test\r\nMessage-ID: <" + subject + b"@acme.test>\r\nSubject: " + subject + b"\r\n\r\nHi\r\n"
+
+
+async def test_mail_that_arrives_during_a_pass_is_read_in_that_pass(imap: Dovecot) -> None:
+    """The server announces a message that arrives while another is fetched or marked during that command, where
+    the IMAP client drops it, and IDLE does not announce it again: the pass searches once more before it waits.
+    A deferred message is handed over once per pass and stays unseen for the next."""
+    imap.deliver(message(b"first"), "first")
+    imap.deliver(message(b"held"), "held")
+    pipeline = Arrivals(imap, {b"first": b"second", b"second": b"third"}, {b"held"})
+    poller = ImapPoller(imap.url, pipeline)  # type: ignore[arg-type]
+    assert await poller.run_once() == 3
+    assert sorted(pipeline.handed) == [b"first", b"held", b"second", b"third"]
+    pipeline.handed.clear()
+    assert await poller.run_once() == 0
+    assert pipeline.handed == [b"held"]  # still unseen, tried again, once
