@@ -79,6 +79,12 @@ class ChatWrites:
                       ) -> tuple[Any, Organisation]:
         raise NotImplementedError  # actions/ticket_access.py
 
+    def remembered(self, person: Person, ticket_id: int) -> bool:
+        raise NotImplementedError  # actions/ticket_access.py
+
+    async def visible_remembering(self, s: Any, person: Person, ticket_id: int) -> None:
+        raise NotImplementedError  # actions/ticket_access.py
+
     def published(self, person: Person, ticket_id: int, ev: store.NewEvent) -> None:
         raise NotImplementedError  # actions/tickets.py
 
@@ -152,8 +158,10 @@ class ChatWrites:
         return results, stored
 
     async def may_chat(self, s: Any, person: Person, req: ChatRequest) -> None:
-        if not req.authorized:
-            await self.visible(s, person, req.ticket_id)
+        # A socket that joined the ticket may see it; else whose the ticket is, as this process remembers it (what
+        # a join asks too: forgotten on every process at any change of access), or read and remembered.
+        if not req.authorized and not self.remembered(person, req.ticket_id):
+            await self.visible_remembering(s, person, req.ticket_id)
         if req.visibility == "public" and req.base_seq is not None and not req.force:
             newest = await s.scalar(
                 select(func.max(TicketEvent.seq)).where(

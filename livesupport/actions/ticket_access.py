@@ -52,6 +52,10 @@ class TicketAccess:
         assert found is not None  # refused above
         return found
 
+    async def visible_remembering(self, s: Any, person: Person, ticket_id: int) -> None:
+        """`visible` (raises `ForbiddenError`), remembering whose the ticket is for the next ask."""
+        await self._visible_remembered(s, person, ticket_id, self.joins.generation)
+
     @staticmethod
     def allow(person: Person, owner: tuple[int, int | None] | None) -> None:
         """Refuse this person a ticket of this owner (organisation, its partner); None: no such ticket."""

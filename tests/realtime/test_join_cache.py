@@ -131,3 +131,36 @@ async def test_a_remembered_snapshot_never_hides_what_was_delivered_since(pair: 
             await desk.request({"type": "ping"})
             got = [f["seq"] for f in desk.inbox if f["type"] == "event" and f["topic"] == topic]
             assert got == [public["seq"], note["seq"], later["seq"]]
+
+
+async def test_a_chat_from_a_socket_that_never_joined_is_refused_at_once_after_the_ticket_moved(
+        pair: tuple[Server, Server]) -> None:
+    """A socket may post to a ticket it has not joined (the API's clients do); B then answers "may they see it"
+    from what it remembers of whose the ticket is, and forgets that when the ticket moves through A."""
+    a, b = pair
+    d: Deployment = a.deployment  # type: ignore[attr-defined]
+    tag = secrets.token_hex(3)
+    old = await new_account(d, "client", org=f"Posting Old {tag}")
+    new = await new_account(d, "client", org=f"Posting New {tag}")
+    senior = await new_account(d, "staff", tier=3)
+    tid = await open_ticket_as(a, old["email"], "Posted to without a join")
+    topic = f"ticket:{tid}"
+    old_bearer, new_bearer = await token(b, old["email"]), await token(b, new["email"])
+    async with ws_client(b, old_bearer) as o, ws_client(b, old_bearer) as watching, ws_client(b, new_bearer) as n:
+        for body in ("First, read from the database", "Second, from what B remembers"):
+            sent = await o.request({"type": "chat", "topic": topic, "body": body})
+            assert sent["ok"] is True, sent
+        refused = await n.request({"type": "chat", "topic": topic, "body": "Not our ticket yet"})
+        assert refused["error"]["code"] == "forbidden", refused
+        assert (await watching.join(topic))["type"] == "joined"
+        async with httpx.AsyncClient(base_url=a.url, timeout=20) as http:
+            moved = await http.post(f"/api/tickets/{tid}/move", json={"org_id": new["org_id"]},
+                                    headers={"Authorization": f"Bearer {await token(a, senior['email'])}"})
+        assert moved.status_code == 200, moved.text
+        # B has heard of the move once it takes the ticket from the socket that joined it
+        gone = await watching.expect(lambda f: f["type"] == "left" and f["topic"] == topic, timeout=3)
+        assert gone["reason"] == "access_changed"
+        refused = await o.request({"type": "chat", "topic": topic, "body": "After the move"})
+        assert refused["error"]["code"] == "forbidden", refused
+        posted = await n.request({"type": "chat", "topic": topic, "body": "Ours now"})
+        assert posted["ok"] is True, posted
