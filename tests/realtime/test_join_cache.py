@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -35,6 +36,34 @@ async def token(srv: Server, email: str) -> str:
     r = await token_of(srv, email)
     assert r.status_code == 201, r.text
     return str(r.json()["token"])
+
+
+@dataclass
+class Moving:
+    """A ticket of one organisation about to move to another: both organisations' clients have bearers on B."""
+
+    tid: int
+    new_org: int
+    old_bearer: str
+    new_bearer: str
+    mover: str  # a senior engineer's bearer on A
+
+    async def move(self, a: Server) -> None:
+        async with httpx.AsyncClient(base_url=a.url, timeout=20) as http:
+            moved = await http.post(f"/api/tickets/{self.tid}/move", json={"org_id": self.new_org},
+                                    headers={"Authorization": f"Bearer {self.mover}"})
+        assert moved.status_code == 200, moved.text
+
+
+async def moving(a: Server, b: Server, subject: str) -> Moving:
+    d: Deployment = a.deployment  # type: ignore[attr-defined]
+    tag = secrets.token_hex(3)
+    old = await new_account(d, "client", org=f"Old Owner {tag}")
+    new = await new_account(d, "client", org=f"New Owner {tag}")
+    senior = await new_account(d, "staff", tier=3)
+    tid = await open_ticket_as(a, old["email"], subject)
+    return Moving(tid, new["org_id"], await token(b, old["email"]), await token(b, new["email"]),
+                  await token(a, senior["email"]))
 
 
 async def remembered_joins(srv: Server) -> float:
@@ -67,29 +96,20 @@ async def test_a_person_moved_to_another_organisation_cannot_join_where_b_rememb
 async def test_a_ticket_moved_through_a_is_refused_at_once_to_its_old_organisation_on_b(
         pair: tuple[Server, Server]) -> None:
     a, b = pair
-    d: Deployment = a.deployment  # type: ignore[attr-defined]
-    tag = secrets.token_hex(3)
-    old = await new_account(d, "client", org=f"Old Owner {tag}")
-    new = await new_account(d, "client", org=f"New Owner {tag}")
-    senior = await new_account(d, "staff", tier=3)
-    tid = await open_ticket_as(a, old["email"], "Filed under the wrong company")
-    topic = f"ticket:{tid}"
-    old_bearer, new_bearer = await token(b, old["email"]), await token(b, new["email"])
-    async with ws_client(b, old_bearer) as held, ws_client(b, new_bearer) as n:
+    m = await moving(a, b, "Filed under the wrong company")
+    topic = f"ticket:{m.tid}"
+    async with ws_client(b, m.old_bearer) as held, ws_client(b, m.new_bearer) as n:
         assert (await held.join(topic))["type"] == "joined"  # B remembers the ticket as the old organisation's
         assert (await n.join(topic))["error"]["code"] == "forbidden"
-        async with httpx.AsyncClient(base_url=a.url, timeout=20) as http:
-            moved = await http.post(f"/api/tickets/{tid}/move", json={"org_id": new["org_id"]},
-                                    headers={"Authorization": f"Bearer {await token(a, senior['email'])}"})
-        assert moved.status_code == 200, moved.text
+        await m.move(a)
         # B asks again for the socket it holds, with the join's rules: not as it remembered the ticket
         gone = await held.expect(lambda f: f["type"] == "left" and f["topic"] == topic, timeout=3)
         assert gone["reason"] == "access_changed"
-    async with ws_client(b, old_bearer) as c, ws_client(b, new_bearer) as n:
+    async with ws_client(b, m.old_bearer) as c, ws_client(b, m.new_bearer) as n:
         refused = await c.join(topic)
         assert refused["type"] == "reply" and refused["error"]["code"] == "forbidden", refused
         joined = await n.join(topic)
-        assert joined["type"] == "joined" and joined["state"]["org"]["id"] == new["org_id"], joined
+        assert joined["type"] == "joined" and joined["state"]["org"]["id"] == m.new_org, joined
 
 
 async def test_a_remembered_snapshot_never_hides_what_was_delivered_since(pair: tuple[Server, Server]) -> None:
@@ -138,25 +158,17 @@ async def test_a_chat_from_a_socket_that_never_joined_is_refused_at_once_after_t
     """A socket may post to a ticket it has not joined (the API's clients do); B then answers "may they see it"
     from what it remembers of whose the ticket is, and forgets that when the ticket moves through A."""
     a, b = pair
-    d: Deployment = a.deployment  # type: ignore[attr-defined]
-    tag = secrets.token_hex(3)
-    old = await new_account(d, "client", org=f"Posting Old {tag}")
-    new = await new_account(d, "client", org=f"Posting New {tag}")
-    senior = await new_account(d, "staff", tier=3)
-    tid = await open_ticket_as(a, old["email"], "Posted to without a join")
-    topic = f"ticket:{tid}"
-    old_bearer, new_bearer = await token(b, old["email"]), await token(b, new["email"])
-    async with ws_client(b, old_bearer) as o, ws_client(b, old_bearer) as watching, ws_client(b, new_bearer) as n:
+    m = await moving(a, b, "Posted to without a join")
+    topic = f"ticket:{m.tid}"
+    async with ws_client(b, m.old_bearer) as o, ws_client(b, m.old_bearer) as watching, \
+            ws_client(b, m.new_bearer) as n:
         for body in ("First, read from the database", "Second, from what B remembers"):
             sent = await o.request({"type": "chat", "topic": topic, "body": body})
             assert sent["ok"] is True, sent
         refused = await n.request({"type": "chat", "topic": topic, "body": "Not our ticket yet"})
         assert refused["error"]["code"] == "forbidden", refused
         assert (await watching.join(topic))["type"] == "joined"
-        async with httpx.AsyncClient(base_url=a.url, timeout=20) as http:
-            moved = await http.post(f"/api/tickets/{tid}/move", json={"org_id": new["org_id"]},
-                                    headers={"Authorization": f"Bearer {await token(a, senior['email'])}"})
-        assert moved.status_code == 200, moved.text
+        await m.move(a)
         # B has heard of the move once it takes the ticket from the socket that joined it
         gone = await watching.expect(lambda f: f["type"] == "left" and f["topic"] == topic, timeout=3)
         assert gone["reason"] == "access_changed"
