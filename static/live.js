@@ -66,6 +66,16 @@ export class Live extends EventTarget {
     });
   }
 
+  /** Whole seconds until the next try (at least 1), while "waiting". */
+  get retrySeconds() {
+    return Math.max(1, Math.ceil((this.retryAt - Date.now()) / 1000));
+  }
+
+  /** What a page says while "waiting": when it tries again, and why when the server asked it to wait. */
+  get waitingText() {
+    return this.busy ? `Server busy – reconnecting in ${this.retrySeconds} s…` : `Reconnecting in ${this.retrySeconds} s…`;
+  }
+
   get isOpen() {
     return this.ws !== null && this.ws.readyState === WebSocket.OPEN && this.state === "open";
   }

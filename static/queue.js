@@ -55,7 +55,7 @@ function renderConn() {
     text = "Live";
   } else if (s === "waiting") {
     mode = "reconnecting";
-    text = `Reconnecting in ${Math.max(1, Math.ceil((live.retryAt - Date.now()) / 1000))} s…`;
+    text = live.waitingText;
     setTimeout(renderConn, 1000);
   } else if (s === "ended") {
     mode = "ended";

@@ -53,8 +53,13 @@ if (panel) {
     },
     onRefused: () => state("ended", "Not live: reload to see the latest"),
   });
+  const waiting = () => {
+    if (live.state !== "waiting") return;
+    state("reconnecting", live.waitingText); // counts down; says so when the server asked us to wait
+    setTimeout(waiting, 1000);
+  };
   live.addEventListener("state", () => {
-    if (live.state === "waiting") state("reconnecting", "Reconnecting…");
+    if (live.state === "waiting") waiting();
     else if (live.state === "ended") state("ended", "Not live: reload to see the latest");
   });
   startLive();

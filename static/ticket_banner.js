@@ -37,8 +37,7 @@ export function renderBanner() {
     mode = "live";
     text = "Live";
   } else if (s === "waiting") {
-    const seconds = Math.max(1, Math.ceil((live.retryAt - Date.now()) / 1000));
-    const retryText = `Reconnecting in ${seconds} s…`;
+    const retryText = `Reconnecting in ${live.retrySeconds} s…`;
     if (!navigator.onLine || (hasUnsent() && !live.busy)) {
       mode = "offline";
       text = "Offline – your message will be sent when we reconnect";
@@ -46,7 +45,7 @@ export function renderBanner() {
     } else if (live.busy) {
       // Turned away in a reconnect storm: nothing is wrong, the server asked us to come back a little later.
       mode = "reconnecting";
-      text = `Server busy – reconnecting in ${seconds} s…`;
+      text = live.waitingText;
       if (hasUnsent()) detail = "Your message will be sent when we reconnect";
     } else {
       mode = "reconnecting";

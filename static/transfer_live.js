@@ -18,7 +18,7 @@ if (card && pageUrl && location.pathname !== pageUrl) history.replaceState(histo
 function connText(live) {
   if (live.state === "open") return ["live", "Live"];
   if (live.state === "waiting") {
-    return ["reconnecting", `Reconnecting in ${Math.max(1, Math.ceil((live.retryAt - Date.now()) / 1000))} s…`];
+    return ["reconnecting", live.waitingText];
   }
   if (live.state === "ended") {
     return ["ended", live.endReason === "session" ? "Link no longer valid: reload the page" : "Not live: reload the page"];

@@ -140,3 +140,33 @@ async def test_a_shed_page_waits_as_told_then_goes_live(browser: Any, small_serv
         client.assert_clean()
     finally:
         await client.context.close()
+
+
+async def test_the_list_and_the_transfer_board_say_the_server_is_busy(browser: Any, small_server: LiveServer) -> None:
+    """The pages beside the ticket say why they wait too ("Server busy"), count down, and go live after."""
+    srv, d = small_server._server, small_server._deployment
+    people = [await log_in(browser, small_server, "client"), await log_in(browser, small_server, "engineer")]
+    pages = [(people[0], "/tickets", "#list-conn"), (people[1], "/transfers", "#transfer-conn")]
+    try:
+        start = datetime.now().replace(microsecond=0)
+        for person in people:
+            await person.page.clock.install(time=start)
+            await person.page.clock.pause_at(start + timedelta(seconds=1))
+        async with storm(srv, d):
+            seconds = int(re.search(r"retry after (\d+) s", await shed_reason(srv)).group(1))  # type: ignore[union-attr]
+            for person, path, conn in pages:
+                await person.page.goto(f"{small_server.url}{path}")  # its socket is turned away (the board opens
+                state = person.page.locator(conn)  # two: its own and the notifications')
+                await expect(state).to_have_attribute("data-state", "reconnecting")
+                await expect(state).to_have_text(re.compile(r"^\s*Server busy – reconnecting in \d+ s…\s*$"))
+                left = int(re.findall(r"\d+", await state.inner_text())[0])
+                await person.page.clock.run_for(1000)  # it counts down
+                await expect(state).to_have_text(re.compile(rf"^\s*Server busy – reconnecting in {left - 1} s…\s*$"))
+            await people[0].shot("shed-list-waiting")
+        for person, _, conn in pages:
+            await person.page.clock.run_for(2 * seconds * 1000 + 100)
+            await expect(person.page.locator(conn)).to_have_text(LIVE)
+            person.assert_clean()
+    finally:
+        for person in people:
+            await person.context.close()
