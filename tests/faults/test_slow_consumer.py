@@ -38,6 +38,14 @@ async def stalled_reader(srv: Server, token: str, topic: str) -> ClientConnectio
     return ws
 
 
+async def cut_off(srv: Server) -> float:
+    """Wait until the server has cut a slow consumer off (30 s at most); how many it has."""
+    deadline = time.monotonic() + 30
+    while (dropped := await metric(srv, "livesupport_slow_consumers_total")) < 1 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return dropped
+
+
 async def publish(publisher: Client, topic: str, count: int) -> None:
     start = time.monotonic()
     for i in range(count):
@@ -69,12 +77,11 @@ async def test_slow_consumer_is_dropped_without_slowing_the_others(sqlite_deploy
                 w.latencies.clear()
 
             slow = await stalled_reader(srv, token, topic)
-            await publish(publisher, topic, 8 * RATE)
-            await wait_until(lambda: all(len(w.latencies) >= 8 * RATE for w in watchers), 10, "all delivered")
-            during = [x for w in watchers for x in w.latencies]
-            dropped = await metric(srv, "livesupport_slow_consumers_total")
+            publishing = asyncio.create_task(publish(publisher, topic, 8 * RATE))
+            dropped = await cut_off(srv)
 
-            # Reading again, the slow client finds what was queued for it, then the 1013 close.
+            # Reading again, the slow client finds what was queued for it, then the 1013 close. It reads as soon
+            # as it was cut off: the server waits only so long for a reader to take its close before it drops it.
             code = None
             try:
                 async with asyncio.timeout(15):
@@ -82,6 +89,9 @@ async def test_slow_consumer_is_dropped_without_slowing_the_others(sqlite_deploy
                         await slow.recv()
             except ConnectionClosed as exc:
                 code = exc.rcvd.code if exc.rcvd else None
+            await publishing
+            await wait_until(lambda: all(len(w.latencies) >= 8 * RATE for w in watchers), 10, "all delivered")
+            during = [x for w in watchers for x in w.latencies]
             for c in clients:
                 await c.close()
             await asyncio.gather(*tasks)
