@@ -1,7 +1,10 @@
 """The search index: one document per ticket (subject, public text, internal text), kept in the writing transaction.
 
 PostgreSQL: the `ticket_search` table with two tsvectors, `public_tsv` (subject and public text) and `staff_tsv`
-(everything), each with a GIN index, kept by a CTE folded into the statement that appends the events (store/tickets.py). SQLite: the FTS5 table
+(everything), each with a GIN index. A write adds its text as a row of `ticket_search_recent` (migration 0027), by
+a CTE folded into the statement that appends the events (store/tickets.py), and `fold_recent` moves those rows into
+the document later (actions/search_folding.py, about once a second); a search reads a document with its recent
+rows (`_pg_matching`), so folding changes no answer. SQLite: the FTS5 table
 `ticket_search` (rowid = ticket id, porter stemming), kept by a trigger on ticket_events (migration 0024). A
 client's query reads only the public vector or columns, so internal words can neither find a ticket for them nor
 show in their snippet: visibility is part of the query (migration 0019 makes both). The list ranks a bounded set
@@ -27,7 +30,9 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    case,
     column,
+    exists,
     false,
     func,
     literal,
@@ -35,8 +40,9 @@ from sqlalchemy import (
     select,
     table,
     text,
+    union_all,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import TSVECTOR, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livesupport.domain import search as rules
@@ -48,6 +54,10 @@ _meta = MetaData()  # not the models' metadata: each dialect has its own kind of
 PG = Table("ticket_search", _meta, Column("ticket_id", Integer, primary_key=True), Column("subject", Text),
            Column("public_text", Text), Column("internal_text", Text), Column("public_tsv", TSVECTOR),
            Column("staff_tsv", TSVECTOR))
+#: PostgreSQL's recent rows (migration 0027): text written since the document was last folded.
+RECENT = Table("ticket_search_recent", _meta, Column("ticket_id", Integer, primary_key=True),
+               Column("seq", Integer, primary_key=True), Column("public_text", Text), Column("internal_text", Text),
+               Column("public_tsv", TSVECTOR), Column("staff_tsv", TSVECTOR))
 FTS: Any = literal_column("ticket_search")  # SQLite's FTS5 table, as its functions and MATCH name it
 FTS_ROWS = table("ticket_search", column("rowid", Integer))  # ... and as a FROM (its rowid: the ticket id)
 PUBLIC_COLUMNS = ("subject", "public_text")
@@ -76,18 +86,16 @@ _PG_TEXTS = {
 _PG_OVERFLOW = ("length(ticket_search.public_text) + length(:search_public) > :search_cap "
                 "OR length(ticket_search.internal_text) + length(:search_internal) > :search_cap")
 _PG_SUBJECT = _vector("ticket_search.subject", "A")
-#: An upsert (a ticket stored some other way gets its document started), folded into the statement that appends the
-#: events (store/tickets.py `_append_in_one`): only when its UPDATE, the CTE `ticket_appended`, wrote the ticket.
-#: The new text is parsed once: the proposed row carries its vectors (with the subject's only when the ticket has
-#: no document yet), and the update appends them from `excluded`.
-PG_APPEND = (
+#: Folding a ticket's recent rows into its document (`fold_recent`): the upsert of their text (a ticket stored some
+#: other way gets its document started). The new text is parsed once: the proposed row carries its vectors (with the
+#: subject's only when the ticket has no document yet), and the update appends them from `excluded`.
+PG_FOLD = (
     "INSERT INTO ticket_search (ticket_id, subject, public_text, internal_text, public_tsv, staff_tsv) "
     "SELECT id, subject, right(:search_public, :search_cap), right(:search_internal, :search_cap), "
     "head.s || new.p, head.s || new.p || new.i FROM tickets, "
     "LATERAL (SELECT {new_public} AS p, {new_internal} AS i) AS new, "
     "LATERAL (SELECT CASE WHEN EXISTS (SELECT 1 FROM ticket_search WHERE ticket_id = :search_id) "
     "THEN ''::tsvector ELSE {start} END AS s) AS head WHERE id = :search_id "
-    "AND EXISTS (SELECT 1 FROM ticket_appended) "
     "ON CONFLICT (ticket_id) DO UPDATE SET public_text = {public_text}, internal_text = {internal_text}, "
     "public_tsv = CASE WHEN {over} THEN {subject} || {public} ELSE ticket_search.public_tsv || excluded.public_tsv "
     "END, staff_tsv = CASE WHEN {over} THEN {subject} || {public} || {internal} "
@@ -95,7 +103,23 @@ PG_APPEND = (
 ).format(**_PG_TEXTS, over=_PG_OVERFLOW, subject=_PG_SUBJECT, start=_vector("tickets.subject", "A"),
          public=_vector(_PG_TEXTS["public_text"], "B"), internal=_vector(_PG_TEXTS["internal_text"], "B"),
          new_public=_vector(":search_public", "B"), new_internal=_vector(":search_internal", "B"))
-_PG_APPEND_TEXT = text(PG_APPEND)  # parsed once (each message's commit binds its own values to a copy)
+_PG_FOLD_TEXT = text(PG_FOLD)
+#: What a write adds to the index, folded into the statement that appends its events (store/tickets.py
+#: `_append_in_one`), only when its UPDATE (the CTE `ticket_appended`) wrote the ticket: one small row of its own,
+#: keyed by the write's last seq, with its vectors (migration 0027). The ticket's document is not rewritten: its
+#: words are not put in the GIN indexes again on every message.
+_PG_RECENT_TEXT = text(
+    "INSERT INTO ticket_search_recent (ticket_id, seq, public_text, internal_text, public_tsv, staff_tsv) "
+    "SELECT :search_id, ticket_appended.last_seq, right(:search_public, :search_cap), "
+    "right(:search_internal, :search_cap), new.p, new.p || new.i FROM ticket_appended, "
+    "LATERAL (SELECT {p} AS p, {i} AS i) AS new".format(p=_vector("right(:search_public, :search_cap)", "B"),
+                                                       i=_vector("right(:search_internal, :search_cap)", "B")))
+#: ... and a ticket stored some other way, with no document, gets one with its subject at once.
+_PG_STARTED_TEXT = text(
+    "INSERT INTO ticket_search (ticket_id, subject, public_tsv, staff_tsv) "
+    "SELECT id, subject, {s}, {s} FROM tickets WHERE id = :search_id AND EXISTS (SELECT 1 FROM ticket_appended) "
+    "AND NOT EXISTS (SELECT 1 FROM ticket_search WHERE ticket_id = :search_id) "
+    "ON CONFLICT (ticket_id) DO NOTHING".format(s=_vector("tickets.subject", "A")))
 #: A whole document at once (a new ticket, the migration's back-fill).
 PG_INSERT = (
     "INSERT INTO ticket_search (ticket_id, subject, public_text, internal_text, public_tsv, staff_tsv) "
@@ -201,13 +225,48 @@ def _values(ticket_id: int, events: Events) -> dict[str, Any] | None:
             "search_cap": MAX_INDEXED, "search_trimmed": TRIMMED_TO}
 
 
-def folded_append(session: AsyncSession, ticket_id: int, events: Events) -> CTE | None:
-    """PostgreSQL: what these events add, as a CTE to put on the ticket's own UPDATE (no round trip of its own;
-    it runs after that UPDATE has locked the ticket's row). None elsewhere, or when they add nothing."""
+def folded_append(session: AsyncSession, ticket_id: int, events: Events) -> list[CTE]:
+    """PostgreSQL: what these events add, as CTEs to put on the ticket's own UPDATE (no round trip of their own;
+    they run after that UPDATE has locked the ticket's row): a recent row (folded into the document later, by
+    `fold_recent`), and the document when the ticket has none. Nothing elsewhere, or when they add nothing."""
     values = _values(ticket_id, events)
     if values is None or dialect_of(session) != "postgresql":
-        return None
-    return _PG_APPEND_TEXT.bindparams(**values).columns().cte("ticket_search_append")
+        return []
+    values.pop("search_trimmed")  # a recent row is never cut but to MAX_INDEXED
+    return [_PG_RECENT_TEXT.bindparams(**values).columns().cte("ticket_search_recent_added"),
+            _PG_STARTED_TEXT.bindparams(search_id=ticket_id).columns().cte("ticket_search_started")]
+
+
+#: At most this many recent rows are folded into one ticket's document at a time (more: the next pass).
+FOLD_ROWS = 1_000
+_FOLD_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext('ticket_search_fold'), :id)")
+_FOLD_TAKE = text(
+    "DELETE FROM ticket_search_recent WHERE ticket_id = :id AND seq IN (SELECT seq FROM ticket_search_recent "
+    "WHERE ticket_id = :id ORDER BY seq LIMIT :rows) RETURNING seq, public_text, internal_text")
+_RECENT_TICKETS = text("SELECT DISTINCT ticket_id FROM ticket_search_recent LIMIT :limit")
+
+
+async def recent_tickets(session: AsyncSession, limit: int = 500) -> list[int]:
+    """PostgreSQL: tickets with text not yet folded into their documents (none elsewhere)."""
+    if dialect_of(session) != "postgresql":
+        return []
+    return [int(i) for i in (await session.execute(_RECENT_TICKETS, {"limit": limit})).scalars()]
+
+
+async def fold_recent(session: AsyncSession, ticket_id: int) -> int:
+    """PostgreSQL: move a ticket's recent rows into its document, in seq order, in the caller's transaction (the
+    document's text is cut to its newest part and its vectors made again when it would outgrow MAX_INDEXED).
+    Another transaction folding the same ticket meanwhile: this one does nothing. Returns how many rows moved."""
+    if not (await session.execute(_FOLD_LOCK, {"id": ticket_id})).scalar():
+        return 0
+    rows = sorted((await session.execute(_FOLD_TAKE, {"id": ticket_id, "rows": FOLD_ROWS})).all())
+    if not rows:
+        return 0
+    public, internal = "".join(r.public_text for r in rows), "".join(r.internal_text for r in rows)
+    await session.execute(_PG_FOLD_TEXT, {"search_id": ticket_id, "search_public": public,
+                                          "search_internal": internal, "search_cap": MAX_INDEXED,
+                                          "search_trimmed": TRIMMED_TO})
+    return len(rows)
 
 
 def _pg_query(q: str) -> Any:
@@ -240,19 +299,47 @@ def _fts5(q: str, staff: bool, scope: Scope) -> str:
 
 
 def _match(q: str, *, dialect: str, staff: bool, scope: Scope = None) -> Any:
-    """The condition that a ticket's text (as this person may search it) matches `q`, on its search row.
-    SQLite: a non-staff query given `scope` reads only the documents with one of those scope tokens (an empty
-    scope: none). PostgreSQL ignores it."""
+    """SQLite: the condition that a ticket's text (as this person may search it) matches `q`, on its search row; a
+    non-staff query given `scope` reads only the documents with one of those scope tokens (an empty scope: none).
+    PostgreSQL: the condition on a document with no recent rows (`_pg_matching` adds the others)."""
     if dialect == "postgresql":
-        return (PG.c.staff_tsv if staff else PG.c.public_tsv).op("@@")(_pg_query(q))
+        return _pg_vector(staff, whole=False).op("@@")(_pg_query(q))
     if scope is not None and not scope and not staff:
         return false()
     return FTS.op("MATCH")(literal(_fts5(q, staff, scope)))
 
 
+_HAS_RECENT = exists().where(RECENT.c.ticket_id == PG.c.ticket_id)
+
+
+def _pg_vector(staff: bool, *, whole: bool) -> Any:
+    """A document's vector as this person may search it; `whole`: with its recent rows' (migration 0027)."""
+    main = PG.c.staff_tsv if staff else PG.c.public_tsv
+    if not whole:
+        return main
+    part = RECENT.c.staff_tsv if staff else RECENT.c.public_tsv
+    recent = select(func.tsvector_agg(aggregate_order_by(part, RECENT.c.seq))) \
+        .where(RECENT.c.ticket_id == PG.c.ticket_id).scalar_subquery()
+    return case((_HAS_RECENT, main.op("||", return_type=TSVECTOR)(recent)), else_=main)
+
+
+def _pg_matching(q: str, staff: bool, *columns: Any, below: int | None = None, from_: int | None = None) -> Any:
+    """PostgreSQL: `columns` of the documents that match with their recent rows: those with none, by their GIN
+    index; those with some (the tickets written within the last fold, a few), each read whole."""
+    query = _pg_query(q)
+    plain = select(*columns).where(_pg_vector(staff, whole=False).op("@@")(query), ~_HAS_RECENT)
+    recent = select(RECENT.c.ticket_id).distinct()
+    if below is not None:
+        plain, recent = plain.where(PG.c.ticket_id < below), recent.where(RECENT.c.ticket_id < below)
+    if from_ is not None:
+        plain, recent = plain.where(PG.c.ticket_id >= from_), recent.where(RECENT.c.ticket_id >= from_)
+    written = select(*columns).where(PG.c.ticket_id.in_(recent), _pg_vector(staff, whole=True).op("@@")(query))
+    return union_all(plain, written)
+
+
 def _rank(q: str, *, dialect: str, staff: bool) -> Any:
     if dialect == "postgresql":
-        return func.ts_rank(PG.c.staff_tsv if staff else PG.c.public_tsv, _pg_query(q))
+        return func.ts_rank(_pg_vector(staff, whole=True), _pg_query(q))
     return -func.bm25(FTS, 4.0, 1.0, 1.0, 0.0)  # subject, public, internal; never the scope
 
 
@@ -269,14 +356,19 @@ def matching_tickets(q: str, *, dialect: str, staff: bool, scope: Scope = None) 
     as (ticket_id, rank), higher rank better. Raises BadQueryError for a query with nothing to look for.
     It ranks every match: the list ranks a bounded set (`matching_ids`, `ranks`). `scope` (SQLite, non-staff)
     narrows to those documents; it never replaces the caller's own visibility condition."""
-    return _rows(dialect, _id(dialect).label("ticket_id"), _rank(q, dialect=dialect, staff=staff).label("rank")) \
-        .where(_match(q, dialect=dialect, staff=staff, scope=scope))
+    columns = (_id(dialect).label("ticket_id"), _rank(q, dialect=dialect, staff=staff).label("rank"))
+    if dialect == "postgresql":
+        found = _pg_matching(q, staff, *columns).subquery("found")
+        return select(found.c.ticket_id, found.c.rank)
+    return _rows(dialect, *columns).where(_match(q, dialect=dialect, staff=staff, scope=scope))
 
 
 def matching_ids(q: str, *, dialect: str, staff: bool, scope: Scope = None, below: int | None = None,
-                 from_: int | None = None) -> Select[Any]:
+                 from_: int | None = None) -> Any:
     """The ids of the tickets `matching_tickets` finds (lower than `below`, from `from_` up, when given), unranked.
     The bounds are the search's own: FTS5 reads only that range of its index."""
+    if dialect == "postgresql":
+        return _pg_matching(q, staff, PG.c.ticket_id.label("ticket_id"), below=below, from_=from_)
     found = _rows(dialect, _id(dialect).label("ticket_id")).where(_match(q, dialect=dialect, staff=staff,
                                                                          scope=scope))
     if below is not None:
@@ -300,6 +392,12 @@ def _fts_among(ids: list[int]) -> list[Any]:
     return [FTS_ROWS.c.rowid >= min(ids), FTS_ROWS.c.rowid <= max(ids), (FTS_ROWS.c.rowid + 0).in_(ids)]
 
 
+def _recent_text(column: Any) -> Any:
+    """PostgreSQL: a document's recent rows' text in this column, in order ('' when none)."""
+    return func.coalesce(select(func.string_agg(column, aggregate_order_by(literal_column("''"), RECENT.c.seq)))
+                         .where(RECENT.c.ticket_id == PG.c.ticket_id).scalar_subquery(), "")
+
+
 async def snippets(session: AsyncSession, q: str, ticket_ids: list[int], *, staff: bool) -> dict[int, str]:
     """A short passage of each ticket around the words found, as HTML (<mark> around them, the rest escaped).
     A client's snippet is cut from the subject and public messages only."""
@@ -307,9 +405,9 @@ async def snippets(session: AsyncSession, q: str, ticket_ids: list[int], *, staf
         return {}
     found: dict[int, str] = {}
     if dialect_of(session) == "postgresql":
-        document = PG.c.subject + "\n" + PG.c.public_text
+        document = PG.c.subject + "\n" + PG.c.public_text + _recent_text(RECENT.c.public_text)
         if staff:
-            document = document + "\n" + PG.c.internal_text
+            document = document + "\n" + PG.c.internal_text + _recent_text(RECENT.c.internal_text)
         headline = func.ts_headline(literal_column("'english'::regconfig"), document, _pg_query(q), literal(HEADLINE))
         rows = await session.execute(select(PG.c.ticket_id, headline).where(PG.c.ticket_id.in_(ticket_ids)))
         found = {int(i): str(h) for i, h in rows}

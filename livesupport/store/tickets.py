@@ -212,8 +212,8 @@ async def _append_in_one(session: AsyncSession, update_ticket: Any, folded: Any,
         **values).cte("events_added"))
     if actor is not None:
         stmt = stmt.add_cte(_READ_OWN.bindparams(**values).cte("read_own"))
-    if folded is not None:
-        stmt = stmt.add_cte(folded)
+    for cte in folded:
+        stmt = stmt.add_cte(cte)
     last = (await session.execute(stmt)).scalar()
     if last is None:  # the UPDATE's guard (`unless_changed`) held it back, and so everything that reads it
         raise TicketChanged(ticket_id)

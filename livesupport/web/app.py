@@ -38,6 +38,7 @@ from livesupport.actions.magic_links import MagicLinks
 from livesupport.actions.mail import Mailer
 from livesupport.actions.mail_review import MailReview
 from livesupport.actions.phone import PhoneSupport
+from livesupport.actions.search_folding import SearchFolding
 from livesupport.actions.staff_notices import StaffNotices
 from livesupport.actions.throttle import Throttle
 from livesupport.actions.tickets import StoredHistory, Tickets
@@ -159,6 +160,7 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         await presence.start()
         await hub.start()
         sweeper = asyncio.create_task(_sweep(hub, settings.presence_ttl / 6)) if settings.redis_url else None
+        folding = None if db.is_sqlite else asyncio.create_task(SearchFolding(db).run_forever())
         pending_mail = asyncio.create_task(mailer.deliver_pending())  # what an earlier run could not send
         jobs = [billing_job(ledger), transfers.run_due, update_mail_job(settings, db, clock, mailer, hub).run,
                 staff_notices.run, hooks.run, outcomes.run]
@@ -178,6 +180,8 @@ def create_app(settings: config.Settings | None = None, clock: Clock | None = No
         finally:
             if sweeper:
                 sweeper.cancel()
+            if folding:
+                folding.cancel()
             pending_mail.cancel()
             await links.settle()
             if worker:

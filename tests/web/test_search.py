@@ -5,13 +5,16 @@ Each test writes words of its own (a random tag), so tickets of other tests neve
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from livesupport.domain.search import SCOPE_MARK
+from livesupport.store.database import Database
 from tests.conftest import Deployment, new_person, token_for
 from tests.realtime.access_helpers import serve_through
 from tests.realtime.helpers import connected, open_ticket
@@ -102,6 +105,32 @@ async def test_a_message_is_found_as_soon_as_it_is_acknowledged(server: Server, 
     assert await ids(server, d, "client", f"{tag}later") == []
     await say(server, d, "client", tid, f"one more thing: {tag}later")
     assert await ids(server, d, "client", f"{tag}later") == [tid]  # the index moved with the message
+
+
+async def document_of(d: Deployment, tid: int) -> str:
+    """The public text of the ticket's search document, as stored (PostgreSQL: without its recent rows)."""
+    db = Database(d.database_url)
+    try:
+        async with db.read() as s:
+            key = "ticket_id" if d.kind == "postgres" else "rowid"
+            return str((await s.execute(text(f"SELECT public_text FROM ticket_search WHERE {key} = :id"),
+                                        {"id": tid})).scalar_one())
+    finally:
+        await db.dispose()
+
+
+async def test_the_server_folds_new_text_into_the_document_by_itself(server: Server, d: Deployment,
+                                                                    tag: str) -> None:
+    """PostgreSQL writes a message's text as a recent row; the server folds it into the ticket's document within
+    about a second (SQLite's document has it at once), and it is found all along."""
+    tid = await open_ticket(server, d, f"Folded {tag}")
+    await say(server, d, "client", tid, f"kept {tag}later")
+    deadline = asyncio.get_running_loop().time() + 15
+    while f"kept {tag}later" not in await document_of(d, tid):
+        assert await ids(server, d, "client", f"{tag}later") == [tid]
+        assert asyncio.get_running_loop().time() < deadline, "the server never folded the message in"
+        await asyncio.sleep(0.1)
+    assert await ids(server, d, "client", f"{tag}later") == [tid]
 
 
 async def test_clients_find_only_their_organisation(server: Server, d: Deployment, tag: str) -> None:
