@@ -29,6 +29,7 @@ from livesupport.domain.tickets import Priority, Status
 from livesupport.realtime.frames import encode
 from livesupport.realtime.hub import Ev, Hub
 from livesupport.store import tickets as store
+from livesupport.store.database import Database
 from livesupport.store.models import Organisation, Ticket, TicketEvent
 
 # What a chat reads of its ticket for the update clock: a Core statement built once (the ORM's select costs a
@@ -70,10 +71,11 @@ class ChatWrites:
     """`Tickets`' chat (a mixin: the attributes below are `Tickets`')."""
 
     hub: Hub
+    db: Database
     clock: Clock
     sla: dict[Priority, Target]
     _sla_seen: dict[int, store.SlaFields]
-    writing: Callable[[], AbstractAsyncContextManager[Any]]
+    writing: Callable[..., AbstractAsyncContextManager[Any]]
 
     async def visible(self, s: Any, person: Person, ticket_id: int, *, lock: bool = False
                       ) -> tuple[Any, Organisation]:
@@ -132,9 +134,18 @@ class ChatWrites:
                           ) -> tuple[list[int | LivesupportError], list[tuple[int, store.NewEvent]]]:
         """`chat_many`'s transaction: the results, and the events stored (for `announce_chats`), in order."""
         now = self.clock.now()
-        results: list[int | LivesupportError] = []
-        stored: list[tuple[int, store.NewEvent]] = []
         begun = time.monotonic_ns()
+        alone = self._one_statement(person, requests)
+        if alone is not None:  # PostgreSQL, nothing to read first: the statement is the whole transaction
+            try:
+                async with self.writing(self.db.statement) as s:
+                    stored = await self._append_run(s, person, requests, now, alone, alone)
+                metrics.stage("commit", begun)
+                return [ev.seq for _, ev in stored], stored
+            except store.TicketChanged:  # nothing was written: the transaction below reads the fields
+                self._sla_seen.pop(requests[0].ticket_id, None)
+        results: list[int | LivesupportError] = []
+        stored = []
         async with self.writing() as s:
             run: list[ChatRequest] = []
             for req in requests:
@@ -156,6 +167,26 @@ class ChatWrites:
             if r == -1:
                 results[i] = next(seqs)[1].seq
         return results, stored
+
+    def _one_statement(self, person: Person, requests: list[ChatRequest]) -> store.SlaFields | bool | None:
+        """Whether this burst is one statement with nothing to read before it (no I/O): PostgreSQL, one ticket the
+        sender may see as far as this process knows, no conflict or reply to check, and the SLA fields remembered
+        when a message is public. Returns those fields (False: none needed), or None when it is not."""
+        if self.db.is_sqlite:
+            return None
+        ticket_id = requests[0].ticket_id
+        for req in requests:
+            if req.ticket_id != ticket_id or req.reply_to is not None \
+                    or (req.visibility == "public" and req.base_seq is not None and not req.force):
+                return None
+            try:
+                if not req.authorized and not self.remembered(person, ticket_id):
+                    return None
+            except LivesupportError:  # refused: the transaction says so, request by request
+                return None
+        if not any(r.visibility == "public" for r in requests):
+            return False
+        return self._sla_seen.get(ticket_id)
 
     async def may_chat(self, s: Any, person: Person, req: ChatRequest) -> None:
         # A socket that joined the ticket may see it; else whose the ticket is, as this process remembers it (what
@@ -187,25 +218,32 @@ class ChatWrites:
         row still holds them (no read of its own: a round trip less per message); if it does not, they are read."""
         ticket_id = run[0].ticket_id
         public = any(r.visibility == "public" for r in run)
-        fields = (self._sla_seen.get(ticket_id) or await self.sla_fields(s, ticket_id)) if public else None
-        guard = fields  # stored only if the row still holds them
-        while True:
-            changes = None if fields is None else self.sla_change(person, fields, now)
-            payloads = [(r.visibility, chat_data(r)) for r in run]
-            if changes is not None:  # the message moved the promise of the next update: say so to everyone
-                for vis, data in payloads:
-                    if vis == "public":
-                        data.update(next_update_at=store.iso(changes["next_update_at"]),
-                                    next_update_source=changes["next_update_source"])
-            try:
-                events = await store.append_events(s, ticket_id, kind="chat", actor=person, now=now,
-                                                   changes=changes, payloads=payloads, unless_changed=guard)
-            except store.TicketChanged:  # changed meanwhile, and nothing was written: read them, holding the row
-                fields, guard = await self.sla_fields(s, ticket_id, lock=True), None
-                continue
-            break
-        if fields is not None:
-            self._remember_sla(ticket_id, fields if changes is None else fields._replace(
+        fields = (self._sla_seen.get(ticket_id) or await self.sla_fields(s, ticket_id)) if public else False
+        try:
+            return await self._append_run(s, person, run, now, fields, fields)
+        except store.TicketChanged:  # changed meanwhile, and nothing was written: read them, holding the row
+            return await self._append_run(s, person, run, now, await self.sla_fields(s, ticket_id, lock=True),
+                                          False)
+
+    async def _append_run(self, s: Any, person: Person, run: list[ChatRequest], now: datetime,
+                          fields: store.SlaFields | bool, guard: store.SlaFields | bool
+                          ) -> list[tuple[int, store.NewEvent]]:
+        """One ticket's messages in one statement. `fields`: its SLA fields (False: no public message needs them);
+        `guard`: store only if the row still holds these (False: unconditionally), else raise TicketChanged."""
+        ticket_id = run[0].ticket_id
+        sla = fields if isinstance(fields, store.SlaFields) else None
+        changes = None if sla is None else self.sla_change(person, sla, now)
+        payloads = [(r.visibility, chat_data(r)) for r in run]
+        if changes is not None:  # the message moved the promise of the next update: say so to everyone
+            for vis, data in payloads:
+                if vis == "public":
+                    data.update(next_update_at=store.iso(changes["next_update_at"]),
+                                next_update_source=changes["next_update_source"])
+        events = await store.append_events(s, ticket_id, kind="chat", actor=person, now=now, changes=changes,
+                                           payloads=payloads,
+                                           unless_changed=guard if isinstance(guard, store.SlaFields) else None)
+        if sla is not None:
+            self._remember_sla(ticket_id, sla if changes is None else sla._replace(
                 next_update_at=changes["next_update_at"], next_update_source=changes["next_update_source"]))
         return [(ticket_id, e) for e in events]
 

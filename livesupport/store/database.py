@@ -82,6 +82,18 @@ class Database:
                 yield session
 
     @asynccontextmanager
+    async def statement(self) -> AsyncIterator[AsyncSession]:
+        """PostgreSQL: a session whose every statement is a transaction of its own (autocommit): one round trip
+        where `write` takes three (BEGIN, the statement, COMMIT). Only for a write that is one statement, which
+        then stores all of itself or nothing."""
+        if self.is_sqlite:
+            raise RuntimeError("SQLite writes go through `write` (its one writer at a time)")
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=conn, expire_on_commit=False, info={"desk": self.desk}) as session:
+                yield session
+
+    @asynccontextmanager
     async def writer(self) -> AsyncIterator[Callable[[], AbstractAsyncContextManager[AsyncSession]]]:
         """One connection kept for a run of write transactions (a bulk change, ticket after ticket): it yields
         `transaction`, which opens one that commits on success and rolls back on any error, like `write`. Each
