@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -54,9 +55,25 @@ async def send_chunked(server: Server, path: str, total: int, content_type: str,
             await writer.drain()
     except (ConnectionResetError, BrokenPipeError):
         pass
-    head = await asyncio.wait_for(answer, 30)
+    head = await asyncio.wait_for(whole_answer(reader, await asyncio.wait_for(answer, 30)), 30)
     writer.close()
     return head, sent
+
+
+async def whole_answer(reader: asyncio.StreamReader, first: bytes) -> bytes:
+    """The answer whole: its head and as many bytes after it as its Content-Length says. The server may write its
+    head and its body apart, and the first read can end between them."""
+    data = first
+    try:
+        while b"\r\n\r\n" not in data and (more := await reader.read(65536)):
+            data += more
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        while length and len(body) < int(length.group(1)) and (more := await reader.read(65536)):
+            body += more
+    except (ConnectionResetError, BrokenPipeError):  # closed after the answer: what came is all there is
+        return data
+    return head + b"\r\n\r\n" + body
 
 
 async def test_a_150_mib_chunked_body_is_refused_at_once_without_growing_the_server(small_server: Server) -> None:
