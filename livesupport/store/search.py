@@ -30,6 +30,8 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    and_,
+    any_,
     case,
     column,
     exists,
@@ -37,10 +39,10 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     table,
     text,
-    union_all,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -324,17 +326,20 @@ def _pg_vector(staff: bool, *, whole: bool) -> Any:
 
 
 def _pg_matching(q: str, staff: bool, *columns: Any, below: int | None = None, from_: int | None = None) -> Any:
-    """PostgreSQL: `columns` of the documents that match with their recent rows: those with none, by their GIN
-    index; those with some (the tickets written within the last fold, a few), each read whole."""
+    """PostgreSQL: `columns` of the documents that match with their recent rows: those with none by their own
+    vector, those with some (the tickets written within the last fold, a few) read whole. One statement over the
+    documents, so a caller's join can still drive it ticket by ticket; each arm of its OR has an index to start from
+    (the GIN index; the ids of the tickets with recent rows, an array taken once), so a search over every ticket
+    reads the index, never every document."""
     query = _pg_query(q)
-    plain = select(*columns).where(_pg_vector(staff, whole=False).op("@@")(query), ~_HAS_RECENT)
-    recent = select(RECENT.c.ticket_id).distinct()
+    recent = func.array(select(RECENT.c.ticket_id).distinct().scalar_subquery())
+    found = select(*columns).where(or_(
+        and_(_pg_vector(staff, whole=False).op("@@")(query), ~_HAS_RECENT),
+        and_(PG.c.ticket_id == any_(recent), _pg_vector(staff, whole=True).op("@@")(query)),
+    ))
     if below is not None:
-        plain, recent = plain.where(PG.c.ticket_id < below), recent.where(RECENT.c.ticket_id < below)
-    if from_ is not None:
-        plain, recent = plain.where(PG.c.ticket_id >= from_), recent.where(RECENT.c.ticket_id >= from_)
-    written = select(*columns).where(PG.c.ticket_id.in_(recent), _pg_vector(staff, whole=True).op("@@")(query))
-    return union_all(plain, written)
+        found = found.where(PG.c.ticket_id < below)
+    return found if from_ is None else found.where(PG.c.ticket_id >= from_)
 
 
 def _rank(q: str, *, dialect: str, staff: bool) -> Any:
