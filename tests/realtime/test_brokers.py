@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
 
 from livesupport.realtime.brokers import broker_for
-from livesupport.realtime.brokers.base import Broker
+from livesupport.realtime.brokers.base import Broker, BrokerError
+from livesupport.realtime.brokers.cluster import shard_channel
 
 
 @pytest.fixture(params=["memory", "redis", "cluster"])
@@ -146,7 +148,6 @@ async def until_unsubscribed(cluster, channel: str) -> None:  # noqa: ANN001
 
 
 async def test_cluster_channels_share_the_slot_of_their_ticket(redis_cluster) -> None:  # noqa: ANN001
-    from livesupport.realtime.brokers.cluster import shard_channel
 
     assert shard_channel("ls:", "t:ticket:12") == "ls:t:{ticket:12}"
     assert shard_channel("ls:", "f:org:3") == "ls:f:{org:3}"
@@ -177,3 +178,119 @@ async def test_cluster_links_killed_are_noticed_and_resynced(redis_cluster) -> N
         await wait_for(lambda: got == [("t:x", b"after")])
     finally:
         await b.stop()
+
+
+def plain_subscriber(port: int, command: str, name: str) -> socket.socket:
+    """A subscriber of its own on a blocking socket (RESP by hand: it must not need our event loop)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    parts = [command.encode(), name.encode()]
+    sock.sendall(b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts))
+    confirmed = b""
+    while name.encode() not in confirmed or not confirmed.endswith(b"\r\n:1\r\n"):
+        confirmed += sock.recv(4096)
+    return sock
+
+
+@pytest.mark.parametrize("kind", ["redis", "cluster"])
+async def test_a_publish_is_written_before_the_loop_runs_what_was_queued_after_it(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    """The hub queues its own sockets' fan-out right behind the sender task's wake-up (hub.publish_event): the other
+    processes' copy must leave in that task's first step, not a loop turn later (a socket timeout made redis-py write
+    from a task of its own, so every other process waited for this one's local fan-out). The callback queued after
+    the publish blocks the loop and reads a plain subscriber: the message is there only if it was already written."""
+    if kind == "cluster":
+        cluster = request.getfixturevalue("redis_cluster")
+        b, prefix = broker_for(cluster.url, "order:"), "order:"
+        name = shard_channel(prefix, "t:ticket:1")
+        sock = plain_subscriber(await cluster.owner(name), "SSUBSCRIBE", name)
+    else:
+        url, prefix = request.getfixturevalue("redis_url")
+        b = broker_for(url, prefix + "order:")
+        sock = plain_subscriber(int(url.rsplit(":", 1)[1].split("/")[0]), "SUBSCRIBE", prefix + "order:t:ticket:1")
+    await started(b)
+    try:
+        for warm in range(2):  # the publishing connection is open: only a write remains
+            await b.publish_many([("t:ticket:1", b"warm%d" % warm)])
+        seen = b""
+        while seen.count(b"warm") < 2:
+            seen += sock.recv(4096)
+        arrived: list[bytes] = []
+
+        def blocking_read() -> None:
+            sock.settimeout(2)
+            try:
+                arrived.append(sock.recv(4096))
+            except TimeoutError:
+                arrived.append(b"")
+
+        publishing = asyncio.create_task(b.publish_many([("t:ticket:1", b"first")]))
+        asyncio.get_running_loop().call_soon(blocking_read)
+        await publishing
+        assert b"first" in arrived[0], "the PUBLISH was not written in the publishing task's first step"
+    finally:
+        sock.close()
+        await b.stop()
+
+
+class FreezableProxy:
+    """A TCP hop to Redis that can stop passing what clients send (a Redis that hangs, seen from our side)."""
+
+    def __init__(self, port: int) -> None:
+        self.target, self.frozen, self.port = port, False, 0
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        self.writers += [writer, up_writer]
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, upstream: bool) -> None:
+            while data := await src.read(65536):
+                if not (upstream and self.frozen):
+                    dst.write(data)
+
+        await asyncio.gather(pump(reader, up_writer, True), pump(up_reader, writer, False), return_exceptions=True)
+        for w in (writer, up_writer):
+            w.close()
+
+    async def stop(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in self.writers:
+            writer.close()
+
+
+async def test_a_publish_to_a_redis_that_hangs_fails_in_time(
+    redis_url: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No socket timeout on the publishing connection: the whole round trip has a deadline instead, and a Redis
+    that takes the PUBLISH and never answers fails the publish then (the hub marks its tickets for a resync)."""
+    from livesupport.realtime.brokers import redis as redis_broker
+
+    monkeypatch.setattr(redis_broker, "PUBLISH_TIMEOUT", 0.5)
+    url, prefix = redis_url
+    proxy = FreezableProxy(int(url.rsplit(":", 1)[1].split("/")[0]))
+    await proxy.start()
+    b = broker_for(f"redis://127.0.0.1:{proxy.port}/{url.rsplit('/', 1)[1]}", prefix + "hang:")
+    got, _ = await started(b)
+    try:
+        await b.subscribe("t:ticket:1")
+        await b.publish_many([("t:ticket:1", b"before")])
+        await wait_for(lambda: got == [("t:ticket:1", b"before")])
+        proxy.frozen = True
+        with pytest.raises(BrokerError):
+            await asyncio.wait_for(b.publish_many([("t:ticket:1", b"lost")]), 5)
+        with pytest.raises(BrokerError):
+            await asyncio.wait_for(b.publish("t:ticket:1", b"lost too"), 5)
+        proxy.frozen = False
+        await b.publish_many([("t:ticket:1", b"after")])  # a new connection: nothing stale is read as its answer
+        await wait_for(lambda: got[-1] == ("t:ticket:1", b"after"))
+        assert b"lost" not in b"".join(data for _, data in got)
+    finally:
+        await b.stop()
+        await proxy.stop()

@@ -32,6 +32,7 @@ from livesupport.realtime.redis_client import cluster_from_url, cluster_nodes, s
 log = logging.getLogger("livesupport.broker")
 
 SUBSCRIBE_TIMEOUT = 5.0
+PUBLISH_TIMEOUT = 5.0  # a whole SPUBLISH (or pipeline) round trip
 SLOTS = 16384
 
 
@@ -67,10 +68,12 @@ class ClusterBroker:
         self._password = cluster_nodes(url)[0]
         self._label = f"livesupport-{name or os.getpid()}"
         self._control_base = f"{prefix}ctl:{os.getpid()}:{id(self):x}"
-        # Publishing may retry (MOVED and failovers are followed): a message arriving twice is dropped by seq.
+        # Publishing may retry (MOVED and failovers are followed): a message arriving twice is dropped by seq. No
+        # socket timeout, as in brokers/redis.py (it writes each command a loop turn late): PUBLISH_TIMEOUT and
+        # SUBSCRIBE_TIMEOUT bound the round trips instead.
         self._cluster = cluster_from_url(
             url, retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3), socket_keepalive=True,
-            socket_connect_timeout=2, socket_timeout=5, client_name=self._label + "-pub",
+            socket_connect_timeout=2, socket_timeout=None, client_name=self._label + "-pub",
         )
         self._channels: dict[bytes, str] = {}  # cluster name -> hub channel, of what we listen to
         self._leaving: dict[bytes, int] = {}  # SUNSUBSCRIBEs we sent whose confirmation is still to come
@@ -144,15 +147,16 @@ class ClusterBroker:
         if not self.healthy:
             raise BrokerError(self.status)  # fail fast: the events are stored, resync announces them
         try:
-            if len(messages) == 1:
-                channel, data = messages[0]
-                await self._cluster.spublish(shard_channel(self.prefix, channel), data)
-                return
-            # The pipeline sends each master its share in one round trip, in order per master (so per ticket).
-            async with self._cluster.pipeline() as pipe:
-                for channel, data in messages:
-                    pipe.spublish(shard_channel(self.prefix, channel), data)
-                await pipe.execute()
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                if len(messages) == 1:
+                    channel, data = messages[0]
+                    await self._cluster.spublish(shard_channel(self.prefix, channel), data)
+                    return
+                # The pipeline sends each master its share in one round trip, in order per master (so per ticket).
+                async with self._cluster.pipeline() as pipe:
+                    for channel, data in messages:
+                        pipe.spublish(shard_channel(self.prefix, channel), data)
+                    await pipe.execute()
         except (RedisError, OSError) as exc:
             # Some may not have arrived: relink, so that the resync afterwards announces how far tickets got.
             self._break(f"publish failed ({exc.__class__.__name__}: {exc})")
@@ -253,10 +257,11 @@ class ClusterBroker:
 
     async def _connect(self, subscribed: set[bytes]) -> list[_Link]:
         """Re-read the slot map, then subscribe on every master: `subscribed` by slot, its control channel last."""
-        if self._cluster._initialize:  # the first time: nodes, and the command table that routes by key
-            await self._cluster.initialize()
-        else:
-            await self._cluster.nodes_manager.initialize()
+        async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
+            if self._cluster._initialize:  # the first time: nodes, and the command table that routes by key
+                await self._cluster.initialize()
+            else:
+                await self._cluster.nodes_manager.initialize()
         slots = self._cluster.nodes_manager.slots_cache
         if len(slots) < SLOTS:
             raise ConnectionError(f"the cluster serves {len(slots)} of {SLOTS} slots")

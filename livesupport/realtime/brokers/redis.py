@@ -25,6 +25,7 @@ from livesupport.realtime.redis_client import redis_from_url, safe_url
 log = logging.getLogger("livesupport.broker")
 
 SUBSCRIBE_TIMEOUT = 5.0
+PUBLISH_TIMEOUT = 5.0  # a whole PUBLISH (or pipeline) round trip
 
 
 class RedisBroker:
@@ -37,10 +38,13 @@ class RedisBroker:
         self._control = f"{prefix}ctl:{os.getpid()}:{id(self):x}".encode()
         # Named connections let operators (and the fault tests) tell processes apart in CLIENT LIST.
         label = f"livesupport-{name or os.getpid()}"
-        # Publishing may retry: a PUBLISH that reaches Redis twice is deduplicated by seq downstream.
+        # Publishing may retry: a PUBLISH that reaches Redis twice is deduplicated by seq downstream. No socket
+        # timeout (redis-py's default is 5 s): with one, each command is written from a task of its own
+        # (`asyncio.wait_for`), a loop turn late, after this process's local fan-out, which then holds up the
+        # other processes' copy; PUBLISH_TIMEOUT bounds the whole round trip instead.
         self._pub = redis_from_url(
             url, retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3), socket_keepalive=True,
-            socket_connect_timeout=2, socket_timeout=5, client_name=label + "-pub",
+            socket_connect_timeout=2, socket_timeout=None, client_name=label + "-pub",
         )
         # The subscriber must never retry on its own: a silent reconnect would hide lost messages.
         self._sub = redis_from_url(
@@ -96,7 +100,8 @@ class RedisBroker:
             # Fail fast: a chat reply must not wait on retries against a Redis that is known to be down.
             raise BrokerError(self.status)
         try:
-            await self._pub.publish(self.prefix + channel, data)
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                await self._pub.publish(self.prefix + channel, data)
         except (RedisError, OSError) as exc:
             raise BrokerError(f"Redis publish failed: {exc}") from exc
 
@@ -104,7 +109,7 @@ class RedisBroker:
         if not self.healthy:
             raise BrokerError(self.status)
         try:
-            async with self._pub.pipeline(transaction=False) as pipe:
+            async with asyncio.timeout(PUBLISH_TIMEOUT), self._pub.pipeline(transaction=False) as pipe:
                 for channel, data in messages:
                     pipe.publish(self.prefix + channel, data)
                 await pipe.execute()
