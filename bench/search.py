@@ -258,13 +258,13 @@ async def twin_without(url: str, name: str, *triggers: str) -> str:
     return f"sqlite+aiosqlite:///{copy}"
 
 
-async def statement_by_statement(session: Any, update_ticket: Any, ticket_id: int, actor: Person | None,
-                                 shown: dict[str, Any], events: list[tuple[str, str, dict[str, Any]]],
-                                 now: datetime) -> int:
+async def statement_by_statement(session: Any, update_ticket: Any, params: dict[str, Any], ticket_id: int,
+                                 actor: Person | None, shown: dict[str, Any],
+                                 events: list[tuple[str, str, dict[str, Any]]], now: datetime) -> int:
     """The write path as it was when issue 17 was filed: the ticket's UPDATE, the events' INSERT and the author's
     read mark, a statement each, and no search index (store/tickets.py before the statements were folded)."""
     count = len(events)
-    last = int((await session.execute(update_ticket)).scalar_one())
+    last = int((await session.execute(update_ticket, params)).scalar_one())
     await session.execute(insert(store._EVENTS), [
         {"ticket_id": ticket_id, "seq": last - count + 1 + i, "kind": kind, "visibility": vis,
          "actor_id": actor.id if actor is not None else None, "at": now, "data": data, "actor": shown}
@@ -294,20 +294,22 @@ async def writes(db: Database, url: str, client: Person, runs: int) -> list[str]
     async with db.read() as s:
         ids = list((await s.execute(select(Ticket.id).order_by(Ticket.id).limit(2000))).scalars())
     turn = iter(ids * (1 + 3 * runs // len(ids) + 1))
-    kept = search_store.folded_append, store._append_in_one, store._append_by_statements
+    kept = search_store.append_params, store._append_in_one, store._append_by_statements
     sqlite = url.startswith("sqlite")
     bare = Database(await twin_without(url, "without-index", "ticket_search_events")) if sqlite else db
     old = Database(await twin_without(url, "before", "ticket_search_events", "ticket_events_read_own")) \
         if sqlite else db
 
-    def not_folded(*_: Any) -> list[Any]:
-        return []
+    def not_folded(*_: Any) -> None:
+        return None
 
-    async def before_pg(session: Any, update_ticket: Any, _folded: Any, *rest: Any) -> int:
-        return await statement_by_statement(session, update_ticket, *rest)
+    async def before_pg(session: Any, update_ticket: Any, params: dict[str, Any], _indexed: Any,
+                        actor: Person | None, shown: dict[str, Any], events: list[Any]) -> int:
+        return await statement_by_statement(session, update_ticket, params, params["append_ticket"], actor, shown,
+                                            events, params["append_at"])
 
     def path(label: str) -> Database:
-        search_store.folded_append = kept[0] if label == WITH else not_folded  # type: ignore[assignment]
+        search_store.append_params = kept[0] if label == WITH else not_folded  # type: ignore[assignment]
         store._append_in_one = before_pg if label == BEFORE else kept[1]  # type: ignore[assignment]
         store._append_by_statements = statement_by_statement if label == BEFORE else kept[2]  # type: ignore
         return {WITH: db, WITHOUT: bare, BEFORE: old}[label]
@@ -329,7 +331,7 @@ async def writes(db: Database, url: str, client: Person, runs: int) -> list[str]
             await one(target)
             times[labels[i % 3]].append(time.perf_counter() - started)
     finally:
-        search_store.folded_append, store._append_in_one, store._append_by_statements = kept  # type: ignore
+        search_store.append_params, store._append_in_one, store._append_by_statements = kept  # type: ignore
         for other in {bare, old} - {db}:
             await other.dispose()
     lines = ["| a message's write | min ms | p25 ms | median ms | p75 ms | p95 ms | p99 ms |",

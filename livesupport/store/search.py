@@ -23,7 +23,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
     Column,
     Integer,
     MetaData,
@@ -227,16 +226,20 @@ def _values(ticket_id: int, events: Events) -> dict[str, Any] | None:
             "search_cap": MAX_INDEXED, "search_trimmed": TRIMMED_TO}
 
 
-def folded_append(session: AsyncSession, ticket_id: int, events: Events) -> list[CTE]:
-    """PostgreSQL: what these events add, as CTEs to put on the ticket's own UPDATE (no round trip of their own;
-    they run after that UPDATE has locked the ticket's row): a recent row (folded into the document later, by
-    `fold_recent`), and the document when the ticket has none. Nothing elsewhere, or when they add nothing."""
+#: PostgreSQL: what an append adds to the index, as CTEs put on the ticket's own UPDATE (no round trip of their own;
+#: they run after that UPDATE has locked the ticket's row): a recent row (folded into the document later, by
+#: `fold_recent`), and the document when the ticket has none. Their values are the statement's parameters
+#: (`append_params`).
+APPEND_CTES = (_PG_RECENT_TEXT.columns().cte("ticket_search_recent_added"),
+               _PG_STARTED_TEXT.columns().cte("ticket_search_started"))
+
+
+def append_params(ticket_id: int, events: Events) -> dict[str, Any] | None:
+    """The parameters of `APPEND_CTES` for these events; None when they add nothing to the index."""
     values = _values(ticket_id, events)
-    if values is None or dialect_of(session) != "postgresql":
-        return []
-    values.pop("search_trimmed")  # a recent row is never cut but to MAX_INDEXED
-    return [_PG_RECENT_TEXT.bindparams(**values).columns().cte("ticket_search_recent_added"),
-            _PG_STARTED_TEXT.bindparams(search_id=ticket_id).columns().cte("ticket_search_started")]
+    if values is not None:
+        values.pop("search_trimmed")  # a recent row is never cut but to MAX_INDEXED
+    return values
 
 
 #: At most this many recent rows are folded into one ticket's document at a time (more: the next pass).

@@ -150,28 +150,65 @@ async def append_kinds(
     """`append_events` for events of several kinds: (kind, visibility, data) each, stored in this order.
     `actor` None: the system (a scheduled job). `unless_changed`: store only if the ticket's SLA fields are still
     these (`changes` was worked out from them), else raise TicketChanged having written nothing."""
-    count = len(events)
-    values: dict[str, Any] = {"last_seq": Ticket.last_seq + count, "updated_at": now, **(changes or {})}
-    values.update(report_facts(actor, events, now, changes or {}, desk_of(session).reading(now)))
+    count, changes = len(events), changes or {}
     public = [i for i, (_, vis, _) in enumerate(events) if vis == "public"]
+    update_ticket = _update_for(report_shape(actor, events, changes), tuple(changes), bool(public),
+                                unless_changed is not None)
+    params: dict[str, Any] = {"append_ticket": ticket_id, "append_count": count, "append_at": now,
+                              "append_clock": desk_of(session).reading(now),
+                              "append_actor_id": actor.id if actor is not None else None}
     if public:
-        values["last_public_seq"] = Ticket.last_seq + public[-1] + 1  # SET reads the row as it was
-        values["public_updated_at"] = now  # an internal note moves what staff see, not what clients see
-    stmt = update(_TICKETS).where(_TICKETS.c.id == ticket_id).values(**values).returning(_TICKETS.c.last_seq)
+        params["append_public_seq"] = public[-1] + 1  # SET reads the row as it was
+    for key, value in changes.items():
+        params["change_" + key] = value
     if unless_changed is not None:
-        t = _TICKETS.c
-        stmt = stmt.where(t.status == unless_changed.status, t.priority == unless_changed.priority,
-                          t.next_update_at.is_not_distinct_from(unless_changed.next_update_at),
-                          t.next_update_source == unless_changed.next_update_source)
+        params.update(zip(_GUARDS, unless_changed, strict=True))
     shown = actor.public() if actor is not None else SYSTEM_ACTOR
-    texts = events  # (kind, visibility, data): what the search index reads of them
-    folded = search.folded_append(session, ticket_id, texts)  # PostgreSQL: the search index, in this statement
     if search.dialect_of(session) == "postgresql":
-        last = await _append_in_one(session, stmt, folded, ticket_id, actor, shown, events, now)
+        indexed = search.append_params(ticket_id, events)  # the search index, in this statement
+        last = await _append_in_one(session, update_ticket, params, indexed, actor, shown, events)
     else:  # SQLite: no data-modifying CTE; triggers on the INSERT keep the search index and the read mark
-        last = await _append_by_statements(session, stmt, ticket_id, actor, shown, events, now)
+        last = await _append_by_statements(session, update_ticket, params, ticket_id, actor, shown, events, now)
     return [NewEvent(ticket_id, last - count + 1 + i, kind, vis, now, data, shown)
             for i, (kind, vis, data) in enumerate(events)]
+
+
+# An append's statement is built once per shape (which columns it sets, whether it is guarded, ...) and kept: every
+# value travels as a parameter. Building and keying a statement of this size each time cost a chat message about
+# 1 ms of the server's CPU before its round trip.
+_TICKET = bindparam("append_ticket", type_=Integer)
+_COUNT = bindparam("append_count", type_=Integer)
+_AT = bindparam("append_at", type_=_TICKETS.c.updated_at.type)
+_CLOCK = bindparam("append_clock", type_=_TICKETS.c.created_bh.type)  # the desk's business clock at `append_at`
+_PUBLIC_SEQ = bindparam("append_public_seq", type_=Integer)  # the newest public event's place in the append, from 1
+#: `unless_changed`'s fields, as parameters (SlaFields' order).
+_GUARDS = ("guard_status", "guard_priority", "guard_next_update_at", "guard_next_update_source")
+_SHAPES_KEPT = 256  # more shapes than an append can take: a bound, not a limit met
+_updates: dict[tuple[Any, ...], Any] = {}
+_appends: dict[tuple[Any, ...], Any] = {}
+
+
+def _update_for(facts: tuple[str, ...], changed: tuple[str, ...], public: bool, guarded: bool) -> Any:
+    """The ticket's UPDATE of an append of this shape (RETURNING its new last_seq)."""
+    key = (facts, changed, public, guarded)
+    stmt = _updates.get(key)
+    if stmt is None:
+        t = _TICKETS.c
+        values: dict[str, Any] = {"last_seq": t.last_seq + _COUNT, "updated_at": _AT}
+        values.update({name: bindparam("change_" + name, type_=t[name].type) for name in changed})
+        values.update(report_facts(facts))
+        if public:
+            values["last_public_seq"] = t.last_seq + _PUBLIC_SEQ
+            values["public_updated_at"] = _AT  # an internal note moves what staff see, not what clients see
+        stmt = update(_TICKETS).where(t.id == _TICKET).values(**values).returning(t.last_seq)
+        if guarded:
+            status, priority, due, source = (bindparam(name, type_=column.type) for name, column in zip(
+                _GUARDS, (t.status, t.priority, t.next_update_at, t.next_update_source), strict=True))
+            stmt = stmt.where(t.status == status, t.priority == priority, t.next_update_at.is_not_distinct_from(due),
+                              t.next_update_source == source)
+        if len(_updates) < _SHAPES_KEPT:
+            _updates[key] = stmt
+    return stmt
 
 
 #: PostgreSQL: what `_append_in_one` adds to the ticket's UPDATE (the CTE `ticket_appended`), parsed once. The events
@@ -199,55 +236,77 @@ _READ_OWN = text(
 _LAST_SEQ: Select[Any] = select(literal_column("ticket_appended.last_seq")).select_from(text("ticket_appended"))
 
 
-async def _append_in_one(session: AsyncSession, update_ticket: Any, folded: Any, ticket_id: int,
-                         actor: Person | None, shown: dict[str, Any], events: list[tuple[str, str, dict[str, Any]]],
-                         now: datetime) -> int:
+async def _append_in_one(session: AsyncSession, update_ticket: Any, params: dict[str, Any],
+                         indexed: dict[str, Any] | None, actor: Person | None, shown: dict[str, Any],
+                         events: list[tuple[str, str, dict[str, Any]]]) -> int:
     """PostgreSQL: the ticket's UPDATE, the events' INSERT, the author's read mark and the search index's append in
     one statement (data-modifying CTEs): one round trip instead of four on every message. The UPDATE runs first
-    (the SELECT reads it, taking the ticket's row lock); the others read its new `last_seq` and run after it."""
-    values = {"append_ticket": ticket_id, "append_count": len(events), "append_at": now,
-              "append_actor_id": actor.id if actor is not None else None}
-    stmt = _LAST_SEQ.add_cte(update_ticket.cte("ticket_appended")).add_cte(_EVENTS_ADDED.bindparams(
-        append_events=[{"kind": k, "visibility": v, "data": d} for k, v, d in events], append_actor=shown,
-        **values).cte("events_added"))
-    if actor is not None:
-        stmt = stmt.add_cte(_READ_OWN.bindparams(**values).cte("read_own"))
-    for cte in folded:
-        stmt = stmt.add_cte(cte)
-    last = (await session.execute(stmt)).scalar()
+    (the SELECT reads it, taking the ticket's row lock); the others read its new `last_seq` and run after it.
+    `indexed`: the search index's parameters (None: these events add no text)."""
+    key = (update_ticket, actor is not None, indexed is not None)
+    stmt = _appends.get(key)
+    if stmt is None:
+        stmt = _LAST_SEQ.add_cte(update_ticket.cte("ticket_appended")).add_cte(_EVENTS_ADDED.cte("events_added"))
+        if actor is not None:
+            stmt = stmt.add_cte(_READ_OWN.cte("read_own"))
+        for cte in search.APPEND_CTES if indexed is not None else ():
+            stmt = stmt.add_cte(cte)
+        if len(_appends) < _SHAPES_KEPT:
+            _appends[key] = stmt
+    values = {**params, "append_events": [{"kind": k, "visibility": v, "data": d} for k, v, d in events],
+              "append_actor": shown, **(indexed or {})}
+    last = (await session.execute(stmt, values)).scalar()
     if last is None:  # the UPDATE's guard (`unless_changed`) held it back, and so everything that reads it
-        raise TicketChanged(ticket_id)
+        raise TicketChanged(params["append_ticket"])
     return int(last)
 
 SOLVED = ("resolved", "closed")
 
 
-def report_facts(actor: Person | None, events: list[tuple[str, str, dict[str, Any]]], now: datetime,
-                 changes: dict[str, Any], clock: int) -> dict[str, Any]:
-    """What reports read, as SET expressions of the append's own UPDATE (they read the row as it was, so no
-    statement more): the first response, when it was solved, the promise of the next update kept or missed.
-    `clock`: the desk's business clock now. The migration 0023 replays old events by these rules. `actor` None: the
+def report_shape(actor: Person | None, events: list[tuple[str, str, dict[str, Any]]],
+                 changes: dict[str, Any]) -> tuple[str, ...]:
+    """Which of the facts reports read an append moves (`report_facts` says how): the first response, when the
+    ticket was solved (or that it no longer is), the promise of the next update kept or missed (when it came due) or
+    missed if past (when it was replaced). The migration 0023 replays old events by these rules. `actor` None: the
     system (the worker resolving or closing counts as a solution; its reminders are no staff update)."""
-    t = _TICKETS.c
     staff = actor is not None and actor.is_staff
-    out: dict[str, Any] = {"created_bh": func.coalesce(t.created_bh, clock)}
     public = {kind for kind, vis, _ in events if vis == "public"}
     status = changes.get("status")
+    facts = []
     if staff and "chat" in public:  # a public message by staff after the opening one
-        first = t.first_response_at.is_(None) & (t.last_seq > 0)
-        out["first_response_at"] = case((first, now), else_=t.first_response_at)
-        out["first_response_bh"] = case((first, clock), else_=t.first_response_bh)
+        facts.append("first_response")
     if status in SOLVED:  # resolved or closed: since the first of these (a reopening clears it)
-        out["solved_at"] = func.coalesce(t.solved_at, now)
-        out["solved_bh"] = func.coalesce(t.solved_bh, clock)
+        facts.append("solved")
     elif status is not None:
-        out["solved_at"] = out["solved_bh"] = None
-    missed = case((t.next_update_at < now, 1), else_=0)
+        facts.append("unsolved")
     if (staff and public & {"chat", "status"}) or status in SOLVED:  # the promise comes due: kept?
-        out["promises_kept"] = t.promises_kept + case((t.next_update_at >= now, 1), else_=0)
-        out["promises_missed"] = t.promises_missed + missed
+        facts.append("promise_due")
     elif "next_update_at" in changes:  # replaced otherwise (priority, a client's message): missed if past
-        out["promises_missed"] = t.promises_missed + missed
+        facts.append("promise_replaced")
+    return tuple(facts)
+
+
+def report_facts(facts: tuple[str, ...]) -> dict[str, Any]:
+    """The facts of `report_shape` as SET expressions of the append's own UPDATE (they read the row as it was, so
+    no statement more), at the append's instant and the desk's business clock then (its parameters)."""
+    t = _TICKETS.c
+    out: dict[str, Any] = {"created_bh": func.coalesce(t.created_bh, _CLOCK)}
+    missed = case((t.next_update_at < _AT, 1), else_=0)
+    for fact in facts:
+        if fact == "first_response":
+            first = t.first_response_at.is_(None) & (t.last_seq > 0)
+            out["first_response_at"] = case((first, _AT), else_=t.first_response_at)
+            out["first_response_bh"] = case((first, _CLOCK), else_=t.first_response_bh)
+        elif fact == "solved":
+            out["solved_at"] = func.coalesce(t.solved_at, _AT)
+            out["solved_bh"] = func.coalesce(t.solved_bh, _CLOCK)
+        elif fact == "unsolved":
+            out["solved_at"] = out["solved_bh"] = None
+        elif fact == "promise_due":
+            out["promises_kept"] = t.promises_kept + case((t.next_update_at >= _AT, 1), else_=0)
+            out["promises_missed"] = t.promises_missed + missed
+        else:  # promise_replaced
+            out["promises_missed"] = t.promises_missed + missed
     return out
 
 
@@ -266,12 +325,12 @@ BEGIN
 END"""
 
 
-async def _append_by_statements(session: AsyncSession, update_ticket: Any, ticket_id: int, actor: Person | None,
-                                shown: dict[str, Any], events: list[tuple[str, str, dict[str, Any]]],
-                                now: datetime) -> int:
+async def _append_by_statements(session: AsyncSession, update_ticket: Any, params: dict[str, Any], ticket_id: int,
+                                actor: Person | None, shown: dict[str, Any],
+                                events: list[tuple[str, str, dict[str, Any]]], now: datetime) -> int:
     """The ticket's UPDATE, then the events' INSERT (SQLite's triggers do the rest)."""
     count = len(events)
-    found = (await session.execute(update_ticket)).scalar()
+    found = (await session.execute(update_ticket, params)).scalar()
     if found is None:  # held back by `unless_changed`
         raise TicketChanged(ticket_id)
     last = int(found)

@@ -1,0 +1,99 @@
+"""A chat message's write alone: one append after the other on one ticket of a PostgreSQL database of its own, as a
+chat burst of one message writes it (its own autocommit statement, guarded by the SLA fields last seen, moving the
+promise of the next update), timed by wall clock and by this process's CPU.
+
+    .venv/bin/python bench/append.py                        # 3 runs of 1,500 appends
+    .venv/bin/python bench/append.py --runs 5 --appends 3000
+
+No server and no socket: this is the write path's own cost (building the statement, the driver, the round trip),
+the `commit` stage of bench/run.py without the event loop's other work. Compare commits by running it in each
+checkout in turn (the database is made and dropped by each run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import insert, select, update  # noqa: E402
+
+from livesupport.domain.people import Person, Role  # noqa: E402
+from livesupport.store import tickets as store  # noqa: E402
+from livesupport.store.database import Database  # noqa: E402
+from livesupport.store.migrate import upgrade  # noqa: E402
+from livesupport.store.models import Organisation, Ticket, User  # noqa: E402
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+NOW = datetime(2026, 12, 1, 10, tzinfo=UTC)
+
+
+async def one_run(url: str, appends: int) -> tuple[list[float], float]:
+    """Wall ms of each append, and this process's CPU ms per append."""
+    db = Database(url)
+    try:
+        async with db.write() as s:
+            org = (await s.execute(insert(Organisation).values(
+                name=f"Bench {secrets.token_hex(4)}", created_at=NOW).returning(Organisation.id))).scalar_one()
+            uid = (await s.execute(insert(User).values(
+                email=f"lee-{secrets.token_hex(4)}@support.bench", name="Lee", role="staff", password_hash="-",
+                created_at=NOW).returning(User.id))).scalar_one()
+            ticket = await store.create(s, org_id=org, opened_by=uid, subject="The printer says paper jam",
+                                        priority="normal", now=NOW)
+            await s.execute(update(Ticket).where(Ticket.id == ticket.id).values(status="open"))
+            row = (await s.execute(select(Ticket.status, Ticket.priority, Ticket.next_update_at,
+                                          Ticket.next_update_source).where(Ticket.id == ticket.id))).one()
+        fields = store.SlaFields(*row)
+        person = Person(id=uid, name="Lee", role=Role.STAFF)
+        walls: list[float] = []
+        cpu0 = time.process_time()
+        for i in range(appends):
+            at = NOW + timedelta(seconds=i)
+            due = at + timedelta(hours=4)
+            started = time.perf_counter()
+            async with db.statement() as s:
+                await store.append_events(s, ticket.id, kind="chat", actor=person, now=at,
+                                          payloads=[("public", {"body": f"Message {i}: tray 2 jams again."})],
+                                          changes={"next_update_at": due, "next_update_source": "sla"},
+                                          unless_changed=fields)
+            walls.append((time.perf_counter() - started) * 1000)
+            fields = fields._replace(next_update_at=due, next_update_source="sla")
+        return walls, (time.process_time() - cpu0) * 1000 / appends
+    finally:
+        await db.dispose()
+
+
+async def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--appends", type=int, default=1500)
+    args = p.parse_args()
+    import asyncpg
+
+    name = f"livesupport_bench_append_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        await asyncio.to_thread(upgrade, url)
+        print("| run | wall p50 ms | p90 | p99 | CPU ms per append (this process) |")
+        print("|---:|---:|---:|---:|---:|")
+        for run in range(args.runs):
+            walls, cpu = await one_run(url, args.appends)
+            q = statistics.quantiles(walls, n=100)
+            print(f"| {run + 1} | {statistics.median(walls):.2f} | {q[89]:.2f} | {q[98]:.2f} | {cpu:.2f} |")
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
