@@ -4,6 +4,8 @@ promise of the next update), timed by wall clock and by this process's CPU.
 
     .venv/bin/python bench/append.py                        # 3 runs of 1,500 appends
     .venv/bin/python bench/append.py --runs 5 --appends 3000
+    .venv/bin/python bench/append.py --rate 50 --fold 1,off    # paced as bench/run.py's 50 msg/s, runs taking
+                                                               # turns with search folding every second and none
 
 No server and no socket: this is the write path's own cost (building the statement, the driver, the round trip),
 the `commit` stage of bench/run.py without the event loop's other work. Compare commits by running it in each
@@ -25,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select, update  # noqa: E402
 
+from livesupport.actions.search_folding import SearchFolding  # noqa: E402
 from livesupport.domain.people import Person, Role  # noqa: E402
 from livesupport.store import tickets as store  # noqa: E402
 from livesupport.store.database import Database  # noqa: E402
@@ -35,9 +38,12 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 12, 1, 10, tzinfo=UTC)
 
 
-async def one_run(url: str, appends: int) -> tuple[list[float], float]:
-    """Wall ms of each append, and this process's CPU ms per append."""
+async def one_run(url: str, appends: int, rate: float | None = None, fold_every: float | None = None
+                  ) -> tuple[list[float], float]:
+    """Wall ms of each append, and this process's CPU ms per append. `rate`: appends per second, paced (else one
+    after the other); `fold_every`: search folding runs meanwhile, as in `serve` (PostgreSQL's folding task)."""
     db = Database(url)
+    folding = asyncio.create_task(SearchFolding(db, fold_every).run_forever()) if fold_every else None
     try:
         async with db.write() as s:
             org = (await s.execute(insert(Organisation).values(
@@ -54,19 +60,25 @@ async def one_run(url: str, appends: int) -> tuple[list[float], float]:
         person = Person(id=uid, name="Lee", role=Role.STAFF)
         walls: list[float] = []
         cpu0 = time.process_time()
+        paced = time.perf_counter()
         for i in range(appends):
+            if rate:
+                paced += 1 / rate
+                await asyncio.sleep(max(0.0, paced - time.perf_counter()))
             at = NOW + timedelta(seconds=i)
             due = at + timedelta(hours=4)
             started = time.perf_counter()
             async with db.statement() as s:
                 await store.append_events(s, ticket.id, kind="chat", actor=person, now=at,
-                                          payloads=[("public", {"body": f"Message {i}: tray 2 jams again."})],
+                                          payloads=[("public", {"body": f"Message {i}: tray 2 jams again.".ljust(100, ".")})],
                                           changes={"next_update_at": due, "next_update_source": "sla"},
                                           unless_changed=fields)
             walls.append((time.perf_counter() - started) * 1000)
             fields = fields._replace(next_update_at=due, next_update_source="sla")
         return walls, (time.process_time() - cpu0) * 1000 / appends
     finally:
+        if folding:
+            folding.cancel()
         await db.dispose()
 
 
@@ -74,7 +86,11 @@ async def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--appends", type=int, default=1500)
+    p.add_argument("--rate", type=float, help="appends per second, paced (default: one after the other)")
+    p.add_argument("--fold", default="off", help="seconds between search folding passes run meanwhile, or off; "
+                   "several, comma-separated, take turns run by run (e.g. 1,off)")
     args = p.parse_args()
+    folds = [None if f.strip() == "off" else float(f) for f in args.fold.split(",")]
     import asyncpg
 
     name = f"livesupport_bench_append_{secrets.token_hex(4)}"
@@ -83,12 +99,14 @@ async def main() -> int:
     try:
         url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
         await asyncio.to_thread(upgrade, url)
-        print("| run | wall p50 ms | p90 | p99 | CPU ms per append (this process) |")
-        print("|---:|---:|---:|---:|---:|")
+        print("| run | folding every | wall p50 ms | p90 | p99 | max | CPU ms per append (this process) |")
+        print("|---:|---|---:|---:|---:|---:|---:|")
         for run in range(args.runs):
-            walls, cpu = await one_run(url, args.appends)
-            q = statistics.quantiles(walls, n=100)
-            print(f"| {run + 1} | {statistics.median(walls):.2f} | {q[89]:.2f} | {q[98]:.2f} | {cpu:.2f} |")
+            for fold in folds:
+                walls, cpu = await one_run(url, args.appends, args.rate, fold)
+                q = statistics.quantiles(walls, n=100)
+                print(f"| {run + 1} | {f'{fold:g} s' if fold else 'off'} | {statistics.median(walls):.2f} | "
+                      f"{q[89]:.2f} | {q[98]:.2f} | {max(walls):.2f} | {cpu:.2f} |", flush=True)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

@@ -26,6 +26,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -788,6 +789,25 @@ def _median(values: list[Any]) -> Any:
     return round(m, 3)
 
 
+def _round_ratios(rows: list[dict[str, Any]], other: str, rate: str) -> str:
+    """livesupport / `other` at the fixed rate, round by round (each livesupport round against the same round of
+    `other`, run next to it), then the median of those ratios: on a noisy machine a steadier figure than the ratio
+    of the two medians."""
+    by_round: dict[int, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        if "error" not in r and r.get("rate"):
+            by_round.setdefault(r.get("round", 1), {})[r["server"]] = r["rate"]
+    pairs = [(x["livesupport"], x[other]) for _, x in sorted(by_round.items()) if "livesupport" in x and other in x]
+    parts = []
+    for label, get in (("p50", lambda ph: (ph.get("latency_ms") or {}).get("p50")),
+                       ("p99", lambda ph: (ph.get("latency_ms") or {}).get("p99")),
+                       ("CPU per delivered", lambda ph: ph.get("cpu_us_per_delivered"))):
+        ratios = [get(a) / get(b) for a, b in pairs if get(a) is not None and get(b)]
+        if ratios:
+            parts.append(f"{label} {', '.join(f'{x:.2f}' for x in ratios)} (median **{statistics.median(ratios):.2f}x**)")
+    return f"- livesupport / {other} at {rate} msg/s, round by round: " + "; ".join(parts)
+
+
 def _group_report(size: str, rows: list[dict[str, Any]], procs: int, a: dict[str, Any]) -> list[str]:
     """The tables of one size and one number of processes per server (medians when there were rounds)."""
     lines: list[str] = []
@@ -865,6 +885,8 @@ def _group_report(size: str, rows: list[dict[str, Any]], procs: int, a: dict[str
                     f"p50 / p99 at {rate} msg/s "
                     f"{_ratio((lr.get('latency_ms') or {}).get('p50'), (orr.get('latency_ms') or {}).get('p50'))} / "
                     f"{_ratio((lr.get('latency_ms') or {}).get('p99'), (orr.get('latency_ms') or {}).get('p99'))}")
+                if rounds > 1:
+                    lines.append(_round_ratios(rows, other, rate))
             thin_rss = by.get("thin", {}).get("rss_kb_per_connection")
             if thin_rss is not None:
                 parts = [f"{k} {_f(by[k]['rss_kb_per_connection'] - thin_rss, 2)} KiB" for k in ("livesupport", "socketio")

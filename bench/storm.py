@@ -93,7 +93,8 @@ def main() -> int:
     p.add_argument("--quiet-threshold", type=float, default=0.3)
     args = p.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    run.raise_nofile(2 * max(sizes) + 1000)
+    # Each process has its own limit: the load generator holds one file per socket, each server process its share.
+    run.raise_nofile(max(sizes) + 1000)
     run.ensure_dependencies()
     workdir = Path(run.tempfile.mkdtemp(prefix="livesupport-storm-"))
     bench = run.Bench(args, workdir)
