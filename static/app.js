@@ -72,7 +72,31 @@ function navMenu() {
   });
 }
 
+/** On a phone the header's links scroll sideways: the current page's link is brought into view, and a faded edge
+ * says there are more links on that side. */
+function navStrip() {
+  const nav = document.querySelector(".main-nav");
+  if (!nav) return;
+  const edges = () => {
+    const hidden = nav.scrollWidth - nav.clientWidth;
+    nav.classList.toggle("is-clipped-start", hidden > 1 && nav.scrollLeft > 1);
+    nav.classList.toggle("is-clipped-end", hidden > 1 && nav.scrollLeft < hidden - 1);
+  };
+  const current = nav.querySelector(":scope > a[aria-current='page'], :scope > details > summary[aria-current='page']");
+  if (current && nav.scrollWidth > nav.clientWidth) {
+    const box = nav.getBoundingClientRect();
+    const link = current.getBoundingClientRect();
+    const edge = 32; // clear of the faded edge
+    if (link.right > box.right - edge) nav.scrollLeft += link.right - box.right + edge;
+    else if (link.left < box.left + edge) nav.scrollLeft -= box.left + edge - link.left;
+  }
+  edges();
+  nav.addEventListener("scroll", edges, { passive: true });
+  window.addEventListener("resize", edges);
+}
+
 refreshTimes();
 busyForms();
 navMenu();
+navStrip();
 setInterval(() => refreshTimes(document), 30_000);

@@ -55,3 +55,38 @@ async def test_billing_staff_are_not_offered_tickets(browser: Any, live_server: 
         await expect(person.page.locator("#nav-more")).to_have_count(0)
     finally:
         await person.context.close()
+
+
+async def test_on_a_phone_the_current_link_is_in_view_and_clipped_edges_fade(browser: Any, live_server: Any) -> None:
+    """The links scroll sideways on a phone: the current page's link (past the screen's edge in the markup's order)
+    is scrolled into view, and the nav marks the edges with more links beyond them, which follow its scrolling."""
+    admin = await log_in(browser, live_server, "admin", PHONE, next_path="/support/verify")
+    try:
+        p = admin.page
+        nav = p.locator(".main-nav")
+        current = nav.locator("#phone-console-link")
+        await expect(current).to_have_attribute("aria-current", "page")
+        await expect(nav).to_have_class(re.compile(r"\bis-clipped-start\b"))
+        box, link = await nav.bounding_box(), await current.bounding_box()
+        assert box and link
+        assert box["x"] <= link["x"] and link["x"] + link["width"] <= box["x"] + box["width"], (box, link)
+        await nav.evaluate("(el) => { el.scrollLeft = 0; }")
+        await expect(nav).not_to_have_class(re.compile(r"\bis-clipped-start\b"))
+        await expect(nav).to_have_class(re.compile(r"\bis-clipped-end\b"))
+        await nav.evaluate("(el) => { el.scrollLeft = el.scrollWidth; }")
+        await expect(nav).not_to_have_class(re.compile(r"\bis-clipped-end\b"))
+        await expect(nav).to_have_class(re.compile(r"\bis-clipped-start\b"))
+        await fits_the_phone(p)
+        admin.assert_clean()
+    finally:
+        await admin.context.close()
+
+
+async def test_on_a_desktop_nothing_is_clipped(browser: Any, live_server: Any) -> None:
+    admin = await log_in(browser, live_server, "admin", DESKTOP, next_path="/support/verify")
+    try:
+        nav = admin.page.locator(".main-nav")
+        await expect(nav.locator("#phone-console-link")).to_have_attribute("aria-current", "page")
+        assert await nav.evaluate("(el) => el.className") == "main-nav"
+    finally:
+        await admin.context.close()
