@@ -38,10 +38,11 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 12, 1, 10, tzinfo=UTC)
 
 
-async def one_run(url: str, appends: int, rate: float | None = None, fold_every: float | None = None
-                  ) -> tuple[list[float], float]:
+async def one_run(url: str, appends: int, rate: float | None = None, fold_every: float | None = None,
+                  body_bytes: int = 100) -> tuple[list[float], float]:
     """Wall ms of each append, and this process's CPU ms per append. `rate`: appends per second, paced (else one
-    after the other); `fold_every`: search folding runs meanwhile, as in `serve` (PostgreSQL's folding task)."""
+    after the other); `fold_every`: search folding runs meanwhile, as in `serve` (PostgreSQL's folding task);
+    `body_bytes`: each message's length (bench/run.py's)."""
     db = Database(url)
     folding = asyncio.create_task(SearchFolding(db, fold_every).run_forever()) if fold_every else None
     try:
@@ -70,7 +71,8 @@ async def one_run(url: str, appends: int, rate: float | None = None, fold_every:
             started = time.perf_counter()
             async with db.statement() as s:
                 await store.append_events(s, ticket.id, kind="chat", actor=person, now=at,
-                                          payloads=[("public", {"body": f"Message {i}: tray 2 jams again.".ljust(100, ".")})],
+                                          payloads=[("public", {"body": f"Message {i}: tray 2 jams again."
+                                                                              .ljust(body_bytes, ".")})],
                                           changes={"next_update_at": due, "next_update_source": "sla"},
                                           unless_changed=fields)
             walls.append((time.perf_counter() - started) * 1000)
@@ -86,6 +88,8 @@ async def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--appends", type=int, default=1500)
+    p.add_argument("--body-bytes", type=int, default=100, help="each message's length, as bench/run.py's (runs "
+                   "before 2026-12-04 used 31-34)")
     p.add_argument("--rate", type=float, help="appends per second, paced (default: one after the other)")
     p.add_argument("--fold", default="off", help="seconds between search folding passes run meanwhile, or off; "
                    "several, comma-separated, take turns run by run (e.g. 1,off)")
@@ -103,7 +107,7 @@ async def main() -> int:
         print("|---:|---|---:|---:|---:|---:|---:|")
         for run in range(args.runs):
             for fold in folds:
-                walls, cpu = await one_run(url, args.appends, args.rate, fold)
+                walls, cpu = await one_run(url, args.appends, args.rate, fold, args.body_bytes)
                 q = statistics.quantiles(walls, n=100)
                 print(f"| {run + 1} | {f'{fold:g} s' if fold else 'off'} | {statistics.median(walls):.2f} | "
                       f"{q[89]:.2f} | {q[98]:.2f} | {max(walls):.2f} | {cpu:.2f} |", flush=True)
