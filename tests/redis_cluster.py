@@ -10,6 +10,7 @@ import asyncio
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -210,6 +211,24 @@ class LocalCluster:
     async def _id(self, port: int) -> str:
         raw = await self._ask(port, "CLUSTER", "MYID")
         return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+    def pause(self, port: int) -> None:
+        """SIGSTOP the node: its sockets stay open and take what is sent, and nothing is answered (a node that
+        hangs). Past NODE_TIMEOUT_MS its replica takes over."""
+        self.procs[port].send_signal(signal.SIGSTOP)
+
+    def resume(self, port: int) -> None:
+        self.procs[port].send_signal(signal.SIGCONT)
+
+    async def wait_whole(self, timeout: float = 30) -> None:
+        """Until every node says the cluster is ok (a paused or restarted node has rejoined)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        for port in self.ports:
+            while not await self._state_ok(port):
+                if loop.time() > deadline:
+                    raise AssertionError(f"the node on {port} does not see the cluster whole")
+                await asyncio.sleep(0.1)
 
     async def _state_ok(self, port: int) -> bool:
         client = self.node(port)

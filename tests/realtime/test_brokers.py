@@ -294,3 +294,49 @@ async def test_a_publish_to_a_redis_that_hangs_fails_in_time(
     finally:
         await b.stop()
         await proxy.stop()
+
+
+async def test_a_publish_to_a_cluster_master_that_hangs_fails_in_time(
+    redis_cluster, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+) -> None:
+    """Redis Cluster too: the master of the ticket's slot stops answering (SIGSTOP: its sockets stay open) while a
+    publish waits for it. The publish fails at its deadline, not when the node comes back; the broker relinks and
+    publishes again once the cluster is whole (its replica took over, or the node came back)."""
+    from livesupport.realtime.brokers import cluster as cluster_broker
+
+    monkeypatch.setattr(cluster_broker, "PUBLISH_TIMEOUT", 0.5)
+    b = broker_for(redis_cluster.url, "hang:")
+    got, _ = await started(b)
+    try:
+        await b.subscribe("t:ticket:1")
+        await b.publish_many([("t:ticket:1", b"before")])
+        await wait_for(lambda: got == [("t:ticket:1", b"before")])
+        owner = await redis_cluster.owner(shard_channel("hang:", "t:ticket:1"))
+        redis_cluster.pause(owner)
+        try:
+            with pytest.raises(BrokerError):
+                await asyncio.wait_for(b.publish_many([("t:ticket:1", b"lost")]), 5)
+        finally:
+            redis_cluster.resume(owner)
+        await redis_cluster.wait_whole()
+        sent = 0
+
+        async def delivered_after() -> bool:  # until relinked: a publish before that may reach no subscriber
+            nonlocal sent
+            if b.healthy:
+                sent += 1
+                try:
+                    await b.publish_many([("t:ticket:1", b"after%d" % sent)])
+                except BrokerError:
+                    pass
+            return any(data.startswith(b"after") for _, data in got)
+
+        for _ in range(150):
+            if await delivered_after():
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"nothing published after the hang arrived: {got}")
+        # ("lost" may arrive too: the paused node still holds it in its socket, and answers it when it goes on.)
+    finally:
+        await b.stop()
